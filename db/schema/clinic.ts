@@ -1,0 +1,83 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial, boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+export const clinics = pgTable("clinics", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull(),
+  /** The clinic's Twilio number (E.164): inbound SMS are routed by `To`, outbound SMS are sent from it. */
+  phone: text("phone").notNull(),
+  timezone: text("timezone").notNull(),
+  email: text("email"),
+  callbackUrl: text("callback_url"),
+  autoReply: text("auto_reply"),
+  helpText: text("help_text"),
+  /** Outbound SMS pacing for this clinic's sending number (1/s for long codes). */
+  smsPerSecond: integer("sms_per_second").notNull().default(1),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex("clinics_phone_key").on(t.phone)]);
+
+export const patients = pgTable("patients", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  clinicId: uuid("clinic_id").notNull().references(() => clinics.id),
+  name: text("name").notNull(),
+  phone: text("phone").notNull(),
+  email: text("email"),
+  optedOut: boolean("opted_out").notNull().default(false),
+  optedOutAt: timestamp("opted_out_at", { withTimezone: true }),
+  optOutType: text("opt_out_type"),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex("patients_clinic_phone_key").on(t.clinicId, t.phone)]);
+
+export const appointments = pgTable("appointments", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  clinicId: uuid("clinic_id").notNull().references(() => clinics.id),
+  patientId: uuid("patient_id").notNull().references(() => patients.id),
+  startsAt: timestamp("starts_at", { withTimezone: true }).notNull(),
+  status: text("status").notNull().default("pending"),
+  /** Minor units (cents) of `currency`. */
+  depositAmount: integer("deposit_amount"),
+  currency: text("currency").notNull().default("usd"),
+  depositPaid: boolean("deposit_paid").notNull().default(false),
+  depositPaidAt: timestamp("deposit_paid_at", { withTimezone: true }),
+  depositRefunded: boolean("deposit_refunded").notNull().default(false),
+  refundedAt: timestamp("refunded_at", { withTimezone: true }),
+  /** Set while a failed payment holds the slot; past it, the appointment is auto-cancelled. */
+  holdExpiresAt: timestamp("hold_expires_at", { withTimezone: true }),
+  smsStatus: text("sms_status"),
+  smsDelivered: boolean("sms_delivered").notNull().default(false),
+  smsDeliveredAt: timestamp("sms_delivered_at", { withTimezone: true }),
+  reminderSentAt: timestamp("reminder_sent_at", { withTimezone: true }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  index("appointments_patient_starts_idx").on(t.patientId, t.startsAt),
+  index("appointments_hold_idx").on(t.holdExpiresAt).where(sql`hold_expires_at is not null`),
+]);
+
+/** Audit trail: every status change with its cause (webhook event, sms, api, job). */
+export const appointmentHistory = pgTable("appointment_history", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  appointmentId: uuid("appointment_id").notNull().references(() => appointments.id),
+  fromStatus: text("from_status"),
+  toStatus: text("to_status").notNull(),
+  causeType: text("cause_type").notNull(),
+  causeId: text("cause_id"),
+  at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index("appointment_history_appt_idx").on(t.appointmentId, t.at)]);
+
+/** Money ledger: one row per Stripe object and kind, so a replayed event never books twice. */
+export const transactions = pgTable("transactions", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  appointmentId: uuid("appointment_id").notNull().references(() => appointments.id),
+  webhookEventId: integer("webhook_event_id"),
+  kind: text("kind").notNull(),
+  stripeObjectId: text("stripe_object_id").notNull(),
+  amount: integer("amount").notNull(),
+  currency: text("currency").notNull(),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex("transactions_object_kind_key").on(t.stripeObjectId, t.kind)]);

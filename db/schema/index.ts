@@ -1,0 +1,4 @@
+export * from "./clinic";
+export * from "./inbound";
+export * from "./messaging";
+export * from "./api";

@@ -1,0 +1,57 @@
+import { sql } from "drizzle-orm";
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { appointments, clinics, patients } from "./clinic";
+
+/** Every email is written here first, then sent by the `send-email` job. */
+export const emailOutbox = pgTable("email_outbox", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  /** Makes queueing idempotent: the same cause never queues a second email. */
+  dedupeKey: text("dedupe_key").notNull(),
+  kind: text("kind").notNull(),
+  to: text("to").notNull(),
+  subject: text("subject").notNull(),
+  body: text("body").notNull(),
+  status: text("status").notNull().default("pending"),
+  attempts: integer("attempts").notNull().default(0),
+  lastError: text("last_error"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  sentAt: timestamp("sent_at", { withTimezone: true }),
+}, (t) => [uniqueIndex("email_outbox_dedupe_key").on(t.dedupeKey), index("email_outbox_status_idx").on(t.status)]);
+
+/** Outbound SMS: recorded before the Twilio call so that a retried job never texts twice. */
+export const smsMessages = pgTable("sms_messages", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  dedupeKey: text("dedupe_key").notNull(),
+  kind: text("kind").notNull(),
+  clinicId: uuid("clinic_id").notNull().references(() => clinics.id),
+  patientId: uuid("patient_id").references(() => patients.id),
+  appointmentId: uuid("appointment_id").references(() => appointments.id),
+  channel: text("channel").notNull().default("SMS"),
+  to: text("to").notNull(),
+  from: text("from").notNull(),
+  body: text("body").notNull(),
+  status: text("status").notNull().default("pending"),
+  twilioSid: text("twilio_sid"),
+  errorCode: text("error_code"),
+  errorMessage: text("error_message"),
+  attempts: integer("attempts").notNull().default(0),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  sentAt: timestamp("sent_at", { withTimezone: true }),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex("sms_messages_dedupe_key").on(t.dedupeKey),
+  uniqueIndex("sms_messages_sid_key").on(t.twilioSid).where(sql`twilio_sid is not null`),
+]);
+
+/** Every Twilio status callback for an SMS, in arrival order. */
+export const smsStatusEvents = pgTable("sms_status_events", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  twilioSid: text("twilio_sid").notNull(),
+  smsMessageId: uuid("sms_message_id").references(() => smsMessages.id),
+  webhookEventId: integer("webhook_event_id"),
+  status: text("status").notNull(),
+  errorCode: text("error_code"),
+  rawDlrDoneDate: text("raw_dlr_done_date"),
+  payload: jsonb("payload").$type<Record<string, string>>(),
+  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index("sms_status_events_sid_idx").on(t.twilioSid)]);

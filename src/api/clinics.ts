@@ -1,0 +1,37 @@
+import { desc, eq } from "drizzle-orm";
+import { clinics } from "../../db/schema";
+import type { Deps } from "../deps";
+import { normalizePhone } from "../domain/phone";
+import { isValidTimeZone } from "../domain/time";
+import { AppError, badRequest, notFound } from "../http/errors";
+import { managementApi } from "./auth";
+import { toDto } from "./dto";
+import { Clinic, ClinicCreate, ErrorBody, IdParam, Paging, list } from "./models";
+
+const detail = (summary: string) => ({ tags: ["clinics"], summary, security: [{ bearer: [] }] });
+
+export function clinicRoutes(deps: Deps) {
+  return managementApi(deps, "/v1/clinics")
+    .post("/", async ({ body, set }) => {
+      const phone = normalizePhone(body.phone);
+      if (!phone) throw badRequest("phone must be an E.164 number such as +15551234567");
+      if (!isValidTimeZone(body.timezone)) throw badRequest(`unknown time zone ${body.timezone}`);
+      const rows = await deps.db.insert(clinics).values({
+        name: body.name, phone, timezone: body.timezone, email: body.email, callbackUrl: body.callback_url,
+        autoReply: body.auto_reply, helpText: body.help_text, smsPerSecond: body.sms_per_second,
+      }).onConflictDoNothing().returning();
+      if (!rows[0]) throw new AppError(409, "conflict", `a clinic already uses ${phone}`);
+      set.status = 201;
+      return toDto(rows[0]) as typeof Clinic.static;
+    }, { body: ClinicCreate, response: { 201: Clinic, 400: ErrorBody, 409: ErrorBody }, detail: detail("Create a clinic") })
+    .get("/", async ({ query }) => {
+      const rows = await deps.db.select().from(clinics).orderBy(desc(clinics.createdAt))
+        .limit(query.limit ?? 50).offset(query.offset ?? 0);
+      return { data: rows.map(toDto) as (typeof Clinic.static)[] };
+    }, { query: Paging, response: { 200: list(Clinic) }, detail: detail("List clinics") })
+    .get("/:id", async ({ params }) => {
+      const [row] = await deps.db.select().from(clinics).where(eq(clinics.id, params.id));
+      if (!row) throw notFound("clinic");
+      return toDto(row) as typeof Clinic.static;
+    }, { params: IdParam, response: { 200: Clinic, 404: ErrorBody }, detail: detail("Show a clinic") });
+}

@@ -1,0 +1,85 @@
+import { t } from "elysia";
+import { APPOINTMENT_STATUSES } from "../domain/appointments";
+
+const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") => t.String({ format: "uuid", examples: [example] });
+const Time = (example = "2026-11-23T15:00:00.000Z") => t.String({ format: "date-time", examples: [example] });
+const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
+export const E164 = t.String({ pattern: "^\\+?[0-9 ().-]{7,20}$", examples: ["+15551234567"], description: "E.164; spaces, dashes and brackets are removed" });
+const Email = t.String({ format: "email", examples: ["front-desk@example-clinic.com"] });
+const HttpsUrl = t.String({ pattern: "^https?://", examples: ["https://hooks.example-clinic.com/switchboard"] });
+
+export const ErrorBody = t.Object({
+  error: t.Object({ code: t.String({ examples: ["not_found"] }), message: t.String(), details: t.Optional(t.Any()) }),
+}, { examples: [{ error: { code: "not_found", message: "clinic not found" } }] });
+
+export const Paging = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+});
+
+export const ClinicCreate = t.Object({
+  name: t.String({ minLength: 1, maxLength: 200, examples: ["Harbor Dental"] }),
+  phone: E164,
+  timezone: t.String({ minLength: 1, examples: ["America/New_York"], description: "IANA time zone" }),
+  email: t.Optional(Email),
+  callback_url: t.Optional(HttpsUrl),
+  auto_reply: t.Optional(t.String({ minLength: 1, maxLength: 1000 })),
+  help_text: t.Optional(t.String({ minLength: 1, maxLength: 1000 })),
+  sms_per_second: t.Optional(t.Integer({ minimum: 1, maximum: 100, description: "Sending pace of the clinic's number" })),
+});
+export const Clinic = t.Object({
+  id: Uuid(), name: t.String(), phone: t.String(), timezone: t.String(), email: Nullable(t.String()),
+  callback_url: Nullable(t.String()), auto_reply: Nullable(t.String()), help_text: Nullable(t.String()),
+  sms_per_second: t.Integer(), created_at: Time(),
+});
+
+export const PatientCreate = t.Object({
+  clinic_id: Uuid(),
+  name: t.String({ minLength: 1, maxLength: 200, examples: ["Ada Lovelace"] }),
+  phone: E164,
+  email: t.Optional(Email),
+});
+export const Patient = t.Object({
+  id: Uuid(), clinic_id: Uuid(), name: t.String(), phone: t.String(), email: Nullable(t.String()),
+  opted_out: t.Boolean(), opted_out_at: Nullable(Time()), opt_out_type: Nullable(t.String()), created_at: Time(),
+});
+
+export const AppointmentStatus = t.Union(APPOINTMENT_STATUSES.map((s) => t.Literal(s)));
+export const AppointmentCreate = t.Object({
+  patient_id: Uuid(),
+  starts_at: Time(),
+  deposit_amount: t.Optional(t.Integer({ minimum: 0, examples: [6000], description: "Minor units (cents)" })),
+  currency: t.Optional(t.String({ pattern: "^[A-Za-z]{3}$", examples: ["usd"] })),
+});
+export const AppointmentPatch = t.Object({
+  status: t.Optional(AppointmentStatus),
+  starts_at: t.Optional(Time()),
+  deposit_amount: t.Optional(t.Integer({ minimum: 0 })),
+}, { minProperties: 1 });
+export const Appointment = t.Object({
+  id: Uuid(), clinic_id: Uuid(), patient_id: Uuid(), starts_at: Time(), status: AppointmentStatus,
+  deposit_amount: t.Union([t.Integer(), t.Null()]), currency: t.String(), deposit_paid: t.Boolean(),
+  deposit_paid_at: Nullable(Time()), deposit_refunded: t.Boolean(), refunded_at: Nullable(Time()),
+  hold_expires_at: Nullable(Time()), sms_status: Nullable(t.String()), sms_delivered: t.Boolean(),
+  sms_delivered_at: Nullable(Time()), reminder_sent_at: Nullable(Time()), created_at: Time(), updated_at: Time(),
+});
+export const HistoryEntry = t.Object({
+  id: t.Integer(), from_status: Nullable(t.String()), to_status: t.String(),
+  cause_type: t.String({ examples: ["webhook_event"] }), cause_id: Nullable(t.String()), at: Time(),
+});
+
+export const WebhookEventSummary = t.Object({
+  id: t.Integer(), provider: t.String({ examples: ["stripe"] }), idempotency_key: t.String({ examples: ["evt_1Q2w3E"] }),
+  received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
+  status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),
+  processed_at: Nullable(Time()),
+});
+export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
+  provider_token: Nullable(t.String()), headers: t.Record(t.String(), t.String()), raw_body: t.String(),
+  response_body: t.String(), response_content_type: t.String(),
+})]);
+
+export const IdParam = t.Object({ id: Uuid() });
+export const NumericIdParam = t.Object({ id: t.Integer({ minimum: 1 }) });
+
+export const list = <T extends ReturnType<typeof t.Object>>(item: T) => t.Object({ data: t.Array(item) });

@@ -1,0 +1,78 @@
+import { type Static, Type as T } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const Bool = T.Union([T.Literal("true"), T.Literal("false"), T.Literal("1"), T.Literal("0")]);
+const Url = T.String({ pattern: "^https?://[^\\s]+$" });
+const Int = (min: number, max: number, dflt: number) =>
+  T.Integer({ minimum: min, maximum: max, default: dflt });
+
+/** Every environment variable Switchboard reads. Validated once, in main.ts. */
+export const EnvSchema = T.Object({
+  NODE_ENV: T.Union([T.Literal("development"), T.Literal("production"), T.Literal("test")], { default: "development" }),
+  ROLE: T.Union([T.Literal("web"), T.Literal("worker"), T.Literal("all")], { default: "all" }),
+  PORT: Int(0, 65535, 3000),
+  DATABASE_URL: T.Optional(T.String({ pattern: "^postgres(ql)?://" })),
+  /** Where the embedded Postgres keeps its files when DATABASE_URL is unset. */
+  DATA_DIR: T.String({ default: "./.data", minLength: 1 }),
+  EMBEDDED_PG_PORT: Int(1, 65535, 54329),
+  PUBLIC_URL: T.Optional(Url),
+  API_KEY: T.Optional(T.String({ minLength: 16 })),
+  API_RATE_LIMIT: Int(1, 1_000_000, 600),
+  TWILIO_ACCOUNT_SID: T.Optional(T.String({ pattern: "^AC[0-9a-fA-F]{32}$" })),
+  TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8 })),
+  TWILIO_API_URL: Url,
+  STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8 })),
+  /** Optional second secret accepted during a Stripe signing-secret rotation. */
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(T.String({ minLength: 8 })),
+  SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://" })),
+  EMAIL_FROM: T.String({ default: "Switchboard <no-reply@switchboard.local>", minLength: 3 }),
+  SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$" })),
+  OUTBOUND_ALLOW_PRIVATE: Bool,
+  INBOUND_ALLOW_CIDRS: T.Optional(T.String()),
+  HOLD_MINUTES: Int(1, 7 * 24 * 60, 120),
+  REMINDER_HOURS: Int(1, 24 * 14, 24),
+  LOG_LEVEL: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
+  WORKER_CONCURRENCY: Int(1, 100, 10),
+});
+
+type Env = Static<typeof EnvSchema>;
+export type Config = Omit<Env, "OUTBOUND_ALLOW_PRIVATE"> & { OUTBOUND_ALLOW_PRIVATE: boolean };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const DEFAULTS: Record<string, string> = {
+  TWILIO_API_URL: "https://api.twilio.com",
+  OUTBOUND_ALLOW_PRIVATE: "false",
+};
+
+/** Parses the environment once; throws a ConfigError naming every bad key. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known = Object.keys(EnvSchema.properties);
+  const input: Record<string, unknown> = {};
+  for (const key of known) {
+    const value = env[key] ?? DEFAULTS[key];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, input));
+  const problems = new Map<string, string>();
+  for (const error of Value.Errors(EnvSchema, converted)) {
+    const key = error.path.replace(/^\//, "") || "(root)";
+    if (!problems.has(key)) problems.set(key, `${key}: ${error.message} (got ${JSON.stringify((input as any)[key] ?? null)})`);
+  }
+  const parsed = converted as Env;
+  if (parsed.NODE_ENV === "production") {
+    for (const key of ["API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET"] as const) {
+      if (!parsed[key] && !problems.has(key)) problems.set(key, `${key}: required when NODE_ENV=production`);
+    }
+    if (parsed.PUBLIC_URL && !parsed.PUBLIC_URL.startsWith("https://") && !problems.has("PUBLIC_URL")) {
+      problems.set("PUBLIC_URL", "PUBLIC_URL: must be https when NODE_ENV=production");
+    }
+  }
+  if (problems.size > 0) throw new ConfigError([...problems.values()]);
+  return { ...parsed, OUTBOUND_ALLOW_PRIVATE: parsed.OUTBOUND_ALLOW_PRIVATE === "true" || parsed.OUTBOUND_ALLOW_PRIVATE === "1" };
+}

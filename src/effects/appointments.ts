@@ -1,0 +1,40 @@
+import { eq } from "drizzle-orm";
+import { appointmentHistory, appointments, clinics, patients } from "../../db/schema";
+import { type AppointmentStatus, type Cause, canTransition } from "../domain/appointments";
+import type { Executor } from "../jobs/enqueue";
+
+export type Appointment = typeof appointments.$inferSelect;
+
+/** Reads an appointment and locks it for the rest of the transaction. */
+export async function lockAppointment(tx: Executor, id: string): Promise<Appointment | undefined> {
+  const rows = await tx.select().from(appointments).where(eq(appointments.id, id)).for("update");
+  return rows[0];
+}
+
+/**
+ * Moves an appointment to `to` if the transition table allows it, writing the audit row with its cause.
+ * Returns false (and changes nothing) when the move is not allowed or it is already there.
+ */
+export async function changeStatus(
+  tx: Executor,
+  appointment: Appointment,
+  to: AppointmentStatus,
+  cause: Cause,
+  fields: Partial<typeof appointments.$inferInsert> = {},
+): Promise<boolean> {
+  const from = appointment.status as AppointmentStatus;
+  if (from === to || !canTransition(from, to)) return false;
+  await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() }).where(eq(appointments.id, appointment.id));
+  await tx.insert(appointmentHistory).values({
+    appointmentId: appointment.id, fromStatus: from, toStatus: to, causeType: cause.type, causeId: cause.id ?? null,
+  });
+  return true;
+}
+
+/** The patient and clinic an appointment belongs to (for SMS, email and time zone). */
+export async function loadParties(tx: Executor, appointment: Appointment) {
+  const [patient] = await tx.select().from(patients).where(eq(patients.id, appointment.patientId));
+  const [clinic] = await tx.select().from(clinics).where(eq(clinics.id, appointment.clinicId));
+  if (!patient || !clinic) throw new Error(`appointment ${appointment.id} has no patient or clinic`);
+  return { patient, clinic };
+}

@@ -1,0 +1,37 @@
+import { smsMessages } from "../../db/schema";
+import { enqueue, type Executor } from "../jobs/enqueue";
+
+export interface SmsInput {
+  dedupeKey: string;
+  kind: string;
+  clinic: { id: string; phone: string };
+  patient: { id: string; phone: string; optedOut: boolean };
+  appointmentId?: string;
+  channel?: "SMS" | "WHATSAPP";
+  body: string;
+}
+
+/**
+ * Records an outbound SMS and queues its send. An opted-out patient gets a row marked
+ * `skipped_opted_out` and no job, so the decision stays visible.
+ */
+export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | undefined> {
+  const rows = await tx.insert(smsMessages).values({
+    dedupeKey: sms.dedupeKey,
+    kind: sms.kind,
+    clinicId: sms.clinic.id,
+    patientId: sms.patient.id,
+    appointmentId: sms.appointmentId,
+    channel: sms.channel ?? "SMS",
+    to: sms.patient.phone,
+    from: sms.clinic.phone,
+    body: sms.body,
+    status: sms.patient.optedOut ? "skipped_opted_out" : "pending",
+  }).onConflictDoNothing().returning({ id: smsMessages.id });
+  const id = rows[0]?.id;
+  if (id && !sms.patient.optedOut) {
+    // One queue per sending number: sends from one number run one at a time, which the pacing needs.
+    await enqueue(tx, "send-sms", { smsId: id }, { jobKey: `sms:${id}`, queueName: `sms:${sms.clinic.phone}` });
+  }
+  return id;
+}

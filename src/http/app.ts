@@ -1,0 +1,86 @@
+import { readdirSync } from "node:fs";
+import { swagger } from "@elysiajs/swagger";
+import { Elysia, t } from "elysia";
+import { appointmentRoutes } from "../api/appointments";
+import { clinicRoutes } from "../api/clinics";
+import { patientRoutes } from "../api/patients";
+import { webhookEventRoutes } from "../api/webhook-events";
+import { MIGRATIONS_DIR, migrationsCurrent } from "../db";
+import type { Deps } from "../deps";
+import { stripeRoutes } from "../inbound/stripe";
+import { AppError } from "./errors";
+
+const EXPECTED_MIGRATIONS = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).length;
+
+const errorBody = (code: string, message: string, details?: unknown) =>
+  ({ error: { code, message, ...(details === undefined ? {} : { details }) } });
+
+/** Every Elysia error code mapped to a client-facing status; anything unexpected is a 500 without details. */
+function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: number | string }) {
+  if (error instanceof AppError) {
+    set.status = error.status;
+    return errorBody(error.code, error.message, error.details);
+  }
+  switch (code) {
+    case "VALIDATION": {
+      set.status = 400;
+      const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
+      const details = all.map((e) => ({ path: e.path, message: e.summary ?? e.message }));
+      return errorBody("validation", details[0] ? `${details[0].path || "body"}: ${details[0].message}` : "invalid request", details);
+    }
+    case "PARSE":
+      set.status = 400;
+      return errorBody("malformed", "request body could not be parsed");
+    case "NOT_FOUND":
+      set.status = 404;
+      return errorBody("not_found", "no such route");
+    case "INVALID_COOKIE_SIGNATURE":
+    case "INVALID_FILE_TYPE":
+      set.status = 400;
+      return errorBody("bad_request", String((error as Error).message));
+    default:
+      set.status = 500;
+      deps.log.error("unhandled error", { code, error });
+      return errorBody("internal", "internal error");
+  }
+}
+
+export function createApp(deps: Deps) {
+  return new Elysia()
+    .onError(({ code, error, set }) => mapError(deps, code, error, set))
+    .use(swagger({
+      path: "/docs",
+      specPath: "/docs/json",
+      documentation: {
+        info: { title: "Switchboard", version: "0.1.0", description: "Webhook hub for clinics: Twilio SMS, Twilio status callbacks, Stripe payments, and outbound customer webhooks." },
+        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API_KEY" } } },
+      },
+    }))
+    .get("/healthz", () => ({ status: "ok" as const }), {
+      response: { 200: t.Object({ status: t.Literal("ok") }) },
+      detail: { tags: ["health"], summary: "Process is alive" },
+    })
+    .get("/readyz", async ({ set }) => {
+      try {
+        const current = await migrationsCurrent(deps.sql, EXPECTED_MIGRATIONS);
+        if (!current) set.status = 503;
+        return { status: current ? "ready" : "migrations pending" };
+      } catch {
+        set.status = 503;
+        return { status: "database unreachable" };
+      }
+    }, {
+      response: { 200: t.Object({ status: t.String({ examples: ["ready"] }) }), 503: t.Object({ status: t.String({ examples: ["database unreachable"] }) }) },
+      detail: { tags: ["health"], summary: "Database reachable and migrations current" },
+    })
+    .get("/metrics", async () => new Response(await deps.metrics.registry.metrics(), {
+      headers: { "content-type": deps.metrics.registry.contentType },
+    }), { detail: { tags: ["health"], summary: "Prometheus metrics" } })
+    .use(stripeRoutes(deps))
+    .use(clinicRoutes(deps))
+    .use(patientRoutes(deps))
+    .use(appointmentRoutes(deps))
+    .use(webhookEventRoutes(deps));
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,91 @@
+import { Elysia } from "elysia";
+import Stripe from "stripe";
+import type { Deps } from "../deps";
+import { AppError, StorageError } from "../http/errors";
+import { sourceCheck } from "./guard";
+import { type Answer, ingest } from "./ingest";
+import { readRawBody, requireContentType } from "./request";
+
+export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
+const TOLERANCE_SECONDS = 300;
+const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
+
+const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+const webhookError = (status: number, reason: string) =>
+  reply({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
+
+/** Verifies against every configured secret, so a rotation can accept the old and new secret at once. */
+async function verify(deps: Deps, raw: string, header: string | null): Promise<Stripe.Event> {
+  const secrets = [deps.config.STRIPE_WEBHOOK_SECRET, deps.config.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter(Boolean) as string[];
+  if (secrets.length === 0) throw new AppError(400, "not_configured", "STRIPE_WEBHOOK_SECRET is not configured");
+  if (!header) throw new AppError(400, "bad_signature", "No Stripe-Signature header");
+  let lastError: unknown;
+  for (const secret of secrets) {
+    try {
+      return await Stripe.webhooks.constructEventAsync(raw, header, secret, TOLERANCE_SECONDS);
+    } catch (error) {
+      if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) {
+        throw new AppError(400, "malformed", "Body is not valid JSON");
+      }
+      lastError = error;
+    }
+  }
+  const message = lastError instanceof Error ? lastError.message.split("\n")[0]!.trim() : "signature mismatch";
+  throw new AppError(400, "bad_signature", message);
+}
+
+export function stripeRoutes(deps: Deps) {
+  const allowed = sourceCheck(deps);
+  const metric = deps.metrics.webhooksReceived;
+  return new Elysia().post(STRIPE_PATH, async ({ request, server }) => {
+    const receivedAt = performance.now();
+    if (!allowed(request, server?.requestIP(request)?.address)) return webhookError(403, "source address not allowed");
+    try {
+      requireContentType(request, "application/json");
+      const raw = new TextDecoder().decode(await readRawBody(request));
+      const event = await verify(deps, raw, request.headers.get("stripe-signature"));
+      if (typeof event?.id !== "string" || typeof event.type !== "string") {
+        throw new AppError(400, "malformed", "Event has no id or type");
+      }
+      const result = await ingest(deps, {
+        provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: OK, receivedAt,
+      });
+      metric.inc({ provider: "stripe", outcome: result.duplicate ? "duplicate" : "stored" });
+      deps.metrics.ingestSeconds.observe({ provider: "stripe" }, (performance.now() - receivedAt) / 1000);
+      return reply(result.answer);
+    } catch (error) {
+      if (error instanceof AppError) {
+        metric.inc({ provider: "stripe", outcome: "rejected" });
+        deps.log.warn("stripe webhook rejected", { code: error.code, reason: error.message });
+        if (error.code === "bad_signature" || error.code === "not_configured" || error.code === "malformed") {
+          return webhookError(error.status, error.message);
+        }
+        throw error;
+      }
+      if (error instanceof StorageError) {
+        metric.inc({ provider: "stripe", outcome: "error" });
+        deps.log.error("stripe webhook not stored", { error: error.cause });
+        return reply({ status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" });
+      }
+      throw error;
+    }
+  }, {
+    parse: "none",
+    detail: {
+      tags: ["webhooks"],
+      summary: "Stripe payment events",
+      description: "Signed with `Stripe-Signature`. 200 `{\"received\":true}` once stored with its job; 400 `Webhook Error: <reason>` on a bad signature; 500 when it cannot be stored (Stripe retries).",
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema: { type: "object" }, example: { id: "evt_1", type: "payment_intent.succeeded", data: { object: { id: "pi_1", amount: 6000, currency: "usd", metadata: { booking_id: "<appointment uuid>" } } } } } },
+      },
+      responses: {
+        200: { description: "Stored", content: { "application/json": { example: { received: true } } } },
+        400: { description: "Bad signature or malformed body", content: { "text/plain": { example: "Webhook Error: No signatures found matching the expected signature for payload." } } },
+        413: { description: "Body over 64 KiB" },
+        415: { description: "Not application/json" },
+        500: { description: "Not stored; retry" },
+      },
+    },
+  });
+}

@@ -1,0 +1,25 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../db";
+
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type Executor = Db | Tx;
+
+export interface JobOptions {
+  runAt?: Date;
+  /** Replaces a pending job with the same key (graphile-worker job_key semantics). */
+  jobKey?: string;
+  maxAttempts?: number;
+  queueName?: string;
+}
+
+/** Adds a graphile-worker job through the caller's transaction, so it commits with the caller's rows. */
+export async function enqueue(tx: Executor, task: string, payload: object, opts: JobOptions = {}): Promise<void> {
+  await tx.execute(sql`select graphile_worker.add_job(
+    ${task}::text,
+    ${JSON.stringify(payload)}::json,
+    queue_name := ${opts.queueName ?? null}::text,
+    run_at := ${opts.runAt?.toISOString() ?? null}::timestamptz,
+    max_attempts := ${opts.maxAttempts ?? 25}::int,
+    job_key := ${opts.jobKey ?? null}::text
+  )`);
+}

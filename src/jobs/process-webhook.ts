@@ -1,0 +1,61 @@
+import { Type as T } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { eq, sql } from "drizzle-orm";
+import type { Task } from "graphile-worker";
+import { webhookEvents } from "../../db/schema";
+import type { Deps } from "../deps";
+import type { Provider } from "../inbound/ingest";
+import type { Tx } from "./enqueue";
+
+export type WebhookEvent = typeof webhookEvents.$inferSelect;
+export interface Outcome {
+  status: "processed" | "ignored" | "failed";
+  /** Why it was ignored or failed; kept in the event's last_error. */
+  reason?: string;
+}
+export type Processor = (deps: Deps, tx: Tx, event: WebhookEvent) => Promise<Outcome>;
+
+const Payload = T.Object({ eventId: T.Integer({ minimum: 1 }), replay: T.Optional(T.Boolean()) });
+
+/**
+ * Runs an inbound event's processor and records its outcome in the same transaction as its effects.
+ * A thrown error rolls the effects back, is recorded on the event, and graphile-worker retries the job.
+ */
+export function processWebhookTask(deps: Deps, processors: Partial<Record<Provider, Processor>>): Task {
+  return async (payload) => {
+    if (!Value.Check(Payload, payload)) {
+      deps.log.error("process-webhook: bad payload, giving up", { payload });
+      return;
+    }
+    const { eventId } = payload;
+    try {
+      const result = await deps.db.transaction(async (tx) => {
+        const [event] = await tx.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).for("update");
+        if (!event || event.status !== "pending") return undefined;
+        const processor = processors[event.provider as Provider];
+        if (!processor) throw new Error(`no processor for provider ${event.provider}`);
+        const outcome = await processor(deps, tx, event);
+        await tx.update(webhookEvents).set({
+          status: outcome.status,
+          lastError: outcome.reason ?? null,
+          attempts: event.attempts + 1,
+          processedAt: deps.clock.now(),
+        }).where(eq(webhookEvents.id, eventId));
+        return { event, outcome };
+      });
+      if (!result) return;
+      const { event, outcome } = result;
+      deps.metrics.eventsProcessed.inc({ provider: event.provider, status: outcome.status });
+      const fields = { eventId, provider: event.provider, key: event.idempotencyKey, status: outcome.status, reason: outcome.reason };
+      if (outcome.status === "processed") deps.log.info("webhook event processed", fields);
+      else deps.log.warn(`webhook event ${outcome.status}`, fields);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await deps.db.update(webhookEvents)
+        .set({ attempts: sql`${webhookEvents.attempts} + 1`, lastError: message.slice(0, 2000) })
+        .where(eq(webhookEvents.id, eventId));
+      deps.log.warn("webhook event processing failed; will retry", { eventId, error });
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,133 @@
+import { eq } from "drizzle-orm";
+import { appointments, transactions } from "../../db/schema";
+import type { Deps } from "../deps";
+import type { Cause } from "../domain/appointments";
+import { formatMoney } from "../domain/money";
+import { formatWhen } from "../domain/time";
+import { type Appointment, changeStatus, loadParties, lockAppointment } from "../effects/appointments";
+import { queueEmail } from "../effects/email";
+import { queueSms } from "../effects/sms";
+import { enqueue, type Tx } from "./enqueue";
+import type { Outcome, Processor } from "./process-webhook";
+
+interface StripeObject {
+  id?: string;
+  object?: string;
+  amount?: number;
+  amount_received?: number;
+  amount_refunded?: number;
+  currency?: string;
+  payment_intent?: string | null;
+  metadata?: Record<string, string>;
+  last_payment_error?: { message?: string } | null;
+}
+interface StripeEvent { id: string; type: string; created?: number; data?: { object?: StripeObject } }
+
+interface Ctx { deps: Deps; tx: Tx; event: StripeEvent; object: StripeObject; appointment: Appointment; cause: Cause }
+type Handler = (ctx: Ctx) => Promise<Outcome>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const HANDLERS: Record<string, Handler> = {
+  "payment_intent.succeeded": paymentSucceeded,
+  "payment_intent.payment_failed": paymentFailed,
+  "charge.refunded": chargeRefunded,
+};
+
+export const processStripeEvent: Processor = async (deps, tx, row) => {
+  const event = JSON.parse(row.rawBody) as StripeEvent;
+  const handler = HANDLERS[event.type];
+  if (!handler) return { status: "ignored", reason: `unhandled event type ${event.type}` };
+  const object = event.data?.object ?? {};
+  const appointmentId = await findAppointmentId(tx, object);
+  if (!appointmentId) return { status: "failed", reason: "no metadata.booking_id or metadata.appointment_id" };
+  const appointment = UUID.test(appointmentId) ? await lockAppointment(tx, appointmentId) : undefined;
+  if (!appointment) return { status: "failed", reason: `unknown appointment ${appointmentId}` };
+  return handler({ deps, tx, event, object, appointment, cause: { type: "webhook_event", id: String(row.id) } });
+};
+
+/** metadata.booking_id (alias appointment_id); a charge without metadata is matched through its payment intent. */
+async function findAppointmentId(tx: Tx, object: StripeObject): Promise<string | undefined> {
+  const fromMetadata = object.metadata?.booking_id ?? object.metadata?.appointment_id;
+  if (fromMetadata) return fromMetadata;
+  if (!object.payment_intent) return undefined;
+  const [deposit] = await tx.select({ id: transactions.appointmentId }).from(transactions)
+    .where(eq(transactions.stripeObjectId, object.payment_intent));
+  return deposit?.id;
+}
+
+async function paymentSucceeded({ deps, tx, event, object, appointment, cause }: Ctx): Promise<Outcome> {
+  const amount = object.amount_received ?? object.amount ?? 0;
+  const currency = object.currency ?? appointment.currency;
+  await tx.insert(transactions).values({
+    appointmentId: appointment.id, webhookEventId: Number(cause.id), kind: "deposit",
+    stripeObjectId: object.id ?? event.id, amount, currency,
+  }).onConflictDoNothing();
+  const now = deps.clock.now();
+  const paid = { depositPaid: true, depositPaidAt: appointment.depositPaidAt ?? now, holdExpiresAt: null };
+  const confirmed = await changeStatus(tx, appointment, "confirmed", cause, paid);
+  if (!confirmed) await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
+  if (appointment.status === "cancelled" || appointment.status === "completed") {
+    return { status: "processed", reason: `deposit recorded, but the appointment is already ${appointment.status}` };
+  }
+  const { patient, clinic } = await loadParties(tx, appointment);
+  await queueSms(tx, {
+    dedupeKey: `deposit-confirmation:${object.id ?? event.id}`,
+    kind: "confirmation",
+    clinic,
+    patient,
+    appointmentId: appointment.id,
+    body: `${clinic.name}: your appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} is confirmed. `
+      + `Deposit of ${formatMoney(amount, currency)} received. Reply CANCEL to cancel, HELP for help.`,
+  });
+  return { status: "processed" };
+}
+
+async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Promise<Outcome> {
+  // Stripe does not promise order: a late failure must never un-pay or re-hold a paid appointment.
+  if (appointment.depositPaid) return { status: "ignored", reason: "appointment already paid; late payment_failed has no effect" };
+  if (appointment.status === "cancelled" || appointment.status === "completed") {
+    return { status: "ignored", reason: `appointment is ${appointment.status}` };
+  }
+  const holdExpiresAt = appointment.holdExpiresAt
+    ?? new Date(deps.clock.now().getTime() + deps.config.HOLD_MINUTES * 60_000);
+  const moved = await changeStatus(tx, appointment, "payment_pending", cause, { holdExpiresAt });
+  if (!moved) await tx.update(appointments).set({ holdExpiresAt }).where(eq(appointments.id, appointment.id));
+  await enqueue(tx, "expire-hold", { appointmentId: appointment.id }, { runAt: holdExpiresAt, jobKey: `hold:${appointment.id}` });
+  const { patient, clinic } = await loadParties(tx, appointment);
+  if (!patient.email) return { status: "processed", reason: "hold placed; patient has no email for the payment-failed notice" };
+  await queueEmail(tx, {
+    dedupeKey: `payment-failed:${event.id}`,
+    kind: "payment_failed",
+    to: patient.email,
+    subject: `${clinic.name}: payment failed`,
+    body: `Your payment failed. Please update your card.\n\nYour appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} `
+      + `is held until ${formatWhen(holdExpiresAt, clinic.timezone)}; if the deposit is not paid by then it will be cancelled.`,
+  });
+  return { status: "processed" };
+}
+
+async function chargeRefunded({ deps, tx, event, object, appointment, cause }: Ctx): Promise<Outcome> {
+  const refunded = object.amount_refunded ?? object.amount ?? 0;
+  const currency = object.currency ?? appointment.currency;
+  const chargeId = object.id ?? event.id;
+  // amount_refunded is cumulative, so each partial refund is its own ledger row.
+  const booked = await tx.insert(transactions).values({
+    appointmentId: appointment.id, webhookEventId: Number(cause.id), kind: "refund",
+    stripeObjectId: `${chargeId}:${refunded}`, amount: refunded, currency,
+  }).onConflictDoNothing().returning({ id: transactions.id });
+  await tx.update(appointments)
+    .set({ depositRefunded: true, refundedAt: appointment.refundedAt ?? deps.clock.now(), updatedAt: deps.clock.now() })
+    .where(eq(appointments.id, appointment.id));
+  if (booked.length === 0) return { status: "processed", reason: "refund already booked" };
+  const { patient, clinic } = await loadParties(tx, appointment);
+  if (!patient.email) return { status: "processed", reason: "patient has no email for the refund notice" };
+  await queueEmail(tx, {
+    dedupeKey: `refund:${chargeId}:${refunded}`,
+    kind: "refund",
+    to: patient.email,
+    subject: `${clinic.name}: deposit refunded`,
+    body: `Your ${formatMoney(refunded, currency)} deposit has been refunded.`,
+  });
+  return { status: "processed" };
+}

@@ -1,0 +1,48 @@
+import { ConfigError, loadConfig } from "./config";
+import { migrate, startDatabase } from "./db";
+import { buildDeps, closeDeps } from "./deps";
+import { createApp } from "./http/app";
+import { startWorker } from "./jobs";
+import { createLogger } from "./log";
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config.LOG_LEVEL, { service: "switchboard", role: config.ROLE });
+  const database = await startDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT }, log);
+  await migrate(database.url);
+  const deps = buildDeps(config, database.url, { log });
+
+  const server = config.ROLE === "worker" ? undefined : createApp(deps).listen({ port: config.PORT, hostname: "0.0.0.0" });
+  const worker = config.ROLE === "web" ? undefined : await startWorker(deps);
+  log.info("switchboard started", { port: server?.server?.port, role: config.ROLE, embeddedDatabase: !config.DATABASE_URL });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal });
+    // Stop taking requests first, then let running jobs finish, then close pools and the database.
+    await server?.stop();
+    await worker?.stop();
+    await closeDeps(deps);
+    await database.stop();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error) => {
+  console.error(JSON.stringify({ level: "error", msg: "startup failed", error: String(error?.stack ?? error) }));
+  process.exit(1);
+});
