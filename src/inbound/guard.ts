@@ -7,7 +7,6 @@ export type SourceCheck = (request: Request, peer: string | undefined) => boolea
 export function sourceCheck(deps: Deps): SourceCheck {
   const allowed = cidrMatcher(deps.config.INBOUND_ALLOW_CIDRS);
   return (request, peer) => {
-    const ip = request.headers.get("fly-client-ip") ?? peer;
-    return ip !== undefined && allowed(ip);
+    return allowed(request.headers.get("fly-client-ip") ?? peer ?? "");
   };
 }

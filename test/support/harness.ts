@@ -1,0 +1,91 @@
+import { runOnce } from "graphile-worker";
+import { type Config, loadConfig } from "../../src/config";
+import { quietLogger } from "../../src/db";
+import { buildDeps, closeDeps, type Clock, type Deps } from "../../src/deps";
+import { createApp } from "../../src/http/app";
+import { taskList } from "../../src/jobs";
+import { createLogger } from "../../src/log";
+import { createTestDatabase } from "./db";
+
+export const API_KEY = "test-api-key-0123456789";
+export const STRIPE_SECRET = "whsec_test_secret_current";
+export const TWILIO_AUTH_TOKEN = "test_twilio_auth_token_123";
+export const TWILIO_ACCOUNT_SID = `AC${"0".repeat(32)}`;
+export const PUBLIC_URL = "https://switchboard.example.test";
+
+/** A clock tests can move; jobs and handlers read time only through it. */
+export function testClock(start = new Date()): Clock & { advance(ms: number): void; set(at: Date): void } {
+  let now = start.getTime();
+  return { now: () => new Date(now), advance: (ms) => { now += ms; }, set: (at) => { now = at.getTime(); } };
+}
+
+export interface Harness {
+  deps: Deps;
+  config: Config;
+  app: ReturnType<typeof createApp>;
+  logs: string[];
+  /** Sends a request through the whole Elysia app. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  api(method: string, path: string, body?: unknown): Promise<Response>;
+  /** Runs every job that is due now until the queue has nothing ready (graphile-worker runOnce). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(
+  env: Record<string, string> = {},
+  overrides: Partial<Deps> = {},
+): Promise<Harness> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "debug",
+    API_KEY,
+    PUBLIC_URL,
+    STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    SUPPORT_EMAIL: "support@switchboard.test",
+    ...env,
+  });
+  const logs: string[] = [];
+  const log = createLogger("debug", {}, (line) => logs.push(line));
+  const deps = buildDeps(config, database.url, { log, ...overrides });
+  const app = createApp(deps);
+  const request = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
+  return {
+    deps, config, app, logs, request,
+    api: (method, path, body) => request(path, {
+      method,
+      headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    drain: () => runOnce({ connectionString: database.url, taskList: taskList(deps), logger: quietLogger }),
+    async close() {
+      await closeDeps(deps);
+      await database.drop();
+    },
+  };
+}
+
+/** A clinic, one patient and one appointment through the management API. */
+export async function seedAppointment(h: Harness, opts: { email?: string | null; phone?: string; startsAt?: Date } = {}) {
+  const json = async (res: Response) => {
+    if (res.status >= 300) throw new Error(`seed failed: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<any>;
+  };
+  const clinic = await json(await h.api("POST", "/v1/clinics", {
+    name: "Harbor Dental", phone: `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`,
+    timezone: "America/New_York", email: "desk@harbor.test",
+  }));
+  const patient = await json(await h.api("POST", "/v1/patients", {
+    clinic_id: clinic.id, name: "Ada Patient", phone: opts.phone ?? "+15557654321",
+    ...(opts.email === null ? {} : { email: opts.email ?? "ada@patient.test" }),
+  }));
+  const appointment = await json(await h.api("POST", "/v1/appointments", {
+    patient_id: patient.id,
+    starts_at: (opts.startsAt ?? new Date(Date.now() + 3 * 86_400_000)).toISOString(),
+    deposit_amount: 6000, currency: "usd",
+  }));
+  return { clinic, patient, appointment };
+}
