@@ -2,3 +2,4 @@ export * from "./clinic";
 export * from "./inbound";
 export * from "./messaging";
 export * from "./api";
+export * from "./conversations";
