@@ -47,8 +47,36 @@ export async function startDatabase(
 }
 
 export function connect(url: string, max = 10): { sql: Sql; db: Db } {
-  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: "switchboard" } });
+  const sql = postgres(url, {
+    max,
+    // A webhook provider waits on us: fail fast (and answer 5xx) rather than hang when the database is away.
+    connect_timeout: 5,
+    onnotice: () => {},
+    connection: { application_name: "switchboard" },
+  });
   return { sql, db: drizzle(sql, { schema }) };
+}
+
+/** A pooled connection that died under us; a refused or timed-out connect means the database is down. */
+const STALE_CONNECTION = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
+
+export function isStaleConnection(error: unknown): boolean {
+  for (let e: any = error; e; e = e.cause) if (STALE_CONNECTION.has(e.code) || STALE_CONNECTION.has(e.errno)) return true;
+  return false;
+}
+
+/**
+ * Runs `fn` again (up to 3 more times) when the pool handed it a connection that had died: after a database
+ * restart every idle connection is stale. Only for idempotent work: a commit may land before the connection breaks.
+ */
+export async function retryOnStaleConnection<T>(fn: () => Promise<T>, retries = 3): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= retries || !isStaleConnection(error)) throw error;
+    }
+  }
 }
 
 /** Applies drizzle's migrations and graphile-worker's schema; safe to run from several processes. */

@@ -14,7 +14,10 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
 export function managementApi(deps: Deps, prefix: string) {
   const expected = deps.config.API_KEY ? digest(deps.config.API_KEY) : undefined;
   const limit = deps.config.API_RATE_LIMIT;
-  return new Elysia({ prefix }).onBeforeHandle(async ({ request, set }) => {
+  const checked = new WeakSet<Request>();
+  const check = async ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
+    if (checked.has(request)) return;
+    checked.add(request);
     const header = request.headers.get("authorization") ?? "";
     const token = header.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     if (!expected) throw new AppError(401, "unauthorized", "API_KEY is not configured on this server");
@@ -38,5 +41,9 @@ export function managementApi(deps: Deps, prefix: string) {
       set.headers["retry-after"] = String(resetSeconds);
       throw new AppError(429, "rate_limited", `More than ${limit} requests a minute for this key`);
     }
-  });
+  };
+  // Before the body is parsed or validated: a caller without the key learns nothing about the API's shape.
+  return new Elysia({ prefix })
+    .onParse(async (ctx) => { await check(ctx); })
+    .onTransform(check);
 }

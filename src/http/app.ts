@@ -5,7 +5,7 @@ import { appointmentRoutes } from "../api/appointments";
 import { clinicRoutes } from "../api/clinics";
 import { patientRoutes } from "../api/patients";
 import { webhookEventRoutes } from "../api/webhook-events";
-import { MIGRATIONS_DIR, migrationsCurrent } from "../db";
+import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
 import { AppError } from "./errors";
@@ -17,9 +17,11 @@ const errorBody = (code: string, message: string, details?: unknown) =>
 
 /** Every Elysia error code mapped to a client-facing status; anything unexpected is a 500 without details. */
 function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: number | string }) {
-  if (error instanceof AppError) {
-    set.status = error.status;
-    return errorBody(error.code, error.message, error.details);
+  // Elysia wraps what a parse hook throws in its own ParseError.
+  const appError = error instanceof AppError ? error : (error as { cause?: unknown })?.cause;
+  if (appError instanceof AppError) {
+    set.status = appError.status;
+    return errorBody(appError.code, appError.message, appError.details);
   }
   switch (code) {
     case "VALIDATION": {
@@ -62,7 +64,7 @@ export function createApp(deps: Deps) {
     })
     .get("/readyz", async ({ set }) => {
       try {
-        const current = await migrationsCurrent(deps.sql, EXPECTED_MIGRATIONS);
+        const current = await retryOnStaleConnection(() => migrationsCurrent(deps.sql, EXPECTED_MIGRATIONS));
         if (!current) set.status = 503;
         return { status: current ? "ready" : "migrations pending" };
       } catch {

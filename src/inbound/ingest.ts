@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
+import { retryOnStaleConnection } from "../db";
 import { StorageError } from "../http/errors";
 import { enqueue } from "../jobs/enqueue";
 
@@ -46,7 +47,8 @@ export function redactHeaders(headers: Headers): Record<string, string> {
  */
 export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResult> {
   try {
-    return await deps.db.transaction(async (tx) => {
+    // Safe to repeat: a second run finds the first one's row if its commit landed.
+    return await retryOnStaleConnection(() => deps.db.transaction(async (tx) => {
       const inserted = await tx.insert(webhookEvents).values({
         provider: input.provider,
         idempotencyKey: input.key,
@@ -71,7 +73,7 @@ export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResu
         duplicate: true,
         answer: { status: first.responseStatus, body: first.responseBody, contentType: first.responseContentType },
       };
-    });
+    }));
   } catch (error) {
     throw new StorageError(error);
   }

@@ -27,7 +27,8 @@ async function verify(deps: Deps, raw: string, header: string | null): Promise<S
       if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) {
         throw new AppError(400, "malformed", "Body is not valid JSON");
       }
-      lastError = error;
+      // A stale timestamp on a matching signature says more than a mismatch against the other secret.
+      if (!lastError || !error.message.startsWith("No signatures found")) lastError = error;
     }
   }
   const message = lastError instanceof Error ? lastError.message.split("\n")[0]!.trim() : "signature mismatch";

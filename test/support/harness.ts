@@ -35,6 +35,8 @@ export interface Harness {
 export async function createHarness(
   env: Record<string, string> = {},
   overrides: Partial<Deps> = {},
+  /** Lets a test put something (a TCP proxy) between the app and its database. */
+  connectVia: (url: string) => string = (url) => url,
 ): Promise<Harness> {
   const database = await createTestDatabase();
   const config = loadConfig({
@@ -50,7 +52,7 @@ export async function createHarness(
   });
   const logs: string[] = [];
   const log = createLogger("debug", {}, (line) => logs.push(line));
-  const deps = buildDeps(config, database.url, { log, ...overrides });
+  const deps = buildDeps(config, connectVia(database.url), { log, ...overrides });
   const app = createApp(deps);
   const request = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
   return {
