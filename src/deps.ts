@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import nodemailer, { type Transporter } from "nodemailer";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import { createLogger, type Logger } from "./log";
@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from "./metrics";
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };
 
-export type Mailer = Pick<nodemailer.Transporter, "sendMail">;
+export type Mailer = Pick<Transporter, "sendMail">;
 
 /** Everything a route or task needs, built once in main.ts (or by a test) and passed down. */
 export interface Deps {
@@ -42,5 +42,5 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
 
 export async function closeDeps(deps: Deps): Promise<void> {
   await deps.sql.end({ timeout: 5 });
-  (deps.mailer as nodemailer.Transporter | undefined)?.close?.();
+  (deps.mailer as Transporter | undefined)?.close?.();
 }

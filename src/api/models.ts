@@ -44,7 +44,7 @@ export const Patient = t.Object({
   opted_out: t.Boolean(), opted_out_at: Nullable(Time()), opt_out_type: Nullable(t.String()), created_at: Time(),
 });
 
-export const AppointmentStatus = t.Union(APPOINTMENT_STATUSES.map((s) => t.Literal(s)));
+export const AppointmentStatus = t.UnionEnum(APPOINTMENT_STATUSES);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
   starts_at: Time(),

@@ -26,8 +26,8 @@ export function webhookEventRoutes(deps: Deps) {
       return { data: rows.map(toDto) as (typeof WebhookEventSummary.static)[] };
     }, {
       query: t.Object({
-        provider: t.Optional(t.Union([t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status")])),
-        status: t.Optional(t.Union(["pending", "processed", "failed", "ignored"].map((s) => t.Literal(s)))),
+        provider: t.Optional(t.UnionEnum(["stripe", "twilio-sms", "twilio-status"])),
+        status: t.Optional(t.UnionEnum(["pending", "processed", "failed", "ignored"])),
         before: t.Optional(t.Integer({ minimum: 1, description: "Cursor: only events with a smaller id" })),
         limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
       }),
