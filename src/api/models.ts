@@ -1,5 +1,4 @@
 import { t } from "elysia";
-import { APPOINTMENT_STATUSES } from "../domain/appointments";
 
 const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") => t.String({ format: "uuid", examples: [example] });
 const Time = (example = "2026-11-23T15:00:00.000Z") => t.String({ format: "date-time", examples: [example] });
@@ -44,7 +43,14 @@ export const Patient = t.Object({
   opted_out: t.Boolean(), opted_out_at: Nullable(Time()), opt_out_type: Nullable(t.String()), created_at: Time(),
 });
 
-export const AppointmentStatus = t.UnionEnum(APPOINTMENT_STATUSES);
+// Spelled out rather than t.UnionEnum: UnionEnum gives an optional query parameter a default of its first
+// value, which silently turns "no filter" into a filter.
+export const AppointmentStatus = t.Union([
+  t.Literal("pending"), t.Literal("confirmed"), t.Literal("payment_pending"), t.Literal("cancellation_requested"),
+  t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
+]);
+export const WebhookProvider = t.Union([t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status")]);
+export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
   starts_at: Time(),

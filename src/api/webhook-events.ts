@@ -6,7 +6,7 @@ import { notFound } from "../http/errors";
 import { replayEvent } from "../inbound/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { ErrorBody, NumericIdParam, WebhookEvent, WebhookEventSummary, list } from "./models";
+import { ErrorBody, WebhookEventStatus, WebhookProvider, NumericIdParam, WebhookEvent, WebhookEventSummary, list } from "./models";
 
 const detail = (summary: string) => ({ tags: ["webhook events"], summary, security: [{ bearer: [] }] });
 
@@ -26,8 +26,8 @@ export function webhookEventRoutes(deps: Deps) {
       return { data: rows.map(toDto) as (typeof WebhookEventSummary.static)[] };
     }, {
       query: t.Object({
-        provider: t.Optional(t.UnionEnum(["stripe", "twilio-sms", "twilio-status"])),
-        status: t.Optional(t.UnionEnum(["pending", "processed", "failed", "ignored"])),
+        provider: t.Optional(WebhookProvider),
+        status: t.Optional(WebhookEventStatus),
         before: t.Optional(t.Integer({ minimum: 1, description: "Cursor: only events with a smaller id" })),
         limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
       }),

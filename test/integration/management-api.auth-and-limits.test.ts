@@ -113,3 +113,16 @@ describe("docs", () => {
     expect((await h.request("/docs")).status).toBe(200);
   });
 });
+
+describe("list filters", () => {
+  test("an absent filter does not filter: every status is listed", async () => {
+    const { appointment } = await seedAppointment(h, { phone: "+15550003333" });
+    await h.api("PATCH", `/v1/appointments/${appointment.id}`, { status: "confirmed" });
+    const all = await (await h.api("GET", "/v1/appointments?limit=200")).json() as any;
+    expect(all.data.map((a: any) => a.status)).toContain("confirmed");
+    expect(all.data.map((a: any) => a.status)).toContain("pending");
+    const confirmed = await (await h.api("GET", "/v1/appointments?status=confirmed")).json() as any;
+    expect(confirmed.data.every((a: any) => a.status === "confirmed")).toBe(true);
+    expect(confirmed.data.length).toBeGreaterThan(0);
+  });
+});
