@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { StorageError } from "../http/errors";
-import { enqueue } from "../jobs/enqueue";
+import { enqueue, type Tx } from "../jobs/enqueue";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";
 
@@ -18,7 +18,11 @@ export interface IngestInput {
   key: string;
   headers: Headers;
   rawBody: string;
-  answer: Answer;
+  /**
+   * The answer to give, or a function that decides it inside the ingest transaction. The function runs only
+   * for the first delivery (a retry gets the stored answer) and may write rows that commit with the event.
+   */
+  answer: Answer | ((tx: Tx, eventId: number) => Promise<Answer>);
   receivedAt: number;
 }
 
@@ -28,6 +32,8 @@ export interface IngestResult {
   /** For a duplicate, the answer stored with the first delivery. */
   answer: Answer;
 }
+
+const UNDECIDED: Answer = { status: 500, body: "", contentType: "text/plain" };
 
 const REDACTED_HEADERS = new Set(["stripe-signature", "x-twilio-signature", "authorization", "cookie"]);
 
@@ -47,21 +53,33 @@ export function redactHeaders(headers: Headers): Record<string, string> {
 export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResult> {
   try {
     return await deps.db.transaction(async (tx) => {
+      const decide = typeof input.answer === "function" ? input.answer : undefined;
+      // A deciding function's answer is written once it is known; until then the row says "undecided".
+      const initial = decide ? UNDECIDED : input.answer as Answer;
       const inserted = await tx.insert(webhookEvents).values({
         provider: input.provider,
         idempotencyKey: input.key,
         providerToken: input.headers.get("i-twilio-idempotency-token"),
         headers: redactHeaders(input.headers),
         rawBody: input.rawBody,
-        responseStatus: input.answer.status,
-        responseBody: input.answer.body,
-        responseContentType: input.answer.contentType,
+        responseStatus: initial.status,
+        responseBody: initial.body,
+        responseContentType: initial.contentType,
         responseMs: Math.round(performance.now() - input.receivedAt),
       }).onConflictDoNothing().returning({ id: webhookEvents.id });
       const row = inserted[0];
       if (row) {
+        const answer = decide ? await decide(tx, row.id) : initial;
+        if (decide) {
+          await tx.update(webhookEvents).set({
+            responseStatus: answer.status,
+            responseBody: answer.body,
+            responseContentType: answer.contentType,
+            responseMs: Math.round(performance.now() - input.receivedAt),
+          }).where(eq(webhookEvents.id, row.id));
+        }
         await enqueue(tx, "process-webhook", { eventId: row.id }, { jobKey: `event:${row.id}` });
-        return { eventId: row.id, duplicate: false, answer: input.answer };
+        return { eventId: row.id, duplicate: false, answer };
       }
       const [first] = await tx.select().from(webhookEvents)
         .where(and(eq(webhookEvents.provider, input.provider), eq(webhookEvents.idempotencyKey, input.key)));

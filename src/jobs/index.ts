@@ -3,15 +3,18 @@ import type { Deps } from "../deps";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
 import { sendEmailTask } from "./send-email";
+import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
+import { processTwilioSms } from "./twilio-sms-event";
 
 /** Every task the worker runs, by identifier. */
 export function taskList(deps: Deps): TaskList {
   return {
-    "process-webhook": processWebhookTask(deps, { stripe: processStripeEvent }),
+    "process-webhook": processWebhookTask(deps, { stripe: processStripeEvent, "twilio-sms": processTwilioSms }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
     "send-email": sendEmailTask(deps),
+    "send-sms": sendSmsTask(deps),
   };
 }
 

@@ -29,6 +29,8 @@ export interface Harness {
   api(method: string, path: string, body?: unknown): Promise<Response>;
   /** Runs every job that is due now until the queue has nothing ready (graphile-worker runOnce). */
   drain(): Promise<void>;
+  /** Makes a task's jobs that wait for a retry due now (graphile-worker backs off for seconds to hours). */
+  retryNow(task: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,11 @@ export async function createHarness(
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
     drain: () => runOnce({ connectionString: database.url, taskList: taskList(deps), logger: quietLogger }),
+    async retryNow(task) {
+      const rows = await deps.sql`select graphile_worker.reschedule_jobs(
+        array(select id from graphile_worker.jobs where task_identifier = ${task} and attempts > 0 and locked_at is null), run_at := now())`;
+      return rows.length;
+    },
     async close() {
       await closeDeps(deps);
       await database.drop();
