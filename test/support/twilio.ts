@@ -31,3 +31,17 @@ export function signedTwilioRequest(
   if (signature !== null) headers["x-twilio-signature"] = signature;
   return { method: "POST", headers, body: new URLSearchParams(params).toString() };
 }
+
+let phoneSeq = 0;
+/** A phone number no other test in the run uses (patients, so the per-pair loop guard never carries over). */
+export const uniquePhone = () => `+1556${String(process.pid % 1000).padStart(3, "0")}${String(++phoneSeq).padStart(4, "0")}`;
+
+/** Posts a signed inbound SMS through the whole app; returns the answer and the MessageSid used. */
+export async function postSms(
+  h: { request(path: string, init?: RequestInit): Promise<Response> },
+  params: Record<string, string>,
+  path = "/v1/clinic/webhooks/twilio/sms",
+) {
+  const res = await h.request(path, signedTwilioRequest(path, params));
+  return { status: res.status, contentType: res.headers.get("content-type"), twiml: await res.text(), sid: params.MessageSid! };
+}
