@@ -5,6 +5,7 @@ import type { Task } from "graphile-worker";
 import twilio from "twilio";
 import { clinics, patients, smsMessages } from "../../db/schema";
 import type { Deps } from "../deps";
+import type { Tx } from "./enqueue";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
 export const STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/sms-status";
@@ -102,7 +103,7 @@ async function claimSend(deps: Deps, smsId: string): Promise<Claim> {
  * Pacing per sending number (SPEC 8): each send takes the next free slot, 1/sms_per_second apart, shared by every
  * worker process. Returns how long to wait for it (the `sms:<from>` queue runs one send per number at a time).
  */
-async function reserveSlot(deps: Deps, tx: Parameters<Parameters<Deps["db"]["transaction"]>[0]>[0], from: string, perSecond: number) {
+async function reserveSlot(deps: Deps, tx: Tx, from: string, perSecond: number) {
   const gapMs = Math.ceil(1000 / Math.max(perSecond, 1));
   const now = deps.clock.now().toISOString();
   const rows = await tx.execute<{ wait_ms: number }>(sql`

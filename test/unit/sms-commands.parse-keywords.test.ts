@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { contentTypeOf, parseInboundSms } from "../../src/domain/inbound-sms";
-import { parseCommand, subscriptionChange, twiml } from "../../src/domain/sms-commands";
+import { type Command, parseCommand, subscriptionChange, twiml } from "../../src/domain/sms-commands";
 
 const KEYWORDS = {
   HELP: ["HELP", "INFO"],
@@ -19,7 +19,7 @@ describe("parseCommand", () => {
       test(`${word} in every case and with punctuation is ${command}`, () => {
         for (const body of [word, word.toLowerCase(), mixed(word), `  ${word}  `, `${word.toLowerCase()}!`, `"${word}."`,
           `¡${mixed(word)}!`, `${word}, please`, `${word.toLowerCase()}\nthanks`]) {
-          expect(parseCommand(body)).toBe(command);
+          expect(parseCommand(body)).toBe(command as Command);
         }
       });
     }
