@@ -23,7 +23,7 @@ export const EnvSchema = T.Object({
   TWILIO_API_URL: Url,
   /** How long one Twilio REST call may take before the send counts as a timeout (and is retried). */
   TWILIO_TIMEOUT_MS: Int(100, 120_000, 15_000),
-  /** Auto-reply loop guard: at most this many automatic replies to one number per window. */
+  /** Auto-reply loop guard: at most this many automatic replies from one clinic number to one number per window. */
   SMS_AUTO_REPLY_LIMIT: Int(0, 1000, 5),
   SMS_AUTO_REPLY_WINDOW_MINUTES: Int(1, 24 * 60, 10),
   STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8 })),

@@ -69,8 +69,9 @@ export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResu
       }).onConflictDoNothing().returning({ id: webhookEvents.id });
       const row = inserted[0];
       if (row) {
-        const answer = decide ? await decide(tx, row.id) : initial;
+        let answer = initial;
         if (decide) {
+          answer = await decide(tx, row.id);
           await tx.update(webhookEvents).set({
             responseStatus: answer.status,
             responseBody: answer.body,
