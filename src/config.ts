@@ -21,6 +21,11 @@ export const EnvSchema = T.Object({
   TWILIO_ACCOUNT_SID: T.Optional(T.String({ pattern: "^AC[0-9a-fA-F]{32}$" })),
   TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8 })),
   TWILIO_API_URL: Url,
+  /** How long one Twilio REST call may take before the send counts as a timeout (and is retried). */
+  TWILIO_TIMEOUT_MS: Int(100, 120_000, 15_000),
+  /** Auto-reply loop guard: at most this many automatic replies from one clinic number to one number per window. */
+  SMS_AUTO_REPLY_LIMIT: Int(0, 1000, 5),
+  SMS_AUTO_REPLY_WINDOW_MINUTES: Int(1, 24 * 60, 10),
   STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8 })),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
   STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(T.String({ minLength: 8 })),

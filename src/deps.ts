@@ -1,4 +1,6 @@
 import nodemailer, { type Transporter } from "nodemailer";
+import twilio from "twilio";
+import type RequestClient from "twilio/lib/base/RequestClient";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import { createLogger, type Logger } from "./log";
@@ -8,6 +10,30 @@ export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };
 
 export type Mailer = Pick<Transporter, "sendMail">;
+export type TwilioClient = twilio.Twilio;
+
+type RequestOptions<T> = RequestClient.RequestOptions<T>;
+const TWILIO_ORIGIN = "https://api.twilio.com";
+
+/** twilio's own HTTP client, with the https://api.twilio.com origin rewritten to TWILIO_API_URL (a test fake, a proxy). */
+export class TwilioHttpClient extends twilio.RequestClient {
+  constructor(private readonly apiUrl: string, timeoutMs: number) {
+    super({ timeout: timeoutMs });
+  }
+
+  override request<TData>(opts: RequestOptions<TData>) {
+    const uri = opts.uri.startsWith(TWILIO_ORIGIN) ? this.apiUrl.replace(/\/+$/, "") + opts.uri.slice(TWILIO_ORIGIN.length) : opts.uri;
+    return super.request<TData>({ ...opts, uri });
+  }
+}
+
+/** Undefined without TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN: outbound SMS then stay recorded but unsent. */
+export function createTwilioClient(config: Config): TwilioClient | undefined {
+  if (!config.TWILIO_ACCOUNT_SID || !config.TWILIO_AUTH_TOKEN) return undefined;
+  return twilio(config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, {
+    httpClient: new TwilioHttpClient(config.TWILIO_API_URL, config.TWILIO_TIMEOUT_MS),
+  });
+}
 
 /** Everything a route or task needs, built once in main.ts (or by a test) and passed down. */
 export interface Deps {
@@ -21,6 +47,10 @@ export interface Deps {
   mailer?: Mailer;
   fetch: typeof fetch;
   metrics: Metrics;
+  /** Outbound SMS (SPEC 8); undefined when Twilio credentials are not configured. */
+  twilio?: TwilioClient;
+  /** Waits between paced SMS sends; tests may replace it. */
+  sleep(ms: number): Promise<void>;
 }
 
 export function buildDeps(config: Config, databaseUrl: string, overrides: Partial<Deps> = {}): Deps {
@@ -36,6 +66,8 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
     fetch: globalThis.fetch,
     metrics: createMetrics(),
+    twilio: createTwilioClient(config),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ...overrides,
   };
 }

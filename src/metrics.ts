@@ -18,6 +18,12 @@ export function createMetrics() {
       labelNames: ["provider", "status"] as const,
       registers: [registry],
     }),
+    smsSends: new Counter({
+      name: "switchboard_sms_sends_total",
+      help: "Outbound SMS send attempts by outcome (sent, reconciled, failed, retry, skipped)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
     ingestSeconds: new Histogram({
       name: "switchboard_ingest_seconds",
       help: "Time from request to acknowledgement",

@@ -8,6 +8,7 @@ import { webhookEventRoutes } from "../api/webhook-events";
 import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
+import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { AppError } from "./errors";
 
 const EXPECTED_MIGRATIONS = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).length;
@@ -79,6 +80,7 @@ export function createApp(deps: Deps) {
       headers: { "content-type": deps.metrics.registry.contentType },
     }), { detail: { tags: ["health"], summary: "Prometheus metrics" } })
     .use(stripeRoutes(deps))
+    .use(twilioSmsRoutes(deps))
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))

@@ -3,7 +3,7 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { retryOnStaleConnection } from "../db";
 import { StorageError } from "../http/errors";
-import { enqueue } from "../jobs/enqueue";
+import { enqueue, type Tx } from "../jobs/enqueue";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";
 
@@ -19,7 +19,11 @@ export interface IngestInput {
   key: string;
   headers: Headers;
   rawBody: string;
-  answer: Answer;
+  /**
+   * The answer to give, or a function that decides it inside the ingest transaction. The function runs only
+   * for the first delivery (a retry gets the stored answer) and may write rows that commit with the event.
+   */
+  answer: Answer | ((tx: Tx, eventId: number) => Promise<Answer>);
   receivedAt: number;
 }
 
@@ -29,6 +33,8 @@ export interface IngestResult {
   /** For a duplicate, the answer stored with the first delivery. */
   answer: Answer;
 }
+
+const UNDECIDED: Answer = { status: 500, body: "", contentType: "text/plain" };
 
 const REDACTED_HEADERS = new Set(["stripe-signature", "x-twilio-signature", "authorization", "cookie"]);
 
@@ -49,21 +55,34 @@ export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResu
   try {
     // Safe to repeat: a second run finds the first one's row if its commit landed.
     return await retryOnStaleConnection(() => deps.db.transaction(async (tx) => {
+      const decide = typeof input.answer === "function" ? input.answer : undefined;
+      // A deciding function's answer is written once it is known; until then the row says "undecided".
+      const initial = decide ? UNDECIDED : input.answer as Answer;
       const inserted = await tx.insert(webhookEvents).values({
         provider: input.provider,
         idempotencyKey: input.key,
         providerToken: input.headers.get("i-twilio-idempotency-token"),
         headers: redactHeaders(input.headers),
         rawBody: input.rawBody,
-        responseStatus: input.answer.status,
-        responseBody: input.answer.body,
-        responseContentType: input.answer.contentType,
+        responseStatus: initial.status,
+        responseBody: initial.body,
+        responseContentType: initial.contentType,
         responseMs: Math.round(performance.now() - input.receivedAt),
       }).onConflictDoNothing().returning({ id: webhookEvents.id });
       const row = inserted[0];
       if (row) {
+        let answer = initial;
+        if (decide) {
+          answer = await decide(tx, row.id);
+          await tx.update(webhookEvents).set({
+            responseStatus: answer.status,
+            responseBody: answer.body,
+            responseContentType: answer.contentType,
+            responseMs: Math.round(performance.now() - input.receivedAt),
+          }).where(eq(webhookEvents.id, row.id));
+        }
         await enqueue(tx, "process-webhook", { eventId: row.id }, { jobKey: `event:${row.id}` });
-        return { eventId: row.id, duplicate: false, answer: input.answer };
+        return { eventId: row.id, duplicate: false, answer };
       }
       const [first] = await tx.select().from(webhookEvents)
         .where(and(eq(webhookEvents.provider, input.provider), eq(webhookEvents.idempotencyKey, input.key)));

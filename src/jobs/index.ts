@@ -1,17 +1,21 @@
 import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList } from "graphile-worker";
+import pg from "pg";
 import type { Deps } from "../deps";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
 import { sendEmailTask } from "./send-email";
+import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
+import { processTwilioSms } from "./twilio-sms-event";
 
 /** Every task the worker runs, by identifier. */
 export function taskList(deps: Deps): TaskList {
   return {
-    "process-webhook": processWebhookTask(deps, { stripe: processStripeEvent }),
+    "process-webhook": processWebhookTask(deps, { stripe: processStripeEvent, "twilio-sms": processTwilioSms }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
     "send-email": sendEmailTask(deps),
+    "send-sms": sendSmsTask(deps),
   };
 }
 
@@ -19,9 +23,19 @@ export const CRON = [
   { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
 ];
 
-export async function startWorker(deps: Deps): Promise<Runner> {
-  return run({
-    connectionString: deps.databaseUrl,
+export interface Worker {
+  runner: Runner;
+  /** Waits for running jobs, then closes the worker's own pool. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(deps: Deps): Promise<Worker> {
+  // Our own pool, so that stopping can wait until every connection is really closed, and so that a
+  // connection the database drops (restart, failover) is logged instead of crashing the process.
+  const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: deps.config.WORKER_CONCURRENCY + 2 });
+  pool.on("error", (error) => deps.log.warn("worker pool connection lost", { error }));
+  const runner = await run({
+    pgPool: pool,
     concurrency: deps.config.WORKER_CONCURRENCY,
     noHandleSignals: true,
     pollInterval: 1000,
@@ -29,6 +43,13 @@ export async function startWorker(deps: Deps): Promise<Runner> {
     parsedCronItems: parseCronItems(CRON),
     logger: graphileLogger(deps),
   });
+  return {
+    runner,
+    async stop() {
+      await runner.stop();
+      await pool.end();
+    },
+  };
 }
 
 /** graphile-worker's own lines, through our JSON logger (its debug chatter dropped). */

@@ -4,12 +4,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "../support/db";
 import { API_KEY, STRIPE_SECRET } from "../support/harness";
-import { freePort, startSwitchboard, waitFor } from "../support/process";
+import { freePort, type Started, startSwitchboard, waitFor } from "../support/process";
 import { signedStripeRequest, stripeEvent } from "../support/stripe";
 
 const dataDir = mkdtempSync(join(tmpdir(), "switchboard-e2e-"));
 chmodSync(dataDir, 0o755);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** SIGTERM, then the exit code; the process's output is printed when it did not stop cleanly. */
+async function stopped(started: Started): Promise<number> {
+  started.proc.kill("SIGTERM");
+  const code = await started.exited;
+  if (code !== 0) console.error(started.output());
+  return code;
+}
 
 const auth = { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" };
 const ready = (port: number) => async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
@@ -31,8 +39,7 @@ test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and 
     return list.data[0]?.status === "ignored";
   }, 30_000, "event processed");
 
-  first.proc.kill("SIGTERM");
-  expect(await first.exited).toBe(0);
+  expect(await stopped(first)).toBe(0);
   expect(first.output()).toContain('"msg":"stopped"');
 
   const second = startSwitchboard({ ...env, PORT: String(await freePort()) });
@@ -41,7 +48,7 @@ test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and 
   expect(clinics.data.map((c: any) => c.name)).toEqual(["Kept Clinic"]);
   expect(second.output()).toContain('"fresh":false');
   second.proc.kill("SIGTERM");
-  expect(await second.exited).toBe(0);
+  expect(await stopped(second)).toBe(0);
 }, 180_000);
 
 test("ROLE=web and ROLE=worker split the work over one database", async () => {

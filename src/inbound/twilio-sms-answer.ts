@@ -1,0 +1,40 @@
+import type { Deps } from "../deps";
+import type { InboundSms } from "../domain/inbound-sms";
+import { isAppointmentCommand, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY } from "../domain/sms-commands";
+import { changeSubscription, claimAutoReply, findParties } from "../effects/sms-replies";
+import type { Tx } from "../jobs/enqueue";
+import type { Answer } from "./ingest";
+
+export const twimlAnswer = (status: number, message?: string): Answer =>
+  ({ status, body: twiml(message), contentType: "text/xml; charset=utf-8" });
+
+/**
+ * Decides the TwiML answer to a new inbound SMS inside its ingest transaction (see docs-sms-replies.md):
+ * replies that need no appointment change go back in the answer, guarded against loops; an opt-out or opt-in
+ * is recorded here, so that no reply or send after the acknowledgement can miss it. CONFIRM, CANCEL and
+ * RESCHEDULE get an empty answer: the worker replies by SMS once it has made the change.
+ */
+export function decideAnswer(deps: Deps, sms: InboundSms) {
+  return async (tx: Tx): Promise<Answer> => {
+    const { clinic, patient } = await findParties(tx, sms);
+    // Unknown `To`: no clinic to speak for. The worker marks the event ignored.
+    if (!clinic) return twimlAnswer(200);
+    const reply = async (body: string) =>
+      twimlAnswer(200, await claimAutoReply(deps, tx, { inboundSid: sms.sid, recipient: sms.from, sender: sms.to, via: "twiml", body }) ? body : undefined);
+    if (!patient) return reply(UNKNOWN_NUMBER_REPLY);
+
+    const command = parseCommand(sms.body, sms.optOutType);
+    const change = subscriptionChange(command, sms.optOutType);
+    if (change === "opt_out") {
+      // Twilio and the carrier answer an opt-out themselves.
+      await changeSubscription(tx, patient, "opt_out", deps.clock.now(), sms.optOutType?.toUpperCase() ?? "STOP");
+      return twimlAnswer(200);
+    }
+    if (change === "opt_in") {
+      await changeSubscription(tx, patient, "opt_in", deps.clock.now(), "");
+      return reply(replies.resubscribed(clinic));
+    }
+    if (patient.optedOut || isAppointmentCommand(command)) return twimlAnswer(200);
+    return reply(command === "HELP" ? replies.help(clinic) : replies.autoReply(clinic));
+  };
+}

@@ -1,0 +1,101 @@
+import { Elysia } from "elysia";
+import type { Deps } from "../deps";
+import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
+import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
+import { queueEmail } from "../effects/email";
+import { AppError, StorageError } from "../http/errors";
+import { sourceCheck } from "./guard";
+import { type Answer, ingest } from "./ingest";
+import { readRawBody, requireContentType } from "./request";
+import { validTwilioSignature } from "./twilio";
+import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
+
+export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
+export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
+const FORM = "application/x-www-form-urlencoded";
+
+const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+
+/** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */
+async function alertFallback(deps: Deps, sms: InboundSms, duplicate: boolean): Promise<void> {
+  deps.log.warn("twilio used the fallback URL", { sid: sms.sid, errorCode: sms.errorCode, errorUrl: sms.errorUrl, duplicate });
+  if (!deps.config.SUPPORT_EMAIL) return;
+  await deps.db.transaction((tx) => queueEmail(tx, {
+    dedupeKey: `twilio-fallback:${sms.sid}`,
+    kind: "support_alert",
+    to: deps.config.SUPPORT_EMAIL!,
+    subject: `Twilio inbound SMS fallback: error ${sms.errorCode ?? "unknown"}`,
+    body: `Twilio could not deliver inbound message ${sms.sid} to ${sms.errorUrl ?? "the primary webhook URL"} `
+      + `(error ${sms.errorCode ?? "unknown"}) and sent it to the fallback URL. `
+      + (duplicate ? "The primary URL had already stored it; nothing was processed twice." : "It was stored and processed from the fallback."),
+  }));
+}
+
+export function twilioSmsRoutes(deps: Deps) {
+  const allowed = sourceCheck(deps);
+  const metric = deps.metrics.webhooksReceived;
+
+  const handle = async (fallback: boolean, request: Request, peer: string | undefined) => {
+    const receivedAt = performance.now();
+    if (!allowed(request, peer)) return reply(twimlAnswer(403));
+    try {
+      requireContentType(request, FORM);
+      const raw = new TextDecoder().decode(await readRawBody(request));
+      const params = new URLSearchParams(raw);
+      if (!validTwilioSignature(deps, request, params)) {
+        metric.inc({ provider: "twilio-sms", outcome: "rejected" });
+        deps.log.warn("twilio sms webhook rejected: bad signature", { path: new URL(request.url).pathname });
+        return reply(twimlAnswer(403, "Invalid request signature"));
+      }
+      const sms = parseInboundSms(params);
+      if (!sms) throw new AppError(400, "malformed", "MessageSid, From and To (phone numbers) are required");
+      const result = await ingest(deps, {
+        provider: "twilio-sms", key: sms.sid, headers: request.headers, rawBody: raw, answer: decideAnswer(deps, sms), receivedAt,
+      });
+      if (fallback) await alertFallback(deps, sms, result.duplicate).catch((error) => { throw new StorageError(error); });
+      metric.inc({ provider: "twilio-sms", outcome: result.duplicate ? "duplicate" : "stored" });
+      deps.metrics.ingestSeconds.observe({ provider: "twilio-sms" }, (performance.now() - receivedAt) / 1000);
+      return reply(result.answer);
+    } catch (error) {
+      if (error instanceof StorageError) {
+        metric.inc({ provider: "twilio-sms", outcome: "error" });
+        deps.log.error("twilio sms webhook not stored", { error: error.cause });
+        return reply(twimlAnswer(500, TECHNICAL_DIFFICULTIES_REPLY));
+      }
+      if (error instanceof AppError) {
+        metric.inc({ provider: "twilio-sms", outcome: "rejected" });
+        deps.log.warn("twilio sms webhook rejected", { code: error.code, reason: error.message });
+      }
+      throw error;
+    }
+  };
+
+  const doc = (summary: string, description: string) => ({
+    parse: "none" as const,
+    detail: {
+      tags: ["webhooks"],
+      summary,
+      description,
+      requestBody: {
+        required: true,
+        content: { [FORM]: { schema: { type: "object" as const }, example: "MessageSid=SM123&From=%2B15557654321&To=%2B15551234567&Body=CONFIRM&NumMedia=0" } },
+      },
+      responses: {
+        200: { description: "Stored; TwiML with the reply, or an empty <Response/>", content: { "text/xml": { example: "<Response><Message>Thank you for your message. We will respond shortly.</Message></Response>" } } },
+        400: { description: "No MessageSid, From or To" },
+        403: { description: "Bad signature", content: { "text/xml": { example: "<Response><Message>Invalid request signature</Message></Response>" } } },
+        413: { description: "Body over 64 KiB" },
+        415: { description: "Not form-encoded" },
+        500: { description: "Not stored; Twilio may retry", content: { "text/xml": { example: `<Response><Message>${TECHNICAL_DIFFICULTIES_REPLY}</Message></Response>` } } },
+      },
+    },
+  });
+
+  return new Elysia()
+    .post(TWILIO_SMS_PATH, ({ request, server }) => handle(false, request, server?.requestIP(request)?.address), doc("Twilio inbound SMS / WhatsApp",
+      "Point a Twilio number's \"A message comes in\" webhook here. Signed with `X-Twilio-Signature` for `PUBLIC_URL` + path (+ query). "
+      + "Stored with its job before the answer; a retried MessageSid gets the first answer and no second effect."))
+    .post(TWILIO_SMS_FALLBACK_PATH, ({ request, server }) => handle(true, request, server?.requestIP(request)?.address), doc("Twilio inbound SMS fallback",
+      "Twilio's fallback URL (same parameters plus `ErrorCode`, `ErrorUrl`), signed for this URL. Deduplicated against the "
+      + "primary URL by MessageSid; the error is alerted to SUPPORT_EMAIL."));
+}

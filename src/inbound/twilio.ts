@@ -1,0 +1,38 @@
+import twilio from "twilio";
+import type { Deps } from "../deps";
+
+/** Twilio's form parameters as the twilio SDK's validator wants them (a repeated name becomes a list). */
+export function paramsObject(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    out[key] = values.length === 1 ? values[0]! : values;
+  }
+  return out;
+}
+
+/**
+ * The URL Twilio signed: PUBLIC_URL + the path and query exactly as received (behind Fly's proxy the request's
+ * own host is not the one Twilio called). Without PUBLIC_URL (development), the request's own URL.
+ */
+export function signedUrl(deps: Deps, request: Request): string {
+  const base = deps.config.PUBLIC_URL;
+  if (!base) return request.url;
+  const pathAndQuery = request.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+  return base.replace(/\/+$/, "") + pathAndQuery;
+}
+
+/**
+ * X-Twilio-Signature checked with the twilio SDK, which also tries the URL with and without the default port
+ * and Twilio's other URL normalisations. False when the header or TWILIO_AUTH_TOKEN is missing.
+ */
+export function validTwilioSignature(deps: Deps, request: Request, params: URLSearchParams): boolean {
+  const token = deps.config.TWILIO_AUTH_TOKEN;
+  const header = request.headers.get("x-twilio-signature");
+  if (!token || !header) return false;
+  try {
+    return twilio.validateRequest(token, header, signedUrl(deps, request), paramsObject(params));
+  } catch {
+    return false;
+  }
+}
