@@ -3,3 +3,4 @@ export * from "./inbound";
 export * from "./messaging";
 export * from "./api";
 export * from "./conversations";
+export * from "./outbound";

@@ -1,0 +1,88 @@
+import { createServer, type Server as NetServer } from "node:net";
+import { quietLogger as graphileLogger } from "../../src/db";
+import { run, type Runner } from "graphile-worker";
+import type { Deps } from "../../src/deps";
+import { taskList } from "../../src/jobs";
+
+export interface Received { at: number; path: string; headers: Record<string, string>; body: string }
+
+/** What the receiver does with the next request: a status (with headers/body), a hang, or a redirect. */
+export type Behaviour =
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | { hang: true };
+
+/**
+ * A customer's webhook receiver: a real Bun.serve on loopback port 0. `script` answers requests in order
+ * (the last entry repeats); `inFlight`/`maxInFlight` count concurrent requests.
+ */
+export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
+  const received: Received[] = [];
+  const hanging: (() => void)[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let plan = [...script];
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const entry: Received = { at: Date.now(), path: url.pathname, headers: Object.fromEntries(req.headers), body: await req.text() };
+      received.push(entry);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        const next = plan.length > 1 ? plan.shift()! : plan[0]!;
+        if ("hang" in next) {
+          await new Promise<void>((resolve) => hanging.push(resolve));
+          return new Response("too late");
+        }
+        if (next.delayMs) await Bun.sleep(next.delayMs);
+        return new Response(next.body ?? "ok", { status: next.status, headers: next.headers });
+      } finally {
+        inFlight--;
+      }
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    received,
+    get maxInFlight() { return maxInFlight; },
+    script(next: Behaviour[]) { plan = [...next]; },
+    async close() {
+      for (const release of hanging.splice(0)) release();
+      server.stop(true);
+    },
+  };
+}
+
+/** A TCP server that accepts and immediately drops every connection (a receiver that "closes the connection"). */
+export async function startDropper(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
+  let count = 0;
+  const server: NetServer = createServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, connections: () => count, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** A real graphile-worker runner over the deps' database (polls fast so scheduled retries run promptly). */
+export async function startWorker(deps: Deps, concurrency = 10): Promise<Runner> {
+  return run({
+    connectionString: deps.databaseUrl, concurrency, pollInterval: 25, noHandleSignals: true,
+    taskList: taskList(deps), logger: graphileLogger,
+  });
+}
+
+/** Polls `check` until it returns a truthy value; bounded so a broken test fails instead of hanging. */
+export async function waitFor<T>(check: () => Promise<T> | T, what: string, limitMs = 20_000): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
