@@ -13,7 +13,7 @@ export type Behaviour =
 
 /**
  * A customer's webhook receiver: a real Bun.serve on loopback port 0. `script` answers requests in order
- * (the last entry repeats); `inFlight`/`maxInFlight` count concurrent requests.
+ * (the last entry repeats; `on(path, ...)` scripts one path); `inFlight`/`maxInFlight` count concurrent requests.
  */
 export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
   const received: Received[] = [];
@@ -21,6 +21,7 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
   let inFlight = 0;
   let maxInFlight = 0;
   let plan = [...script];
+  const byPath = new Map<string, Behaviour[]>();
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -32,7 +33,8 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
-        const next = plan.length > 1 ? plan.shift()! : plan[0]!;
+        const queue = byPath.get(url.pathname) ?? plan;
+        const next = queue.length > 1 ? queue.shift()! : queue[0]!;
         if ("hang" in next) {
           await new Promise<void>((resolve) => hanging.push(resolve));
           return new Response("too late");
@@ -49,6 +51,9 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
     received,
     get maxInFlight() { return maxInFlight; },
     script(next: Behaviour[]) { plan = [...next]; },
+    /** Answers for one path only, in order (the last repeats). */
+    on(path: string, next: Behaviour[]) { byPath.set(path, [...next]); },
+    at: (path: string) => received.filter((r) => r.path === path),
     async close() {
       for (const release of hanging.splice(0)) release();
       server.stop(true);
