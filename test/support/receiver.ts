@@ -20,6 +20,7 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
   const hanging: (() => void)[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
+  const pathInFlight = new Map<string, { now: number; max: number }>();
   let plan = [...script];
   const byPath = new Map<string, Behaviour[]>();
   const server = Bun.serve({
@@ -32,6 +33,9 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
       received.push(entry);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
+      const perPath = pathInFlight.get(url.pathname) ?? { now: 0, max: 0 };
+      pathInFlight.set(url.pathname, perPath);
+      perPath.max = Math.max(perPath.max, ++perPath.now);
       try {
         const queue = byPath.get(url.pathname) ?? plan;
         const next = queue.length > 1 ? queue.shift()! : queue[0]!;
@@ -43,6 +47,7 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
         return new Response(next.body ?? "ok", { status: next.status, headers: next.headers });
       } finally {
         inFlight--;
+        perPath.now--;
       }
     },
   });
@@ -50,6 +55,7 @@ export function startReceiver(script: Behaviour[] = [{ status: 200 }]) {
     url: `http://127.0.0.1:${server.port}`,
     received,
     get maxInFlight() { return maxInFlight; },
+    maxInFlightAt: (path: string) => pathInFlight.get(path)?.max ?? 0,
     script(next: Behaviour[]) { plan = [...next]; },
     /** Answers for one path only, in order (the last repeats). */
     on(path: string, next: Behaviour[]) { byPath.set(path, [...next]); },
