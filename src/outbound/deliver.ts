@@ -1,4 +1,4 @@
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { nextStep, parseDelays } from "../domain/webhook-delivery";
@@ -53,11 +53,12 @@ async function turnOrSlot(deps: Deps, delivery: Delivery, endpoint: Endpoint): P
       eq(outboundSlots.deliveryId, delivery.id), sql`released_at is null and expires_at > clock_timestamp()`)).limit(1);
     if (busy) return later(tx, delivery.id, jitter(deps.config.OUTBOUND_TIMEOUT_MS));
     if (delivery.orderKey && delivery.attempts === 0) {
-      const [earlier] = await tx.select({ id: deliveries.id }).from(deliveries).where(and(
+      const [earlier] = await tx.select({ nextAttemptAt: deliveries.nextAttemptAt }).from(deliveries).where(and(
         eq(deliveries.orderKey, delivery.orderKey), eq(deliveries.status, "pending"), eq(deliveries.attempts, 0),
         lt(deliveries.seq, delivery.seq),
-      )).limit(1);
-      if (earlier) return later(tx, delivery.id, jitter(100));
+      )).orderBy(asc(deliveries.seq)).limit(1);
+      // Wake about when the one ahead is due, not in a tight loop behind a rate-limited endpoint.
+      if (earlier) return later(tx, delivery.id, jitter(Math.max(100, earlier.nextAttemptAt.getTime() - Date.now())));
     }
     const config = deps.config;
     const slot = await acquireSlot(tx, endpoint.id, delivery.id, {

@@ -54,7 +54,7 @@ export function blockedReason(ip: string): string | undefined {
   if (isIP(ip) === 4) {
     const n = v4ToInt(ip);
     for (const [base, bits, why] of V4_BLOCKS) {
-      if (bits === 0 || (n >>> (32 - bits)) === (v4ToInt(base) >>> (32 - bits))) return why;
+      if ((n >>> (32 - bits)) === (v4ToInt(base) >>> (32 - bits))) return why;
     }
     return undefined;
   }
