@@ -43,7 +43,7 @@ export async function sendDelivery(deps: Deps, deliveryId: string, opts: Deliver
   return record(deps, delivery, endpoint, { slotId: wait.slotId, started, durationMs, result, address }, log);
 }
 
-/** Conversation order first (an earlier, not yet attempted delivery goes first), then an endpoint slot. */
+/** Conversation order first (an earlier delivery not yet attempted in its round goes first), then an endpoint slot. */
 async function turnOrSlot(deps: Deps, delivery: Delivery, endpoint: Endpoint): Promise<number | { slotId: number }> {
   return deps.db.transaction(async (tx) => {
     // A manual retry can queue a second job while an attempt runs: only one attempt per delivery at a time.
@@ -52,9 +52,10 @@ async function turnOrSlot(deps: Deps, delivery: Delivery, endpoint: Endpoint): P
     const [busy] = await tx.select({ id: outboundSlots.id }).from(outboundSlots).where(and(
       eq(outboundSlots.deliveryId, delivery.id), sql`released_at is null and expires_at > clock_timestamp()`)).limit(1);
     if (busy) return later(tx, delivery.id, jitter(deps.config.OUTBOUND_TIMEOUT_MS));
-    if (delivery.orderKey && delivery.attempts === 0) {
+    // "Not yet attempted" is per round, so a replay of several failed deliveries also goes out in order.
+    if (delivery.orderKey && delivery.attempts === delivery.roundStart) {
       const [earlier] = await tx.select({ nextAttemptAt: deliveries.nextAttemptAt }).from(deliveries).where(and(
-        eq(deliveries.orderKey, delivery.orderKey), eq(deliveries.status, "pending"), eq(deliveries.attempts, 0),
+        eq(deliveries.orderKey, delivery.orderKey), eq(deliveries.status, "pending"), eq(deliveries.attempts, deliveries.roundStart),
         lt(deliveries.seq, delivery.seq),
       )).orderBy(asc(deliveries.seq)).limit(1);
       // Wake about when the one ahead is due, not in a tight loop behind a rate-limited endpoint.
