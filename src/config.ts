@@ -33,6 +33,16 @@ export const EnvSchema = T.Object({
   EMAIL_FROM: T.String({ default: "Switchboard <no-reply@switchboard.local>", minLength: 3 }),
   SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$" })),
   OUTBOUND_ALLOW_PRIVATE: Bool,
+  /** Outbound webhooks (SPEC 6): retry delays, attempt timeout and per-endpoint limits; tests shorten them. */
+  OUTBOUND_RETRY_DELAYS_MS: T.String({ pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000" }),
+  OUTBOUND_TIMEOUT_MS: Int(50, 300_000, 30_000),
+  OUTBOUND_MAX_IN_FLIGHT: Int(1, 1000, 10),
+  OUTBOUND_MAX_PER_WINDOW: Int(1, 100_000, 100),
+  OUTBOUND_WINDOW_MS: Int(100, 3_600_000, 60_000),
+  /** An endpoint whose every attempt has failed for this long is disabled and the clinic emailed. */
+  OUTBOUND_DISABLE_AFTER_MS: Int(1000, 30 * 86_400_000, 86_400_000),
+  /** How long the previous secret keeps signing after a rotation. */
+  OUTBOUND_SECRET_OVERLAP_MS: Int(0, 30 * 86_400_000, 86_400_000),
   INBOUND_ALLOW_CIDRS: T.Optional(T.String()),
   HOLD_MINUTES: Int(1, 7 * 24 * 60, 120),
   REMINDER_HOURS: Int(1, 24 * 14, 24),

@@ -5,6 +5,7 @@ import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
+import { oldestWaitingSeconds } from "./outbound/store";
 
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };
@@ -65,7 +66,7 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     clock: systemClock,
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
     fetch: globalThis.fetch,
-    metrics: createMetrics(),
+    metrics: createMetrics({ outboundOldestWaiting: () => oldestWaitingSeconds(sql) }),
     twilio: createTwilioClient(config),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ...overrides,

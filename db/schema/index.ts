@@ -4,3 +4,4 @@ export * from "./messaging";
 export * from "./api";
 export * from "./conversations";
 export * from "./sms";
+export * from "./outbound";

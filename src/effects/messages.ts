@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { clinicEvents, clinics, messages } from "../../db/schema";
 import { enqueue, type Executor } from "../jobs/enqueue";
 
@@ -11,8 +11,25 @@ export type NewMessage = typeof messages.$inferInsert;
 export async function recordMessage(tx: Executor, message: NewMessage): Promise<string | undefined> {
   const rows = await tx.insert(messages).values(message).onConflictDoNothing().returning({ id: messages.id });
   const id = rows[0]?.id;
-  if (id) await enqueue(tx, "deliver-message", { messageId: id, event: "message.created" });
+  if (id) await queueMessageDelivery(tx, id, message.conversationId, "message.created");
   return id;
+}
+
+/** Changes a message's status and queues a delivery of the changed message (SPEC 6: "created or changing status"). */
+export async function changeMessageStatus(tx: Executor, messageId: string, status: string, updatedBy: string): Promise<boolean> {
+  const rows = await tx.update(messages).set({ status, updatedBy, updatedAt: new Date() })
+    .where(and(eq(messages.id, messageId), ne(messages.status, status)))
+    .returning({ conversationId: messages.conversationId });
+  if (rows[0]) await queueMessageDelivery(tx, messageId, rows[0].conversationId, "message.updated");
+  return rows.length > 0;
+}
+
+/**
+ * One graphile-worker queue per conversation: its deliveries are created one at a time in message order,
+ * which fixes the sequence the sender then respects (src/outbound/deliver.ts).
+ */
+function queueMessageDelivery(tx: Executor, messageId: string, conversationId: string, event: string) {
+  return enqueue(tx, "deliver-message", { messageId, event }, { queueName: `conversation:${conversationId}` });
 }
 
 /** Queues an event for the clinic's callback URL (task `deliver-clinic-event`); once per dedupe key. */

@@ -3,6 +3,9 @@ import { swagger } from "@elysiajs/swagger";
 import { Elysia, t } from "elysia";
 import { appointmentRoutes } from "../api/appointments";
 import { clinicRoutes } from "../api/clinics";
+import { conversationRoutes } from "../api/conversations";
+import { deliveryRoutes } from "../api/deliveries";
+import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
 import { webhookEventRoutes } from "../api/webhook-events";
 import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db";
@@ -84,7 +87,10 @@ export function createApp(deps: Deps) {
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))
-    .use(webhookEventRoutes(deps));
+    .use(webhookEventRoutes(deps))
+    .use(conversationRoutes(deps))
+    .use(deliveryRoutes(deps))
+    .use(endpointRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,6 +1,7 @@
 import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList } from "graphile-worker";
 import pg from "pg";
 import type { Deps } from "../deps";
+import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
 import { sendEmailTask } from "./send-email";
@@ -16,11 +17,16 @@ export function taskList(deps: Deps): TaskList {
     "sweep-holds": sweepHoldsTask(deps),
     "send-email": sendEmailTask(deps),
     "send-sms": sendSmsTask(deps),
+    "deliver-message": deliverMessageTask(deps),
+    "deliver-clinic-event": deliverClinicEventTask(deps),
+    "send-delivery": sendDeliveryTask(deps),
+    "sweep-deliveries": sweepDeliveriesTask(deps),
   };
 }
 
 export const CRON = [
   { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
+  { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
 ];
 
 export interface Worker {

@@ -25,7 +25,7 @@ const ready = (port: number) => async () => (await fetch(`http://127.0.0.1:${por
 test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and a second start reuses the data", async () => {
   const env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), API_KEY, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET };
   const first = startSwitchboard({ ...env, PORT: String(await freePort()) });
-  await waitFor(ready(first.port), 90_000, "first start");
+  await waitFor(ready(first.port), "first start", 90_000);
   const created = await fetch(`http://127.0.0.1:${first.port}/v1/clinics`, {
     method: "POST", headers: auth, body: JSON.stringify({ name: "Kept Clinic", phone: "+15550104444", timezone: "Europe/Paris" }),
   });
@@ -37,13 +37,13 @@ test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and 
   await waitFor(async () => {
     const list = await (await fetch(`http://127.0.0.1:${first.port}/v1/webhook-events`, { headers: auth })).json() as any;
     return list.data[0]?.status === "ignored";
-  }, 30_000, "event processed");
+  }, "event processed", 30_000);
 
   expect(await stopped(first)).toBe(0);
   expect(first.output()).toContain('"msg":"stopped"');
 
   const second = startSwitchboard({ ...env, PORT: String(await freePort()) });
-  await waitFor(ready(second.port), 90_000, "second start");
+  await waitFor(ready(second.port), "second start", 90_000);
   const clinics = await (await fetch(`http://127.0.0.1:${second.port}/v1/clinics`, { headers: auth })).json() as any;
   expect(clinics.data.map((c: any) => c.name)).toEqual(["Kept Clinic"]);
   expect(second.output()).toContain('"fresh":false');
@@ -58,8 +58,8 @@ test("ROLE=web and ROLE=worker split the work over one database", async () => {
   const workerPort = await freePort();
   const worker = startSwitchboard({ ...env, ROLE: "worker", PORT: String(workerPort) });
   try {
-    await waitFor(ready(web.port), 60_000, "web");
-    await waitFor(async () => worker.output().includes("switchboard started"), 60_000, "worker");
+    await waitFor(ready(web.port), "web", 60_000);
+    await waitFor(async () => worker.output().includes("switchboard started"), "worker", 60_000);
     // The worker process serves no HTTP.
     expect(await fetch(`http://127.0.0.1:${workerPort}/healthz`).then(() => "open", () => "closed")).toBe("closed");
     const event = stripeEvent("customer.created", { id: "cus_roles" });
@@ -67,7 +67,7 @@ test("ROLE=web and ROLE=worker split the work over one database", async () => {
     await waitFor(async () => {
       const list = await (await fetch(`http://127.0.0.1:${web.port}/v1/webhook-events`, { headers: auth })).json() as any;
       return list.data[0]?.status === "ignored";
-    }, 30_000, "processed by the worker process");
+    }, "processed by the worker process", 30_000);
   } finally {
     web.proc.kill("SIGTERM");
     worker.proc.kill("SIGTERM");

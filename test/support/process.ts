@@ -32,12 +32,4 @@ export function startSwitchboard(env: Record<string, string>): Started {
   return { proc, port: Number(env.PORT ?? 3000), output: () => output, exited: proc.exited };
 }
 
-/** Polls until `check` is true; bounded by `timeoutMs`. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { waitFor } from "./wait";

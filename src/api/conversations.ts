@@ -1,0 +1,102 @@
+import { asc, eq } from "drizzle-orm";
+import { t } from "elysia";
+import { conversations, messages, webhookEndpoints } from "../../db/schema";
+import type { Deps } from "../deps";
+import { recordMessage } from "../effects/messages";
+import { badRequest, notFound } from "../http/errors";
+import { messagePayload } from "../outbound/payload";
+import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
+import { createConversationEndpoint, rotateSecret } from "../outbound/store";
+import { managementApi } from "./auth";
+import { ErrorBody, IdParam, list } from "./models";
+import { Conversation, ConversationCreate, ConversationCreated, Message, MessageCreate, SecretRotated } from "./outbound-models";
+
+const detail = (summary: string) => ({ tags: ["conversations"], summary, security: [{ bearer: [] }] });
+type Row = typeof conversations.$inferSelect;
+
+const conversationDto = (c: Row, endpointId: string | null) => ({
+  id: c.id, channel: c.channel, usecase: c.usecase,
+  config: { workflow_id: c.workflowId, callback_url: c.callbackUrl },
+  clinic_id: c.clinicId, patient_id: c.patientId, endpoint_id: endpointId, created_at: c.createdAt.toISOString(),
+});
+
+const messageDto = (m: typeof messages.$inferSelect) => {
+  const { conversation_id, data } = messagePayload(m, new Date());
+  return { ...data, conversation_id };
+};
+
+/** Refuses callback URLs Switchboard must not call (SPEC 6, SSRF): a 400 at creation, not a failed delivery later. */
+export async function checkCallbackUrl(deps: Deps, url: string): Promise<void> {
+  try {
+    await resolveTarget(url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE });
+  } catch (error) {
+    if (error instanceof RefusedTarget) throw badRequest(`callback_url refused: ${error.message}`);
+    throw error;
+  }
+}
+
+export function conversationRoutes(deps: Deps) {
+  const find = async (id: string) => {
+    const [row] = await deps.db.select().from(conversations).where(eq(conversations.id, id));
+    if (!row) throw notFound("conversation");
+    return row;
+  };
+  const endpointOf = async (id: string) => {
+    const [row] = await deps.db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.conversationId, id));
+    return row?.id ?? null;
+  };
+  return managementApi(deps, "/v1/conversations")
+    .post("/", async ({ body, set }) => {
+      await checkCallbackUrl(deps, body.config.callback_url);
+      const { conversation, endpoint } = await deps.db.transaction(async (tx) => {
+        const [conversation] = await tx.insert(conversations).values({
+          channel: body.channel, usecase: body.usecase, workflowId: body.config.workflow_id, callbackUrl: body.config.callback_url,
+        }).returning();
+        return { conversation: conversation!, endpoint: await createConversationEndpoint(tx, conversation!.id, body.config.callback_url) };
+      });
+      set.status = 201;
+      return { ...conversationDto(conversation, endpoint.id), webhook_secret: endpoint.secret };
+    }, {
+      body: ConversationCreate, response: { 201: ConversationCreated, 400: ErrorBody },
+      detail: detail("Create a conversation; the response carries its webhook signing secret, shown only this once"),
+    })
+    .get("/:id", async ({ params }) => conversationDto(await find(params.id), await endpointOf(params.id)), {
+      params: IdParam, response: { 200: Conversation, 404: ErrorBody }, detail: detail("Show a conversation"),
+    })
+    .post("/:id/messages", async ({ params, body, set }) => {
+      const conversation = await find(params.id);
+      const message = await deps.db.transaction(async (tx) => {
+        const id = await recordMessage(tx, {
+          conversationId: conversation.id, content: body.content, contentType: body.content_type, type: body.type,
+          channel: conversation.channel, status: "received", filename: body.filename, metadata: body.metadata ?? {},
+          createdBy: "api", updatedBy: "api",
+        });
+        const [row] = await tx.select().from(messages).where(eq(messages.id, id!));
+        return row!;
+      });
+      set.status = 201;
+      return messageDto(message);
+    }, {
+      params: IdParam, body: MessageCreate, response: { 201: Message, 400: ErrorBody, 404: ErrorBody },
+      detail: detail("Add a message; it is delivered to the callback URL"),
+    })
+    .get("/:id/messages", async ({ params, query }) => {
+      await find(params.id);
+      const rows = await deps.db.select().from(messages).where(eq(messages.conversationId, params.id))
+        .orderBy(asc(messages.createdAt), asc(messages.id)).limit(query.limit ?? 100).offset(query.offset ?? 0);
+      return { data: rows.map(messageDto) };
+    }, {
+      params: IdParam,
+      query: t.Object({ limit: t.Optional(t.Integer({ minimum: 1, maximum: 500 })), offset: t.Optional(t.Integer({ minimum: 0 })) }),
+      response: { 200: list(Message), 404: ErrorBody }, detail: detail("List a conversation's messages, oldest first"),
+    })
+    .post("/:id/rotate-secret", async ({ params }) => {
+      await find(params.id);
+      const endpointId = await endpointOf(params.id);
+      if (!endpointId) throw notFound("webhook endpoint of this conversation (it uses its clinic's callback URL)");
+      return (await rotateSecret(deps.db, endpointId, deps.config.OUTBOUND_SECRET_OVERLAP_MS))!;
+    }, {
+      params: IdParam, response: { 200: SecretRotated, 404: ErrorBody },
+      detail: detail("Rotate the signing secret; the old one also signs (a second v1 signature) for 24 hours"),
+    });
+}

@@ -1,0 +1,88 @@
+import { Type as T } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { and, asc, eq, lt } from "drizzle-orm";
+import type { Task } from "graphile-worker";
+import { clinicEvents, deliveries, messages } from "../../db/schema";
+import type { Deps } from "../deps";
+import { type DeliverOptions, sendDelivery } from "../outbound/deliver";
+import { messagePayload } from "../outbound/payload";
+import { clinicEndpoint, conversationEndpoint, createDelivery, scheduleAttempt } from "../outbound/store";
+
+const Uuid = T.String({ pattern: "^[0-9a-fA-F-]{36}$" });
+const MessagePayload = T.Object({ messageId: Uuid, event: T.String({ minLength: 1, maxLength: 100 }) });
+const ClinicEventPayload = T.Object({ clinicEventId: Uuid });
+const SendPayload = T.Object({ deliveryId: Uuid });
+
+function badPayload(deps: Deps, task: string, payload: unknown) {
+  deps.log.error(`${task}: bad payload, giving up`, { payload });
+}
+
+/**
+ * `deliver-message`: freezes the message as it is now into a delivery for its conversation's endpoint.
+ * Once per message, event and updated_at, so a re-run job adds nothing.
+ */
+export function deliverMessageTask(deps: Deps): Task {
+  return async (payload) => {
+    if (!Value.Check(MessagePayload, payload)) return badPayload(deps, "deliver-message", payload);
+    const outcome = await deps.db.transaction(async (tx) => {
+      const [message] = await tx.select().from(messages).where(eq(messages.id, payload.messageId));
+      if (!message) return "unknown message";
+      const endpoint = await conversationEndpoint(tx, message.conversationId);
+      if (!endpoint) return "no callback_url for this conversation or its clinic";
+      const now = deps.clock.now();
+      return createDelivery(tx, {
+        endpointId: endpoint.id,
+        eventType: payload.event,
+        dedupeKey: `${payload.event}:${message.id}:${message.status}:${message.updatedAt.toISOString()}`,
+        orderKey: `conversation:${message.conversationId}`,
+        body: JSON.stringify(messagePayload(message, now)),
+        conversationId: message.conversationId,
+        messageId: message.id,
+      });
+    });
+    deps.log.debug("deliver-message", { messageId: payload.messageId, event: payload.event, outcome: outcome ?? "already queued" });
+  };
+}
+
+/** `deliver-clinic-event`: `{type, clinic_id, data, timestamp}` to the clinic's default callback_url. */
+export function deliverClinicEventTask(deps: Deps): Task {
+  return async (payload) => {
+    if (!Value.Check(ClinicEventPayload, payload)) return badPayload(deps, "deliver-clinic-event", payload);
+    await deps.db.transaction(async (tx) => {
+      const [event] = await tx.select().from(clinicEvents).where(eq(clinicEvents.id, payload.clinicEventId));
+      if (!event) return;
+      const endpoint = await clinicEndpoint(tx, event.clinicId);
+      if (!endpoint) return;
+      await createDelivery(tx, {
+        endpointId: endpoint.id,
+        eventType: event.type,
+        dedupeKey: `clinic-event:${event.id}`,
+        body: JSON.stringify({ type: event.type, clinic_id: event.clinicId, data: event.data, timestamp: deps.clock.now().toISOString() }),
+        clinicEventId: event.id,
+      });
+    });
+  };
+}
+
+/** `send-delivery`: one attempt (or one wait) of a delivery; see src/outbound/deliver.ts. */
+export function sendDeliveryTask(deps: Deps, opts: DeliverOptions = {}): Task {
+  return async (payload) => {
+    if (!Value.Check(SendPayload, payload)) return badPayload(deps, "send-delivery", payload);
+    await sendDelivery(deps, payload.deliveryId, opts);
+  };
+}
+
+/**
+ * Cron safety net: a pending delivery whose job is gone (it exhausted graphile-worker's own attempts on
+ * database errors, or was deleted) would wait for ever and hold up its conversation; queue it again.
+ */
+export function sweepDeliveriesTask(deps: Deps): Task {
+  return async () => {
+    const stale = new Date(deps.clock.now().getTime() - 5 * 60_000);
+    const rows = await deps.db.select({ id: deliveries.id }).from(deliveries)
+      .where(and(eq(deliveries.status, "pending"), lt(deliveries.nextAttemptAt, stale)))
+      .orderBy(asc(deliveries.nextAttemptAt)).limit(500);
+    for (const { id } of rows) await scheduleAttempt(deps.db, id);
+    if (rows.length > 0) deps.log.info("delivery sweep requeued", { count: rows.length });
+  };
+}

@@ -1,0 +1,197 @@
+import { and, asc, eq, lt, sql } from "drizzle-orm";
+import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, webhookEndpoints } from "../../db/schema";
+import type { Deps } from "../deps";
+import { nextStep, parseDelays } from "../domain/webhook-delivery";
+import { queueEmail } from "../effects/email";
+import type { Executor } from "../jobs/enqueue";
+import { type HttpResult, httpTransport, type Transport } from "./http";
+import { acquireSlot, releaseSlot } from "./rate-limit";
+import { signedHeaders } from "./sign";
+import { type Lookup, RefusedTarget, resolveTarget } from "./ssrf";
+import { type Delivery, type Endpoint, scheduleAttempt } from "./store";
+
+export interface DeliverOptions { transport?: Transport; lookup?: Lookup }
+
+export type SendResult = "sent" | "retry_scheduled" | "failed" | "waiting" | "not_pending";
+
+/** Back-pressure waits are short and jittered so waiting jobs do not all wake at once. */
+const jitter = (base: number) => base + Math.floor(Math.random() * Math.max(50, base / 2));
+
+/**
+ * One step of a delivery: wait its turn (conversation order, endpoint slots) or make one attempt and record
+ * it. Waiting reschedules the job without counting an attempt, so back-pressure never burns retries.
+ */
+export async function sendDelivery(deps: Deps, deliveryId: string, opts: DeliverOptions = {}): Promise<SendResult> {
+  const [delivery] = await deps.db.select().from(deliveries).where(eq(deliveries.id, deliveryId));
+  if (!delivery || delivery.status !== "pending") return "not_pending";
+  const [endpoint] = await deps.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId));
+  if (!endpoint) return "not_pending";
+  const log = deps.log.child({ deliveryId, endpointId: endpoint.id, webhookId: delivery.webhookId });
+
+  if (endpoint.disabledAt) {
+    await finish(deps, deps.db, delivery, { status: "failed", lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}`.trim() });
+    log.warn("delivery skipped: endpoint disabled");
+    return "failed";
+  }
+  const wait = await turnOrSlot(deps, delivery, endpoint);
+  if (typeof wait === "number") return "waiting";
+
+  const started = deps.clock.now();
+  const t0 = performance.now();
+  const { result, address } = await attempt(deps, delivery, endpoint, started, opts);
+  const durationMs = Math.round(performance.now() - t0);
+  return record(deps, delivery, endpoint, { slotId: wait.slotId, started, durationMs, result, address }, log);
+}
+
+/** Conversation order first (an earlier delivery not yet attempted in its round goes first), then an endpoint slot. */
+async function turnOrSlot(deps: Deps, delivery: Delivery, endpoint: Endpoint): Promise<number | { slotId: number }> {
+  return deps.db.transaction(async (tx) => {
+    // A manual retry can queue a second job while an attempt runs: only one attempt per delivery at a time.
+    const [current] = await tx.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.id, delivery.id)).for("update");
+    if (current?.status !== "pending") return 0;
+    const [busy] = await tx.select({ id: outboundSlots.id }).from(outboundSlots).where(and(
+      eq(outboundSlots.deliveryId, delivery.id), sql`released_at is null and expires_at > clock_timestamp()`)).limit(1);
+    if (busy) return later(tx, delivery.id, jitter(deps.config.OUTBOUND_TIMEOUT_MS));
+    // "Not yet attempted" is per round, so a replay of several failed deliveries also goes out in order.
+    if (delivery.orderKey && delivery.attempts === delivery.roundStart) {
+      const [earlier] = await tx.select({ nextAttemptAt: deliveries.nextAttemptAt }).from(deliveries).where(and(
+        eq(deliveries.orderKey, delivery.orderKey), eq(deliveries.status, "pending"), eq(deliveries.attempts, deliveries.roundStart),
+        lt(deliveries.seq, delivery.seq),
+      )).orderBy(asc(deliveries.seq)).limit(1);
+      // Wake about when the one ahead is due, not in a tight loop behind a rate-limited endpoint.
+      if (earlier) return later(tx, delivery.id, jitter(Math.max(100, earlier.nextAttemptAt.getTime() - Date.now())));
+    }
+    const config = deps.config;
+    const slot = await acquireSlot(tx, endpoint.id, delivery.id, {
+      maxInFlight: config.OUTBOUND_MAX_IN_FLIGHT, maxPerWindow: config.OUTBOUND_MAX_PER_WINDOW,
+      windowMs: config.OUTBOUND_WINDOW_MS, leaseMs: config.OUTBOUND_TIMEOUT_MS + 10_000,
+    });
+    if (!slot.ok) return later(tx, delivery.id, jitter(slot.reason === "window" ? slot.retryInMs : 150));
+    return { slotId: slot.slotId };
+  });
+}
+
+async function later(tx: Executor, deliveryId: string, ms: number): Promise<number> {
+  const runAt = new Date(Date.now() + ms);
+  await tx.update(deliveries).set({ nextAttemptAt: runAt }).where(eq(deliveries.id, deliveryId));
+  await scheduleAttempt(tx, deliveryId, runAt);
+  return ms;
+}
+
+async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: Date, opts: DeliverOptions) {
+  let target;
+  try {
+    // Checked on every attempt, after DNS: the answer may have changed since the endpoint was created.
+    target = await resolveTarget(endpoint.url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE, lookup: opts.lookup });
+  } catch (error) {
+    if (!(error instanceof RefusedTarget)) throw error;
+    return { result: { error: error.message, errorType: "refused" } as HttpResult & { errorType: "refused" }, address: null };
+  }
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "Switchboard-Webhooks/1.0",
+    "switchboard-event": delivery.eventType,
+    ...signedHeaders(endpoint, delivery.webhookId, now, delivery.body),
+  };
+  const result = await (opts.transport ?? httpTransport)(target, headers, delivery.body, deps.config.OUTBOUND_TIMEOUT_MS);
+  return { result, address: target.address };
+}
+
+interface Attempted { slotId: number; started: Date; durationMs: number; result: HttpResult & { errorType?: string }; address: string | null }
+
+async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Attempted, log: Deps["log"]): Promise<SendResult> {
+  const attemptNo = delivery.attempts + 1;
+  const retryAfter = a.result.headers?.["retry-after"];
+  const step = nextStep(attemptNo - delivery.roundStart, parseDelays(deps.config.OUTBOUND_RETRY_DELAYS_MS), {
+    status: a.result.status, errorType: a.result.errorType as "timeout" | "network" | "refused" | undefined,
+    retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+  }, a.started);
+  const error = step.kind === "succeeded" ? null
+    : a.result.error ?? `HTTP ${a.result.status}${step.errorType === "redirect" ? " (redirects are not followed)" : ""}`;
+  const m = deps.metrics;
+  m.outboundAttemptSeconds.observe({ result: step.kind === "succeeded" ? "success" : "failure" }, a.durationMs / 1000);
+  if (step.kind !== "succeeded") m.outboundErrors.inc({ type: step.errorType });
+
+  const outcome = await deps.db.transaction(async (tx) => {
+    await releaseSlot(tx, a.slotId);
+    await tx.insert(deliveryAttempts).values({
+      deliveryId: delivery.id, attempt: attemptNo, startedAt: a.started, durationMs: a.durationMs, address: a.address,
+      statusCode: a.result.status ?? null, errorType: step.kind === "succeeded" ? null : step.errorType,
+      error, responseBody: a.result.body ?? null,
+    });
+    const base = { attempts: attemptNo, lastStatus: a.result.status ?? null, lastError: error };
+    if (step.kind === "succeeded") {
+      await tx.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, endpoint.id));
+      await finish(deps, tx, delivery, { ...base, status: "succeeded" });
+      return "sent" as const;
+    }
+    const disabledNow = await noteFailure(deps, tx, endpoint, step.kind === "failed" && step.disableEndpoint);
+    if (step.kind === "retry" && !disabledNow) {
+      const runAt = new Date(deps.clock.now().getTime() + step.delayMs);
+      await tx.update(deliveries).set({ ...base, nextAttemptAt: runAt }).where(eq(deliveries.id, delivery.id));
+      await scheduleAttempt(tx, delivery.id, runAt);
+      return "retry_scheduled" as const;
+    }
+    await finish(deps, tx, delivery, { ...base, status: "failed" });
+    return "failed" as const;
+  });
+  if (outcome === "retry_scheduled") m.outboundRetries.inc();
+  const fields = { attempt: attemptNo, status: a.result.status, error, durationMs: a.durationMs, outcome };
+  if (outcome === "sent") log.info("webhook delivered", fields);
+  else log.warn("webhook attempt failed", fields);
+  return outcome;
+}
+
+async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" }) {
+  await tx.update(deliveries).set({ ...fields, completedAt: sql`now()` }).where(eq(deliveries.id, delivery.id));
+  deps.metrics.outboundDeliveries.inc({ outcome: fields.status });
+}
+
+/**
+ * Tracks the endpoint's run of failures; disables it when the run reaches OUTBOUND_DISABLE_AFTER_MS (or at once
+ * on 410 Gone) and emails the clinic. Returns true when this failure disabled it.
+ */
+async function noteFailure(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean): Promise<boolean> {
+  const after = `${deps.config.OUTBOUND_DISABLE_AFTER_MS} milliseconds`;
+  const [row] = await tx.execute<{ disabled: boolean; failing_since: Date }>(sql`
+    update webhook_endpoints set
+      failing_since = coalesce(failing_since, now()),
+      disabled_at = case when disabled_at is null and (${gone} or failing_since <= now() - ${after}::interval) then now() else disabled_at end,
+      disabled_reason = case when disabled_at is null and ${gone} then 'the receiver answered 410 Gone'
+        when disabled_at is null and failing_since <= now() - ${after}::interval then 'every attempt failed for ' || ${after}
+        else disabled_reason end
+    where id = ${endpoint.id} and disabled_at is null
+    returning disabled_at is not null as disabled, failing_since`);
+  if (!row?.disabled) return false;
+  await notifyDisabled(deps, tx, endpoint, gone);
+  return true;
+}
+
+async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean) {
+  let clinicId = endpoint.clinicId;
+  if (!clinicId && endpoint.conversationId) {
+    const [c] = await tx.select({ clinicId: conversations.clinicId }).from(conversations).where(eq(conversations.id, endpoint.conversationId));
+    clinicId = c?.clinicId ?? null;
+  }
+  const [clinic] = clinicId ? await tx.select().from(clinics).where(eq(clinics.id, clinicId)) : [];
+  const to = clinic?.email ?? deps.config.SUPPORT_EMAIL;
+  deps.log.warn("webhook endpoint disabled", { endpointId: endpoint.id, gone, notify: to ?? null });
+  if (!to) return;
+  const reason = gone ? "it answered 410 Gone" : "every delivery attempt to it has failed for 24 hours";
+  await queueEmail(tx, {
+    dedupeKey: `endpoint-disabled:${endpoint.id}:${Date.now()}`,
+    kind: "endpoint_disabled",
+    to,
+    subject: `${clinic?.name ?? "Switchboard"}: webhook endpoint disabled`,
+    body: `Switchboard stopped sending webhooks to ${endpoint.url} because ${reason}.\n\n`
+      + `Fix the receiver, re-enable the endpoint (POST /v1/endpoints/${endpoint.id}/enable) and replay the failed `
+      + `deliveries (POST /v1/endpoints/${endpoint.id}/replay).`,
+  });
+}
+
+/** Deliveries of this endpoint whose slot row still says in flight: used by tests and diagnostics. */
+export async function slotsInFlight(deps: Deps, endpointId: string): Promise<number> {
+  const rows = await deps.db.select({ id: outboundSlots.id }).from(outboundSlots)
+    .where(and(eq(outboundSlots.endpointId, endpointId), sql`released_at is null and expires_at > clock_timestamp()`));
+  return rows.length;
+}

@@ -1,0 +1,95 @@
+import { and, eq, sql as dsql } from "drizzle-orm";
+import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
+import type { Sql } from "../db";
+import { enqueue, type Executor } from "../jobs/enqueue";
+import { newSecret } from "./sign";
+
+export type Endpoint = typeof webhookEndpoints.$inferSelect;
+export type Delivery = typeof deliveries.$inferSelect;
+
+/** Age in seconds of the oldest unfinished delivery (0 when none): the queue-lag gauge. */
+export async function oldestWaitingSeconds(sql: Sql): Promise<number> {
+  const [row] = await sql`select coalesce(extract(epoch from (now() - min(created_at))), 0)::float8 as age
+    from deliveries where status = 'pending'`;
+  return Number(row?.age ?? 0);
+}
+
+export async function createConversationEndpoint(tx: Executor, conversationId: string, url: string): Promise<Endpoint> {
+  const [row] = await tx.insert(webhookEndpoints)
+    .values({ conversationId, url, secret: newSecret(), secretShown: true }).returning();
+  return row!;
+}
+
+/**
+ * The clinic's endpoint for its default callback_url, made on first use. The clinic's callback_url is the
+ * source of truth: when it changes, the endpoint follows (same secret).
+ */
+export async function clinicEndpoint(tx: Executor, clinicId: string): Promise<Endpoint | undefined> {
+  const [clinic] = await tx.select({ callbackUrl: clinics.callbackUrl }).from(clinics).where(eq(clinics.id, clinicId));
+  if (!clinic?.callbackUrl) return undefined;
+  await tx.insert(webhookEndpoints).values({ clinicId, url: clinic.callbackUrl, secret: newSecret() }).onConflictDoNothing();
+  const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.clinicId, clinicId));
+  if (endpoint!.url === clinic.callbackUrl) return endpoint;
+  const [moved] = await tx.update(webhookEndpoints).set({ url: clinic.callbackUrl, updatedAt: new Date() })
+    .where(eq(webhookEndpoints.id, endpoint!.id)).returning();
+  return moved;
+}
+
+/** Where a conversation's messages go: its own callback_url, else (patient SMS) its clinic's default one. */
+export async function conversationEndpoint(tx: Executor, conversationId: string): Promise<Endpoint | undefined> {
+  const [conversation] = await tx.select().from(conversations).where(eq(conversations.id, conversationId));
+  if (!conversation) return undefined;
+  if (conversation.callbackUrl) {
+    const [own] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.conversationId, conversationId));
+    return own ?? await createConversationEndpoint(tx, conversationId, conversation.callbackUrl);
+  }
+  return conversation.clinicId ? clinicEndpoint(tx, conversation.clinicId) : undefined;
+}
+
+export interface NewDelivery {
+  endpointId: string;
+  eventType: string;
+  dedupeKey: string;
+  orderKey?: string;
+  body: string;
+  conversationId?: string;
+  messageId?: string;
+  clinicEventId?: string;
+}
+
+/** Stores a delivery (once per dedupe key) and queues its first attempt in the same transaction. */
+export async function createDelivery(tx: Executor, input: NewDelivery): Promise<string | undefined> {
+  const id = crypto.randomUUID();
+  const rows = await tx.insert(deliveries).values({ ...input, id, webhookId: `msg_${id.replaceAll("-", "")}` })
+    .onConflictDoNothing().returning({ id: deliveries.id });
+  if (!rows[0]) return undefined;
+  await scheduleAttempt(tx, id);
+  return id;
+}
+
+/** (Re)queues the send-delivery job; the key keeps one waiting job per delivery. */
+export async function scheduleAttempt(tx: Executor, deliveryId: string, runAt?: Date): Promise<void> {
+  await enqueue(tx, "send-delivery", { deliveryId }, { jobKey: `delivery:${deliveryId}`, runAt });
+}
+
+/** Puts failed deliveries back to pending with a fresh retry schedule (manual retry and replay). */
+export async function restartDeliveries(tx: Executor, where: ReturnType<typeof and>): Promise<string[]> {
+  const rows = await tx.update(deliveries).set({
+    status: "pending", roundStart: dsql`${deliveries.attempts}`, nextAttemptAt: dsql`now()`, completedAt: null,
+  }).where(where).returning({ id: deliveries.id });
+  for (const row of rows) await scheduleAttempt(tx, row.id);
+  return rows.map((r) => r.id);
+}
+
+/** A new secret, shown once; the old one keeps signing (second signature) for `overlapMs`. */
+export async function rotateSecret(tx: Executor, endpointId: string, overlapMs: number) {
+  const secret = newSecret();
+  const [row] = await tx.update(webhookEndpoints).set({
+    secret,
+    previousSecret: dsql`${webhookEndpoints.secret}`,
+    previousSecretExpiresAt: dsql`now() + ${`${overlapMs} milliseconds`}::interval`,
+    secretShown: true,
+    updatedAt: new Date(),
+  }).where(eq(webhookEndpoints.id, endpointId)).returning();
+  return row ? { endpoint_id: row.id, webhook_secret: secret, previous_secret_expires_at: row.previousSecretExpiresAt?.toISOString() ?? null } : undefined;
+}
