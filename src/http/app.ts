@@ -12,6 +12,7 @@ import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
+import { twilioStatusRoutes } from "../inbound/twilio-status";
 import { AppError } from "./errors";
 
 const EXPECTED_MIGRATIONS = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).length;
@@ -84,6 +85,7 @@ export function createApp(deps: Deps) {
     }), { detail: { tags: ["health"], summary: "Prometheus metrics" } })
     .use(stripeRoutes(deps))
     .use(twilioSmsRoutes(deps))
+    .use(twilioStatusRoutes(deps))
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))
