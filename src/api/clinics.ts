@@ -5,6 +5,7 @@ import { normalizePhone } from "../domain/phone";
 import { isValidTimeZone } from "../domain/time";
 import { AppError, badRequest, notFound } from "../http/errors";
 import { managementApi } from "./auth";
+import { checkCallbackUrl } from "./conversations";
 import { toDto } from "./dto";
 import { Clinic, ClinicCreate, ErrorBody, IdParam, Paging, list } from "./models";
 
@@ -16,6 +17,7 @@ export function clinicRoutes(deps: Deps) {
       const phone = normalizePhone(body.phone);
       if (!phone) throw badRequest("phone must be an E.164 number such as +15551234567");
       if (!isValidTimeZone(body.timezone)) throw badRequest(`unknown time zone ${body.timezone}`);
+      if (body.callback_url) await checkCallbackUrl(deps, body.callback_url);
       const rows = await deps.db.insert(clinics).values({
         name: body.name, phone, timezone: body.timezone, email: body.email, callbackUrl: body.callback_url,
         autoReply: body.auto_reply, helpText: body.help_text, smsPerSecond: body.sms_per_second,

@@ -126,3 +126,13 @@ describe("list filters", () => {
     expect(confirmed.data.length).toBeGreaterThan(0);
   });
 });
+
+describe("clinic callback URL", () => {
+  test("a private, loopback or metadata callback_url is refused at creation (SSRF)", async () => {
+    for (const callback_url of ["https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.1/h", "http://hooks.example.com/h"]) {
+      const res = await h.api("POST", "/v1/clinics", { name: "X", phone: "+15550007777", timezone: "UTC", callback_url });
+      expect({ callback_url, status: res.status }).toEqual({ callback_url, status: 400 });
+      expect((await res.json()).error.message).toContain("callback_url refused");
+    }
+  });
+});
