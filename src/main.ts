@@ -32,7 +32,9 @@ async function main() {
     log.info("stopping", { signal });
     // Stop taking requests first, then let running jobs finish, then close pools and the database.
     await server?.stop();
+    log.info("http server closed");
     await worker?.stop();
+    log.info("worker drained");
     await closeDeps(deps);
     await database.stop();
     log.info("stopped");

@@ -39,7 +39,9 @@ export async function startWorker(deps: Deps): Promise<Worker> {
   // Our own pool, so that stopping can wait until every connection is really closed, and so that a
   // connection the database drops (restart, failover) is logged instead of crashing the process.
   const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: deps.config.WORKER_CONCURRENCY + 2 });
-  pool.on("error", (error) => deps.log.warn("worker pool connection lost", { error }));
+  const lost = (error: Error) => deps.log.warn("worker pool connection lost", { error });
+  pool.on("error", lost);
+  pool.on("connect", (client) => client.on("error", lost));
   const runner = await run({
     pgPool: pool,
     concurrency: deps.config.WORKER_CONCURRENCY,
