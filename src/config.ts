@@ -1,5 +1,6 @@
 import { type Static, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { cidrMatcher } from "./inbound/request";
 
 const Bool = T.Union([T.Literal("true"), T.Literal("false"), T.Literal("1"), T.Literal("0")]);
 const Url = T.String({ pattern: "^https?://[^\\s]+$" });
@@ -80,6 +81,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (!problems.has(key)) problems.set(key, `${key}: ${error.message} (got ${JSON.stringify((input as any)[key] ?? null)})`);
   }
   const parsed = converted as Env;
+  if (parsed.INBOUND_ALLOW_CIDRS && !problems.has("INBOUND_ALLOW_CIDRS")) {
+    try {
+      cidrMatcher(parsed.INBOUND_ALLOW_CIDRS);
+    } catch (error) {
+      problems.set("INBOUND_ALLOW_CIDRS", (error as Error).message);
+    }
+  }
   if (parsed.NODE_ENV === "production") {
     for (const key of ["API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET"] as const) {
       if (!parsed[key] && !problems.has(key)) problems.set(key, `${key}: required when NODE_ENV=production`);

@@ -13,7 +13,7 @@ export const ErrorBody = t.Object({
 
 export const Paging = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+  offset: t.Optional(t.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
 });
 
 export const ClinicCreate = t.Object({
@@ -54,13 +54,13 @@ export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("proc
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
   starts_at: Time(),
-  deposit_amount: t.Optional(t.Integer({ minimum: 0, examples: [6000], description: "Minor units (cents)" })),
+  deposit_amount: t.Optional(t.Integer({ minimum: 0, maximum: 100_000_000, examples: [6000], description: "Minor units (cents)" })),
   currency: t.Optional(t.String({ pattern: "^[A-Za-z]{3}$", examples: ["usd"] })),
 });
 export const AppointmentPatch = t.Object({
   status: t.Optional(AppointmentStatus),
   starts_at: t.Optional(Time()),
-  deposit_amount: t.Optional(t.Integer({ minimum: 0 })),
+  deposit_amount: t.Optional(t.Integer({ minimum: 0, maximum: 100_000_000 })),
 }, { minProperties: 1 });
 export const Appointment = t.Object({
   id: Uuid(), clinic_id: Uuid(), patient_id: Uuid(), starts_at: Time(), status: AppointmentStatus,
@@ -86,6 +86,6 @@ export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
 })]);
 
 export const IdParam = t.Object({ id: Uuid() });
-export const NumericIdParam = t.Object({ id: t.Integer({ minimum: 1 }) });
+export const NumericIdParam = t.Object({ id: t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 export const list = <T extends ReturnType<typeof t.Object>>(item: T) => t.Object({ data: t.Array(item) });

@@ -28,7 +28,7 @@ export function webhookEventRoutes(deps: Deps) {
       query: t.Object({
         provider: t.Optional(WebhookProvider),
         status: t.Optional(WebhookEventStatus),
-        before: t.Optional(t.Integer({ minimum: 1, description: "Cursor: only events with a smaller id" })),
+        before: t.Optional(t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "Cursor: only events with a smaller id" })),
         limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
       }),
       response: { 200: list(WebhookEventSummary) }, detail: detail("List received webhooks, newest first"),

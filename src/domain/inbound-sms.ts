@@ -1,3 +1,4 @@
+import { storableText } from "./text";
 import type { MediaItem } from "../../db/schema";
 import { normalizePhone } from "./phone";
 
@@ -35,7 +36,7 @@ export function parseInboundSms(params: URLSearchParams): InboundSms | undefined
     channel: /^whatsapp:/i.test(rawFrom) ? "WHATSAPP" : "SMS",
     from,
     to,
-    body: params.get("Body") ?? "",
+    body: storableText(params.get("Body") ?? ""),
     media,
     optOutType: params.get("OptOutType") || undefined,
     errorCode: params.get("ErrorCode") || undefined,

@@ -28,12 +28,19 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
     set.status = appError.status;
     return errorBody(appError.code, appError.message, appError.details);
   }
+  // Postgres "data exception" (class 22): a value the schema let through but the column cannot hold
+  // (out of range, NUL byte). The caller's input, so a 400, not a 500.
+  const sqlState = [error, (error as { cause?: unknown })?.cause].map((e) => (e as { code?: unknown })?.code).find((c) => typeof c === "string");
+  if (typeof sqlState === "string" && sqlState.startsWith("22")) {
+    set.status = 400;
+    return errorBody("invalid_value", "a value is out of range or contains characters that cannot be stored");
+  }
   switch (code) {
     case "VALIDATION": {
       set.status = 400;
       const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
       const details = all.map((e) => ({ path: e.path, message: e.summary ?? e.message }));
-      return errorBody("validation", details[0] ? `${details[0].path || "body"}: ${details[0].message}` : "invalid request", details);
+      return errorBody("validation", details[0] ? `${details[0].path || "request"}: ${details[0].message}` : "invalid request", details);
     }
     case "PARSE":
       set.status = 400;

@@ -32,10 +32,13 @@ export function cidrMatcher(list: string | undefined): (ip: string) => boolean {
   const entries = (list ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   if (entries.length === 0) return () => true;
   const ranges = entries.map((entry) => {
-    const [base, bits] = entry.split("/");
+    const [base, mask, extra] = entry.split("/");
     const bytes = ipBytes(base!);
-    if (!bytes) throw new Error(`INBOUND_ALLOW_CIDRS: bad entry ${entry}`);
-    return { bytes, bits: bits === undefined ? bytes.length * 8 : Number(bits) };
+    const bits = mask === undefined ? (bytes?.length ?? 0) * 8 : /^\d{1,3}$/.test(mask) ? Number(mask) : NaN;
+    if (!bytes || extra !== undefined || !(bits >= 0 && bits <= bytes.length * 8)) {
+      throw new Error(`INBOUND_ALLOW_CIDRS: bad entry ${entry} (expected an address or address/prefix-length)`);
+    }
+    return { bytes, bits };
   });
   return (ip) => {
     const bytes = ipBytes(ip);

@@ -5,6 +5,7 @@ import type { Task } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { Provider } from "../inbound/ingest";
+import { storableText } from "../domain/text";
 import type { Tx } from "./enqueue";
 
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
@@ -22,7 +23,7 @@ const Payload = T.Object({ eventId: T.Integer({ minimum: 1 }), replay: T.Optiona
  * A thrown error rolls the effects back, is recorded on the event, and graphile-worker retries the job.
  */
 export function processWebhookTask(deps: Deps, processors: Partial<Record<Provider, Processor>>): Task {
-  return async (payload) => {
+  return async (payload, helpers) => {
     if (!Value.Check(Payload, payload)) {
       deps.log.error("process-webhook: bad payload, giving up", { payload });
       return;
@@ -37,7 +38,7 @@ export function processWebhookTask(deps: Deps, processors: Partial<Record<Provid
         const outcome = await processor(deps, tx, event);
         await tx.update(webhookEvents).set({
           status: outcome.status,
-          lastError: outcome.reason ?? null,
+          lastError: outcome.reason === undefined ? null : storableText(outcome.reason, 2000),
           attempts: event.attempts + 1,
           processedAt: deps.clock.now(),
         }).where(eq(webhookEvents.id, eventId));
@@ -50,12 +51,15 @@ export function processWebhookTask(deps: Deps, processors: Partial<Record<Provid
       if (outcome.status === "processed") deps.log.info("webhook event processed", fields);
       else deps.log.warn(`webhook event ${outcome.status}`, fields);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = storableText(error instanceof Error ? error.message : String(error), 2000);
+      // The job's last attempt: the event ends `failed` (replayable) instead of staying `pending` forever.
+      const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
       await deps.db.update(webhookEvents)
-        .set({ attempts: sql`${webhookEvents.attempts} + 1`, lastError: message.slice(0, 2000) })
+        .set({ attempts: sql`${webhookEvents.attempts} + 1`, lastError: message, ...(lastAttempt ? { status: "failed" } : {}) })
         .where(eq(webhookEvents.id, eventId));
-      deps.log.warn("webhook event processing failed; will retry", { eventId, error });
-      throw error;
+      deps.log.warn(lastAttempt ? "webhook event failed for good" : "webhook event processing failed; will retry", { eventId, error: message });
+      // graphile-worker stores the error text too, and Postgres refuses NUL in it.
+      throw new Error(message);
     }
   };
 }

@@ -1,3 +1,4 @@
+import { storableText } from "../domain/text";
 import http from "node:http";
 import https from "node:https";
 import type { Target } from "./ssrf";
@@ -50,7 +51,7 @@ export const httpTransport: Transport = (target, headers, body, timeoutMs) => ne
     const done = () => finish({
       status: response.statusCode,
       headers: response.headers,
-      body: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString("utf8"),
+      body: storableText(Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString("utf8")),
     });
     response.on("data", (chunk: Buffer) => {
       if (size < RESPONSE_BODY_LIMIT) chunks.push(chunk);
