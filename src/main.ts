@@ -2,7 +2,8 @@ import { ConfigError, loadConfig } from "./config";
 import { migrate, startDatabase } from "./db";
 import { buildDeps, closeDeps } from "./deps";
 import { createApp } from "./http/app";
-import { startWorker } from "./jobs";
+import { superviseWorker } from "./jobs/supervise";
+import { logUnhandledRejections } from "./process-guards";
 import { createLogger } from "./log";
 
 async function main() {
@@ -22,7 +23,8 @@ async function main() {
   const deps = buildDeps(config, database.url, { log });
 
   const server = config.ROLE === "worker" ? undefined : createApp(deps).listen({ port: config.PORT, hostname: "0.0.0.0" });
-  const worker = config.ROLE === "web" ? undefined : await startWorker(deps);
+  logUnhandledRejections(log);
+  const worker = config.ROLE === "web" ? undefined : await superviseWorker(deps);
   log.info("switchboard started", { port: server?.server?.port, role: config.ROLE, embeddedDatabase: !config.DATABASE_URL });
 
   let stopping = false;

@@ -1,4 +1,4 @@
-import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList } from "graphile-worker";
+import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
@@ -35,7 +35,7 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(deps: Deps): Promise<Worker> {
+export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Worker> {
   // Our own pool, so that stopping can wait until every connection is really closed, and so that a
   // connection the database drops (restart, failover) is logged instead of crashing the process.
   const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: deps.config.WORKER_CONCURRENCY + 2 });
@@ -44,6 +44,11 @@ export async function startWorker(deps: Deps): Promise<Worker> {
   pool.on("connect", (client) => client.on("error", lost));
   const runner = await run({
     pgPool: pool,
+    events,
+    // Batched completion: when recording a job's outcome fails (database gone), graphile-worker stops its
+    // pool cleanly instead of leaving an unhandled rejection and a job locked for hours; the supervisor
+    // (supervise.ts) then starts a new runner.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     concurrency: deps.config.WORKER_CONCURRENCY,
     noHandleSignals: true,
     pollInterval: 1000,

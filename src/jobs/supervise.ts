@@ -1,0 +1,60 @@
+import { EventEmitter } from "node:events";
+import type { Deps } from "../deps";
+import { startWorker, type Worker } from "./index";
+
+export interface SupervisedWorker {
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps a graphile-worker runner alive. Its pool stops by itself when it cannot record a job's outcome (the
+ * database restarted mid-job, for instance); the runner is then started again after `restartDelayMs`, and
+ * the jobs the dead runner still held are unlocked at once instead of staying locked for hours.
+ */
+export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promise<SupervisedWorker> {
+  let current: Worker | undefined;
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let orphaned: string[] = [];
+
+  const schedule = () => {
+    if (!stopping) timer = setTimeout(() => void start(), restartDelayMs);
+  };
+
+  const start = async () => {
+    const workerIds = new Set<string>();
+    const events = new EventEmitter();
+    // Jobs are locked by the pool's id (and older versions by each worker's): keep both to unlock after a crash.
+    events.on("pool:create", ({ workerPool }: { workerPool: { id: string } }) => workerIds.add(workerPool.id));
+    events.on("worker:create", ({ worker }: { worker: { workerId: string } }) => workerIds.add(worker.workerId));
+    try {
+      if (orphaned.length > 0) {
+        await deps.sql`select graphile_worker.force_unlock_workers(${orphaned}::text[])`;
+        deps.log.info("unlocked jobs of the stopped worker", { workers: orphaned });
+        orphaned = [];
+      }
+      const worker = await startWorker(deps, events);
+      current = worker;
+      void worker.runner.promise.then(() => undefined, (error: unknown) => error).then((error) => {
+        if (stopping || current !== worker) return;
+        current = undefined;
+        orphaned = [...workerIds];
+        deps.log.error("worker stopped unexpectedly; restarting", { error, restartInMs: restartDelayMs });
+        void worker.stop().catch(() => undefined);
+        schedule();
+      });
+    } catch (error) {
+      deps.log.error("worker could not start; retrying", { error, restartInMs: restartDelayMs });
+      schedule();
+    }
+  };
+
+  await start();
+  return {
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await current?.stop();
+    },
+  };
+}
