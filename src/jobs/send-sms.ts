@@ -5,6 +5,7 @@ import type { Task } from "graphile-worker";
 import twilio from "twilio";
 import { clinics, patients, smsMessages } from "../../db/schema";
 import type { Deps } from "../deps";
+import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
 import type { Tx } from "./enqueue";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
@@ -114,10 +115,15 @@ async function reserveSlot(deps: Deps, tx: Tx, from: string, perSecond: number) 
   return Math.max(0, Number(rows[0]?.wait_ms ?? 0));
 }
 
+/** Stores the sid; status callbacks that arrived before it (marked unknown) are processed again now. */
 async function recordSent(deps: Deps, id: string, sid: string, status: string) {
-  await deps.db.update(smsMessages)
-    .set({ status, twilioSid: sid, sentAt: deps.clock.now(), updatedAt: deps.clock.now(), errorCode: null, errorMessage: null })
-    .where(eq(smsMessages.id, id));
+  await deps.db.transaction(async (tx) => {
+    await lockSid(tx, sid);
+    await tx.update(smsMessages)
+      .set({ status, twilioSid: sid, sentAt: deps.clock.now(), updatedAt: deps.clock.now(), errorCode: null, errorMessage: null })
+      .where(eq(smsMessages.id, id));
+    await requeueEarlyCallbacks(tx, sid);
+  });
 }
 
 /** The message an earlier, unanswered attempt may have created: same numbers and body, created since we recorded it. */
