@@ -55,7 +55,8 @@ export async function applyToAppointment(tx: Executor, sms: SmsRow, status: SmsS
   }).where(and(
     eq(appointments.id, sms.appointmentId),
     sql`not exists (select 1 from sms_messages newer where newer.appointment_id = ${sms.appointmentId}
-      and newer.kind in ('reminder', 'confirmation') and newer.twilio_sid is not null and newer.created_at > ${sms.createdAt.toISOString()}::timestamptz)`,
+      and newer.kind in ('reminder', 'confirmation') and newer.twilio_sid is not null and newer.id <> ${sms.id}
+      and newer.created_at > (select created_at from sms_messages own where own.id = ${sms.id}))`,
   )).returning({ id: appointments.id });
   return rows.length > 0;
 }
