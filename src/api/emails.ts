@@ -26,7 +26,7 @@ export const EmailSummary = t.Object({
 export const Email = t.Composite([EmailSummary, t.Object({ body: t.String() })]);
 
 const nextAttemptAt = sql<string | null>`(select j.run_at from graphile_worker.jobs j
-  where j.key = 'email:' || ${emailOutbox.id}::text and j.task_identifier = 'send-email')`.as("next_attempt_at");
+  where j.key = 'email:' || email_outbox.id::text and j.task_identifier = 'send-email')`.as("next_attempt_at");
 const summary = {
   id: emailOutbox.id, dedupeKey: emailOutbox.dedupeKey, kind: emailOutbox.kind, to: emailOutbox.to, subject: emailOutbox.subject,
   status: emailOutbox.status, attempts: emailOutbox.attempts, lastError: emailOutbox.lastError,
