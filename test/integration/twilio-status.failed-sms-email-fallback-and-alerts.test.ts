@@ -74,6 +74,19 @@ describe("a failed SMS", () => {
   });
 });
 
+describe("an SMS Twilio refuses outright (no callback will come)", () => {
+  test("gets the same fallback and alerts, once", async () => {
+    const s = await w.queueAbout({ body: "Your appointment moved to 3 PM." });
+    w.fake.fail({ status: 400, code: 21211, message: `The 'To' number ${s.patient.phone} is not a valid phone number.` });
+    await w.h.drain();
+    expect(await w.sms(s.smsId)).toMatchObject({ status: "failed", error_code: "21211", fallback_status: "email_queued", twilio_sid: null });
+    expect(w.mailTo(s.patient.email)).toHaveLength(1);
+    expect(w.smtp.text(w.mailTo(s.patient.email)[0]!)).toContain("Your appointment moved to 3 PM.");
+    expect(w.mailTo(SUPPORT).filter((m) => w.smtp.text(m).includes(s.smsId))).toHaveLength(1);
+    expect(clinicEvents(s.clinic.id).map((e) => e.data.error_code)).toEqual(["21211"]);
+  });
+});
+
 describe("a reply recorded as a BOT conversation message", () => {
   test("moves with its callbacks, and the clinic's callback URL hears each change", async () => {
     const s = await w.sent();
