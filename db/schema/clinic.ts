@@ -57,6 +57,8 @@ export const appointments = pgTable("appointments", {
 }, (t) => [
   index("appointments_patient_starts_idx").on(t.patientId, t.startsAt),
   index("appointments_hold_idx").on(t.holdExpiresAt).where(sql`hold_expires_at is not null`),
+  // What the reminder cron scans: confirmed appointments still waiting for their reminder.
+  index("appointments_reminder_due_idx").on(t.startsAt).where(sql`reminder_sent_at is null and status = 'confirmed'`),
 ]);
 
 /** Audit trail: every status change with its cause (webhook event, sms, api, job). */

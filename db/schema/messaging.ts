@@ -35,6 +35,12 @@ export const smsMessages = pgTable("sms_messages", {
   errorCode: text("error_code"),
   errorMessage: text("error_message"),
   attempts: integer("attempts").notNull().default(0),
+  /**
+   * After a failed / undelivered callback: `email_queued` (fallback_email_id is the outbox row) or why no email
+   * could go to the patient (`not_possible: ...`). Null while the SMS has not failed.
+   */
+  fallbackStatus: text("fallback_status"),
+  fallbackEmailId: uuid("fallback_email_id"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp("sent_at", { withTimezone: true }),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

@@ -5,6 +5,7 @@ import { appointmentRoutes } from "../api/appointments";
 import { clinicRoutes } from "../api/clinics";
 import { conversationRoutes } from "../api/conversations";
 import { deliveryRoutes } from "../api/deliveries";
+import { emailRoutes } from "../api/emails";
 import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
 import { webhookEventRoutes } from "../api/webhook-events";
@@ -99,7 +100,8 @@ export function createApp(deps: Deps) {
     .use(webhookEventRoutes(deps))
     .use(conversationRoutes(deps))
     .use(deliveryRoutes(deps))
-    .use(endpointRoutes(deps));
+    .use(endpointRoutes(deps))
+    .use(emailRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -5,14 +5,18 @@ import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeli
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
 import { sendEmailTask } from "./send-email";
+import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
 import { processTwilioSms } from "./twilio-sms-event";
+import { processTwilioStatus } from "./twilio-status-event";
 
 /** Every task the worker runs, by identifier. */
 export function taskList(deps: Deps): TaskList {
   return {
-    "process-webhook": processWebhookTask(deps, { stripe: processStripeEvent, "twilio-sms": processTwilioSms }),
+    "process-webhook": processWebhookTask(deps, {
+      stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
+    }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
     "send-email": sendEmailTask(deps),
@@ -21,12 +25,15 @@ export function taskList(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "send-delivery": sendDeliveryTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
+    "send-reminders": sendRemindersTask(deps),
   };
 }
 
 export const CRON = [
   { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
   { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
+  // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
+  { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
 ];
 
 export interface Worker {

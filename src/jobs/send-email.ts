@@ -7,14 +7,20 @@ import type { Deps } from "../deps";
 
 const Payload = T.Object({ emailId: T.String({ minLength: 36, maxLength: 36 }) });
 
-/** SMTP reply codes 5xx are permanent: retrying cannot help. */
+/** SMTP reply codes 5xx are permanent: retrying cannot help. 4xx and connection errors are temporary. */
 function isPermanent(error: unknown): boolean {
   const code = (error as { responseCode?: number }).responseCode;
   return typeof code === "number" && code >= 500 && code < 600;
 }
 
+/**
+ * Sends one outbox email over SMTP (nodemailer). A temporary failure (SMTP 4xx, connection refused, timeout) is
+ * recorded and thrown, so graphile-worker retries it with its exponential backoff; a permanent one (5xx), or the
+ * last allowed attempt, marks the email `failed` with the server's answer in last_error. A worker dying between
+ * the SMTP answer and the update sends again on retry: SMTP has no way to ask whether a message was taken.
+ */
 export function sendEmailTask(deps: Deps): Task {
-  return async (payload) => {
+  return async (payload, helpers) => {
     if (!Value.Check(Payload, payload)) {
       deps.log.error("send-email: bad payload, giving up", { payload });
       return;
@@ -36,11 +42,12 @@ export function sendEmailTask(deps: Deps): Task {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const permanent = isPermanent(error);
+      const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
       await deps.db.update(emailOutbox)
-        .set({ status: permanent ? "failed" : "pending", attempts: email.attempts + 1, lastError: message.slice(0, 2000) })
+        .set({ status: giveUp ? "failed" : "pending", attempts: email.attempts + 1, lastError: message.slice(0, 2000) })
         .where(eq(emailOutbox.id, email.id));
-      if (permanent) {
-        log.error("email refused permanently", { to: email.to, error: message });
+      if (giveUp) {
+        log.error(permanent ? "email refused permanently" : "email not sent after the last attempt", { to: email.to, error: message });
         return;
       }
       log.warn("email send failed; will retry", { to: email.to, error: message });

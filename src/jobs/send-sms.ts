@@ -5,6 +5,8 @@ import type { Task } from "graphile-worker";
 import twilio from "twilio";
 import { clinics, patients, smsMessages } from "../../db/schema";
 import type { Deps } from "../deps";
+import { handleSmsFailure } from "../effects/sms-failure";
+import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
 import type { Tx } from "./enqueue";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
@@ -56,9 +58,14 @@ export function sendSmsTask(deps: Deps): Task {
       const code = error instanceof twilio.RestException ? String(error.code ?? error.status) : null;
       const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
       const status = kind === "permanent" || lastAttempt ? "failed" : kind === "ambiguous" ? "sending" : "pending";
-      await deps.db.update(smsMessages)
-        .set({ status, errorCode: code, errorMessage: message.slice(0, 2000), updatedAt: deps.clock.now() })
-        .where(eq(smsMessages.id, sms.id));
+      await deps.db.transaction(async (tx) => {
+        const [row] = await tx.update(smsMessages)
+          .set({ status, errorCode: code, errorMessage: message.slice(0, 2000), updatedAt: deps.clock.now() })
+          .where(eq(smsMessages.id, sms.id)).returning();
+        // Twilio refused it, so no status callback will come: the patient still hears from the clinic by email,
+        // and support is alerted, as for a failed callback. Not for 21610: the patient asked for no texts.
+        if (status === "failed" && code !== "21610" && row) await handleSmsFailure(deps, tx, row, { status, errorCode: code ?? undefined });
+      });
       if (code === "21610" && sms.patientId) {
         // Twilio knows the recipient replied STOP: keep our record in step so nothing else is tried.
         await deps.db.update(patients).set({ optedOut: true, optedOutAt: deps.clock.now(), optOutType: "TWILIO_21610" })
@@ -114,10 +121,15 @@ async function reserveSlot(deps: Deps, tx: Tx, from: string, perSecond: number) 
   return Math.max(0, Number(rows[0]?.wait_ms ?? 0));
 }
 
+/** Stores the sid; status callbacks that arrived before it (marked unknown) are processed again now. */
 async function recordSent(deps: Deps, id: string, sid: string, status: string) {
-  await deps.db.update(smsMessages)
-    .set({ status, twilioSid: sid, sentAt: deps.clock.now(), updatedAt: deps.clock.now(), errorCode: null, errorMessage: null })
-    .where(eq(smsMessages.id, id));
+  await deps.db.transaction(async (tx) => {
+    await lockSid(tx, sid);
+    await tx.update(smsMessages)
+      .set({ status, twilioSid: sid, sentAt: deps.clock.now(), updatedAt: deps.clock.now(), errorCode: null, errorMessage: null })
+      .where(eq(smsMessages.id, id));
+    await requeueEarlyCallbacks(tx, sid);
+  });
 }
 
 /** The message an earlier, unanswered attempt may have created: same numbers and body, created since we recorded it. */

@@ -32,6 +32,7 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
   const messages: FakeMessage[] = [];
   const creates: Record<string, string>[] = [];
   const script: Scripted[] = [];
+  const nextSids: string[] = [];
   const auth = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString("base64")}`;
   const json = (body: unknown, status = 200) => Response.json(body, { status });
   const resource = (m: FakeMessage) => ({
@@ -67,7 +68,7 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
       if (!params.From) return json(errorBody({ status: 400, code: 21603, message: "A 'From' phone number is required." }), 400);
       if (!params.Body) return json(errorBody({ status: 400, code: 21602, message: "Message body is required." }), 400);
       const message: FakeMessage = {
-        sid: `SM${hex(16)}`, account_sid: opts.accountSid, to: params.To, from: params.From, body: params.Body, status: "queued",
+        sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid, to: params.To, from: params.From, body: params.Body, status: "queued",
         status_callback: params.StatusCallback ?? null, date_created: new Date().toUTCString().replace("GMT", "+0000"), params,
       };
       messages.push(message);
@@ -84,6 +85,8 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     creates,
     fail(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) script.push({ error }); },
     delay(delayMs: number, times = 1) { for (let i = 0; i < times; i++) script.push({ delayMs }); },
+    /** The sid the next created message gets (so a test can post its status callback before the send finishes). */
+    useSid(sid: string) { nextSids.push(sid); },
     close: () => server.stop(true),
   };
 }

@@ -1,0 +1,67 @@
+import { eq } from "drizzle-orm";
+import { clinics, patients, smsMessages } from "../../db/schema";
+import type { Deps } from "../deps";
+import type { Executor } from "../jobs/enqueue";
+import { queueEmail } from "./email";
+import { queueClinicEvent } from "./messages";
+import type { SmsRow } from "./sms-status";
+
+export interface FailureReport { status: string; errorCode?: string }
+
+/**
+ * An SMS that failed or was undelivered (SPEC 4): the patient gets the same content by email when an email is
+ * known, support gets an email, and the clinic's callback URL an `sms.failed` event. Each is keyed on the SMS, so
+ * a duplicate, late or replayed callback (failed after undelivered) never sends a second one. Returns what became
+ * of the fallback, for the event's outcome.
+ */
+export async function handleSmsFailure(deps: Deps, tx: Executor, sms: SmsRow, report: FailureReport): Promise<string> {
+  const [clinic] = await tx.select().from(clinics).where(eq(clinics.id, sms.clinicId));
+  const [patient] = sms.patientId ? await tx.select().from(patients).where(eq(patients.id, sms.patientId)) : [];
+  const clinicName = clinic?.name ?? "Your clinic";
+
+  let fallback = sms.fallbackStatus;
+  if (!fallback) {
+    if (patient?.email) {
+      const emailId = await queueEmail(tx, {
+        dedupeKey: `sms-fallback:${sms.id}`,
+        kind: "sms_fallback",
+        to: patient.email,
+        subject: `${clinicName}: a message we could not text you`,
+        body: `${sms.body}\n\n--\nWe tried to send you this by text message, but it could not be delivered. `
+          + `You can reach ${clinicName} at ${clinic?.phone ?? "the number on your appointment"}.`,
+      });
+      fallback = "email_queued";
+      await tx.update(smsMessages).set({ fallbackStatus: fallback, fallbackEmailId: emailId ?? null }).where(eq(smsMessages.id, sms.id));
+    } else {
+      fallback = `not_possible: ${patient ? "patient has no email" : "no patient on this SMS"}`;
+      await tx.update(smsMessages).set({ fallbackStatus: fallback }).where(eq(smsMessages.id, sms.id));
+      deps.log.warn("sms failed and no email fallback is possible", { smsId: sms.id, sid: sms.twilioSid, reason: fallback });
+    }
+  }
+
+  const data = {
+    sms_id: sms.id, message_sid: sms.twilioSid, status: report.status, error_code: report.errorCode ?? null, kind: sms.kind,
+    appointment_id: sms.appointmentId, patient_id: sms.patientId, to: sms.to, from: sms.from, fallback,
+  };
+  await queueClinicEvent(tx, { clinicId: sms.clinicId, type: "sms.failed", dedupeKey: `sms-failed:${sms.id}`, data });
+  if (deps.config.SUPPORT_EMAIL) {
+    await queueEmail(tx, {
+      dedupeKey: `sms-failed-alert:${sms.id}`,
+      kind: "sms_failed_alert",
+      to: deps.config.SUPPORT_EMAIL,
+      subject: `SMS ${report.status}: ${sms.kind} from ${clinicName}${report.errorCode ? ` (Twilio error ${report.errorCode})` : ""}`,
+      body: [
+        `An SMS could not be delivered (${report.status}${report.errorCode ? `, Twilio error ${report.errorCode}` : ""}).`,
+        `Clinic: ${clinicName} (${sms.clinicId})`,
+        `Patient: ${patient ? `${patient.name} (${patient.id})` : "none"}, to ${sms.to}`,
+        `Appointment: ${sms.appointmentId ?? "none"}`,
+        `MessageSid: ${sms.twilioSid}; SMS id: ${sms.id}; kind: ${sms.kind}`,
+        `Email fallback to the patient: ${fallback}`,
+        "", "Text:", sms.body,
+      ].join("\n"),
+    });
+  } else {
+    deps.log.warn("sms failed; SUPPORT_EMAIL is unset, so support is not emailed", { smsId: sms.id, sid: sms.twilioSid });
+  }
+  return fallback;
+}
