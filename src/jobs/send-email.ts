@@ -3,6 +3,7 @@ import { Value } from "@sinclair/typebox/value";
 import { eq } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { emailOutbox } from "../../db/schema";
+import { retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
 
 const Payload = T.Object({ emailId: T.String({ minLength: 36, maxLength: 36 }) });
@@ -26,19 +27,25 @@ export function sendEmailTask(deps: Deps): Task {
       return;
     }
     const [email] = await deps.db.select().from(emailOutbox).where(eq(emailOutbox.id, payload.emailId));
-    if (!email || email.status !== "pending") return;
+    if (!email || (email.status !== "pending" && email.status !== "sending")) return;
     const log = deps.log.child({ emailId: email.id, kind: email.kind });
     if (!deps.mailer) {
       await deps.db.update(emailOutbox).set({ status: "logged", attempts: email.attempts + 1 }).where(eq(emailOutbox.id, email.id));
       log.info("email kept in outbox (SMTP_URL unset)", { to: email.to, subject: email.subject });
       return;
     }
+    if (email.status === "sending") {
+      // The last attempt stopped between SMTP and recording its outcome. SMTP cannot be asked whether it took
+      // the message; sending again (same Message-ID, so mail clients see one message) beats losing it.
+      log.warn("previous attempt's outcome unknown; sending again with the same Message-ID", { to: email.to });
+    } else {
+      await deps.db.update(emailOutbox).set({ status: "sending" }).where(eq(emailOutbox.id, email.id));
+    }
     try {
-      await deps.mailer.sendMail({ from: deps.config.EMAIL_FROM, to: email.to, subject: email.subject, text: email.body });
-      await deps.db.update(emailOutbox)
-        .set({ status: "sent", sentAt: deps.clock.now(), attempts: email.attempts + 1, lastError: null })
-        .where(eq(emailOutbox.id, email.id));
-      log.info("email sent", { to: email.to });
+      await deps.mailer.sendMail({
+        from: deps.config.EMAIL_FROM, to: email.to, subject: email.subject, text: email.body,
+        messageId: `<${email.id}@switchboard>`,
+      });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const permanent = isPermanent(error);
@@ -53,5 +60,10 @@ export function sendEmailTask(deps: Deps): Task {
       log.warn("email send failed; will retry", { to: email.to, error: message });
       throw error;
     }
+    // Outside the try: the server has the message, so a failure to record it must never count as a failed send.
+    await retryOnStaleConnection(() => deps.db.update(emailOutbox)
+      .set({ status: "sent", sentAt: deps.clock.now(), attempts: email.attempts + 1, lastError: null })
+      .where(eq(emailOutbox.id, email.id)));
+    log.info("email sent", { to: email.to });
   };
 }
