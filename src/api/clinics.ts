@@ -1,7 +1,7 @@
 import { desc, eq } from "drizzle-orm";
 import { clinics } from "../../db/schema";
 import type { Deps } from "../deps";
-import { normalizePhone } from "../domain/phone";
+import { isShortCode, normalizePhone } from "../domain/phone";
 import { isValidTimeZone } from "../domain/time";
 import { AppError, badRequest, notFound } from "../http/errors";
 import { managementApi } from "./auth";
@@ -14,8 +14,8 @@ const detail = (summary: string) => ({ tags: ["clinics"], summary, security: [{ 
 export function clinicRoutes(deps: Deps) {
   return managementApi(deps, "/v1/clinics")
     .post("/", async ({ body, set }) => {
-      const phone = normalizePhone(body.phone);
-      if (!phone) throw badRequest("phone must be an E.164 number such as +15551234567");
+      const phone = normalizePhone(body.phone) ?? (isShortCode(body.phone) ? body.phone.trim() : undefined);
+      if (!phone) throw badRequest("phone must be an E.164 number such as +15551234567, or a short code");
       if (!isValidTimeZone(body.timezone)) throw badRequest(`unknown time zone ${body.timezone}`);
       if (body.callback_url) await checkCallbackUrl(deps, body.callback_url);
       const rows = await deps.db.insert(clinics).values({

@@ -18,7 +18,7 @@ export const Paging = t.Object({
 
 export const ClinicCreate = t.Object({
   name: t.String({ minLength: 1, maxLength: 200, examples: ["Harbor Dental"] }),
-  phone: E164,
+  phone: t.String({ pattern: "^\\+?[0-9 ().-]{3,20}$", examples: ["+15551234567", "89123"], description: "The clinic's Twilio number: E.164, or a short code" }),
   timezone: t.String({ minLength: 1, examples: ["America/New_York"], description: "IANA time zone" }),
   email: t.Optional(Email),
   callback_url: t.Optional(HttpsUrl),

@@ -1,12 +1,12 @@
 import { storableText } from "./text";
 import type { MediaItem } from "../../db/schema";
-import { normalizePhone } from "./phone";
+import { addressOf } from "./phone";
 
 /** The parts of Twilio's inbound-message parameters Switchboard acts on. */
 export interface InboundSms {
   sid: string;
   channel: "SMS" | "WHATSAPP";
-  /** E.164, without any whatsapp: prefix. */
+  /** E.164 without any whatsapp: prefix; a short code or sender ID as sent (see addressOf). */
   from: string;
   to: string;
   body: string;
@@ -17,12 +17,12 @@ export interface InboundSms {
   errorUrl?: string;
 }
 
-/** Parses Twilio's form parameters; undefined when they lack a MessageSid or usable From/To numbers. */
+/** Parses Twilio's form parameters; undefined when they lack a MessageSid, From or To. */
 export function parseInboundSms(params: URLSearchParams): InboundSms | undefined {
   const sid = params.get("MessageSid") ?? params.get("SmsMessageSid") ?? params.get("SmsSid");
   const rawFrom = params.get("From") ?? "";
-  const from = normalizePhone(rawFrom);
-  const to = normalizePhone(params.get("To") ?? "");
+  const from = addressOf(rawFrom);
+  const to = addressOf(params.get("To") ?? "");
   if (!sid || !from || !to) return undefined;
   // Every MediaUrlN is kept: NumMedia of them, and never fewer than the 10 an MMS can carry.
   const count = Math.min(Math.max(Number(params.get("NumMedia")) || 0, 10), 50);

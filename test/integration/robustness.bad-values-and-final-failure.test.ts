@@ -48,3 +48,15 @@ test("an SMS whose body holds a NUL byte is stored and processed, not retried fo
   const [message] = await h.deps.sql`select content from messages where external_id = ${sent.sid} and type = 'USER_INPUT'`;
   expect(message!.content).toBe("hello\uFFFDthere");
 });
+
+test("a clinic on a short code gets its patients' messages; nothing signed is refused for its number format", async () => {
+  const clinic = await (await h.api("POST", "/v1/clinics", { name: "Short Code Clinic", phone: "89123", timezone: "UTC", help_text: "Short code help." })).json() as any;
+  expect(clinic.phone).toBe("89123");
+  await h.api("POST", "/v1/patients", { clinic_id: clinic.id, name: "P", phone: "+15550005555" });
+  const help = await postSms(h, inboundParams("+15550005555", "89123", "help"));
+  expect(help.status).toBe(200);
+  expect(help.twiml).toBe("<Response><Message>Short code help.</Message></Response>");
+  const fromSenderId = await postSms(h, inboundParams("CARRIERMSG", "89123", "Your balance"));
+  expect(fromSenderId.status).toBe(200);
+  expect((await h.deps.sql`select 1 from webhook_events where idempotency_key = ${fromSenderId.sid}`).length).toBe(1);
+});

@@ -68,9 +68,16 @@ describe("parseInboundSms", () => {
     expect(contentTypeOf([{ url: "u", contentType: "text/vcard" }])).toBe("DOCUMENT");
   });
 
-  test("refuses parameters without a MessageSid or phone numbers", () => {
+  test("refuses parameters without a MessageSid, From or To", () => {
     expect(parseInboundSms(new URLSearchParams({ From: "+15557654321", To: "+15551234567" }))).toBeUndefined();
-    expect(parseInboundSms(new URLSearchParams({ MessageSid: "SM1", From: "nope", To: "+15551234567" }))).toBeUndefined();
+    expect(parseInboundSms(new URLSearchParams({ MessageSid: "SM1", From: "", To: "+15551234567" }))).toBeUndefined();
+    expect(parseInboundSms(new URLSearchParams({ MessageSid: "SM1", From: "+15557654321" }))).toBeUndefined();
+  });
+
+  test("a short code or sender ID is kept as sent, a phone number normalised", () => {
+    const sms = parseInboundSms(new URLSearchParams({ MessageSid: "SM1", From: "CLINICINFO", To: "89123" }))!;
+    expect([sms.from, sms.to]).toEqual(["CLINICINFO", "89123"]);
+    expect(parseInboundSms(new URLSearchParams({ MessageSid: "SM2", From: "+1 (555) 765-4321", To: "89123" }))!.from).toBe("+15557654321");
   });
 });
 
