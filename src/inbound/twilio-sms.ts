@@ -4,6 +4,7 @@ import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { queueEmail } from "../effects/email";
 import { AppError, StorageError } from "../http/errors";
+import type { Tx } from "../jobs/enqueue";
 import { sourceCheck } from "./guard";
 import { type Answer, ingest } from "./ingest";
 import { readRawBody, requireContentType } from "./request";
@@ -17,18 +18,18 @@ const FORM = "application/x-www-form-urlencoded";
 const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
 
 /** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */
-async function alertFallback(deps: Deps, sms: InboundSms, duplicate: boolean): Promise<void> {
+async function queueFallbackAlert(deps: Deps, tx: Tx, sms: InboundSms, duplicate: boolean): Promise<void> {
   deps.log.warn("twilio used the fallback URL", { sid: sms.sid, errorCode: sms.errorCode, errorUrl: sms.errorUrl, duplicate });
   if (!deps.config.SUPPORT_EMAIL) return;
-  await deps.db.transaction((tx) => queueEmail(tx, {
+  await queueEmail(tx, {
     dedupeKey: `twilio-fallback:${sms.sid}`,
     kind: "support_alert",
-    to: deps.config.SUPPORT_EMAIL!,
+    to: deps.config.SUPPORT_EMAIL,
     subject: `Twilio inbound SMS fallback: error ${sms.errorCode ?? "unknown"}`,
     body: `Twilio could not deliver inbound message ${sms.sid} to ${sms.errorUrl ?? "the primary webhook URL"} `
       + `(error ${sms.errorCode ?? "unknown"}) and sent it to the fallback URL. `
       + (duplicate ? "The primary URL had already stored it; nothing was processed twice." : "It was stored and processed from the fallback."),
-  }));
+  });
 }
 
 export function twilioSmsRoutes(deps: Deps) {
@@ -49,10 +50,17 @@ export function twilioSmsRoutes(deps: Deps) {
       }
       const sms = parseInboundSms(params);
       if (!sms) throw new AppError(400, "malformed", "MessageSid, From and To (phone numbers) are required");
+      const decide = decideAnswer(deps, sms);
       const result = await ingest(deps, {
-        provider: "twilio-sms", key: sms.sid, headers: request.headers, rawBody: raw, answer: decideAnswer(deps, sms), receivedAt,
+        provider: "twilio-sms", key: sms.sid, headers: request.headers, rawBody: raw, receivedAt,
+        // A fallback's alert commits with the event itself, so a stored message is never answered 500.
+        answer: fallback ? async (tx) => { await queueFallbackAlert(deps, tx, sms, false); return decide(tx); } : decide,
       });
-      if (fallback) await alertFallback(deps, sms, result.duplicate).catch((error) => { throw new StorageError(error); });
+      if (fallback && result.duplicate) {
+        // Already stored through the primary URL: the alert is worth sending, but not worth failing the answer for.
+        await deps.db.transaction((tx) => queueFallbackAlert(deps, tx, sms, true))
+          .catch((error) => deps.log.error("fallback alert not queued", { sid: sms.sid, error }));
+      }
       metric.inc({ provider: "twilio-sms", outcome: result.duplicate ? "duplicate" : "stored" });
       deps.metrics.ingestSeconds.observe({ provider: "twilio-sms" }, (performance.now() - receivedAt) / 1000);
       return reply(result.answer);
