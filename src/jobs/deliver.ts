@@ -9,7 +9,14 @@ import { messagePayload } from "../outbound/payload";
 import { clinicEndpoint, conversationEndpoint, createDelivery, scheduleAttempt } from "../outbound/store";
 
 const Uuid = T.String({ pattern: "^[0-9a-fA-F-]{36}$" });
-const MessagePayload = T.Object({ messageId: Uuid, event: T.String({ minLength: 1, maxLength: 100 }) });
+const MessagePayload = T.Object({
+  messageId: Uuid,
+  event: T.String({ minLength: 1, maxLength: 100 }),
+  /** The message's state when the event happened (absent in jobs queued before this field existed). */
+  status: T.Optional(T.String()),
+  updatedBy: T.Optional(T.String()),
+  updatedAt: T.Optional(T.String()),
+});
 const ClinicEventPayload = T.Object({ clinicEventId: Uuid });
 const SendPayload = T.Object({ deliveryId: Uuid });
 
@@ -25,8 +32,14 @@ export function deliverMessageTask(deps: Deps): Task {
   return async (payload) => {
     if (!Value.Check(MessagePayload, payload)) return badPayload(deps, "deliver-message", payload);
     const outcome = await deps.db.transaction(async (tx) => {
-      const [message] = await tx.select().from(messages).where(eq(messages.id, payload.messageId));
-      if (!message) return "unknown message";
+      const [current] = await tx.select().from(messages).where(eq(messages.id, payload.messageId));
+      if (!current) return "unknown message";
+      const message = {
+        ...current,
+        status: payload.status ?? current.status,
+        updatedBy: payload.updatedBy ?? current.updatedBy,
+        updatedAt: payload.updatedAt ? new Date(payload.updatedAt) : current.updatedAt,
+      };
       const endpoint = await conversationEndpoint(tx, message.conversationId);
       if (!endpoint) return "no callback_url for this conversation or its clinic";
       const now = deps.clock.now();
