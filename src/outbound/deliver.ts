@@ -33,22 +33,28 @@ export async function sendDelivery(deps: Deps, deliveryId: string, opts: Deliver
     log.warn("delivery skipped: endpoint disabled");
     return "failed";
   }
-  const wait = await turnOrSlot(deps, delivery, endpoint);
-  if (typeof wait === "number") return "waiting";
+  const turn = await turnOrSlot(deps, delivery, endpoint);
+  if (typeof turn === "number") return "waiting";
 
   const started = deps.clock.now();
   const t0 = performance.now();
-  const { result, address } = await attempt(deps, delivery, endpoint, started, opts);
+  const { result, address } = await attempt(deps, turn.delivery, endpoint, started, opts);
   const durationMs = Math.round(performance.now() - t0);
-  return record(deps, delivery, endpoint, { slotId: wait.slotId, started, durationMs, result, address }, log);
+  return record(deps, turn.delivery, endpoint, { slotId: turn.slotId, started, durationMs, result, address }, log);
 }
 
 /** Conversation order first (an earlier delivery not yet attempted in its round goes first), then an endpoint slot. */
-async function turnOrSlot(deps: Deps, delivery: Delivery, endpoint: Endpoint): Promise<number | { slotId: number }> {
+async function turnOrSlot(deps: Deps, read: Delivery, endpoint: Endpoint): Promise<number | { slotId: number; delivery: Delivery }> {
   return deps.db.transaction(async (tx) => {
-    // A manual retry can queue a second job while an attempt runs: only one attempt per delivery at a time.
-    const [current] = await tx.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.id, delivery.id)).for("update");
-    if (current?.status !== "pending") return 0;
+    // A manual retry or the sweep can queue a second job for a delivery: re-read it under its row lock, so
+    // only one attempt runs at a time and a job that finds the next retry not yet due waits for it.
+    const [delivery] = await tx.select().from(deliveries).where(eq(deliveries.id, read.id)).for("update");
+    if (delivery?.status !== "pending") return 0;
+    const early = delivery.nextAttemptAt.getTime() - deps.clock.now().getTime();
+    if (delivery.attempts > read.attempts || early > 25) {
+      await scheduleAttempt(tx, delivery.id, delivery.nextAttemptAt);
+      return Math.max(early, 1);
+    }
     const [busy] = await tx.select({ id: outboundSlots.id }).from(outboundSlots).where(and(
       eq(outboundSlots.deliveryId, delivery.id), sql`released_at is null and expires_at > clock_timestamp()`)).limit(1);
     if (busy) return later(tx, delivery.id, jitter(deps.config.OUTBOUND_TIMEOUT_MS));
@@ -67,7 +73,7 @@ async function turnOrSlot(deps: Deps, delivery: Delivery, endpoint: Endpoint): P
       windowMs: config.OUTBOUND_WINDOW_MS, leaseMs: config.OUTBOUND_TIMEOUT_MS + 10_000,
     });
     if (!slot.ok) return later(tx, delivery.id, jitter(slot.reason === "window" ? slot.retryInMs : 150));
-    return { slotId: slot.slotId };
+    return { slotId: slot.slotId, delivery };
   });
 }
 
