@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createHarness, type Harness } from "../support/harness";
-import { startSmtpSink } from "../support/smtp-sink";
+import { createMailHarness, type MailHarness } from "../support/harness";
 
-let h: Harness;
-let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
-beforeAll(async () => {
-  smtp = await startSmtpSink();
-  h = await createHarness({ SMTP_URL: smtp.url });
-});
-afterAll(async () => {
-  await h.close();
-  await smtp.close();
-});
+let h: MailHarness;
+beforeAll(async () => { h = await createMailHarness(); });
+afterAll(() => h.close());
 
 const queue = async (key: string, status = "pending") => {
   const [row] = await h.deps.sql`insert into email_outbox (dedupe_key, kind, "to", subject, body, status)
@@ -23,7 +15,7 @@ const queue = async (key: string, status = "pending") => {
 test("an email is sent with a Message-ID of its outbox id and recorded as sent once", async () => {
   const id = await queue("once");
   await h.drain();
-  const mails = smtp.messages.filter((m) => m.to.includes("once@patient.test"));
+  const mails = h.smtp.messages.filter((m) => m.to.includes("once@patient.test"));
   expect(mails).toHaveLength(1);
   expect(mails[0]!.raw).toContain(`Message-ID: <${id}@switchboard>`);
   const [row] = await h.deps.sql`select status, attempts from email_outbox where id = ${id}`;
@@ -33,7 +25,7 @@ test("an email is sent with a Message-ID of its outbox id and recorded as sent o
 test("an email left 'sending' by a worker that died is sent again with the same Message-ID, then recorded", async () => {
   const id = await queue("orphan", "sending");
   await h.drain();
-  const mails = smtp.messages.filter((m) => m.to.includes("orphan@patient.test"));
+  const mails = h.smtp.messages.filter((m) => m.to.includes("orphan@patient.test"));
   expect(mails).toHaveLength(1);
   expect(mails[0]!.raw).toContain(`Message-ID: <${id}@switchboard>`);
   expect((await h.deps.sql`select status from email_outbox where id = ${id}`)[0]!.status).toBe("sent");

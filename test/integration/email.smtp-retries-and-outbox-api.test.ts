@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueEmail } from "../../src/effects/email";
-import { createHarness, type Harness } from "../support/harness";
-import { startSmtpSink } from "../support/smtp-sink";
+import { createMailHarness, type MailHarness } from "../support/harness";
 
-let h: Harness;
-let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
-beforeAll(async () => {
-  smtp = await startSmtpSink();
-  h = await createHarness({ SMTP_URL: smtp.url });
-});
-afterAll(async () => {
-  await h.close();
-  await smtp.close();
-});
+let h: MailHarness;
+beforeAll(async () => { h = await createMailHarness(); });
+afterAll(() => h.close());
 
 let n = 0;
 async function queue(to = `r${++n}@patient.test`) {
@@ -28,7 +20,7 @@ const job = async (id: string) => (await h.deps.sql`select attempts, run_at from
 describe("SMTP delivery from the outbox", () => {
   test("a temporary refusal (4xx) is retried later with backoff; a permanent one (5xx) then marks it failed", async () => {
     const { id, to } = await queue();
-    smtp.refuse(451);
+    h.smtp.refuse(451);
     await h.drain();
     const first = await get(`/v1/emails/${id}`);
     expect(first.body).toMatchObject({ id, to, status: "pending", attempts: 1 });
@@ -38,29 +30,29 @@ describe("SMTP delivery from the outbox", () => {
     expect(new Date(retry.run_at).getTime()).toBeGreaterThan(Date.now());
     expect(first.body.next_attempt_at).toBe(new Date(retry.run_at).toISOString());
 
-    smtp.refuse(550);
+    h.smtp.refuse(550);
     await h.retryNow("send-email");
     await h.drain();
     const last = await get(`/v1/emails/${id}`);
     expect(last.body).toMatchObject({ status: "failed", attempts: 2, next_attempt_at: null });
     expect(last.body.last_error).toContain("550");
     expect(await job(id)).toBeUndefined();
-    expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(0);
+    expect(h.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(0);
   });
 
   test("a temporary refusal followed by acceptance is sent once", async () => {
     const { id, to } = await queue();
-    smtp.refuse(421);
+    h.smtp.refuse(421);
     await h.drain();
     await h.retryNow("send-email");
     await h.drain();
     expect((await get(`/v1/emails/${id}`)).body).toMatchObject({ status: "sent", attempts: 2, last_error: null });
-    expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
+    expect(h.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
   });
 
   test("temporary refusals up to the job's last attempt mark the email failed rather than pending for ever", async () => {
     const { id } = await queue();
-    smtp.refuse(452, 2);
+    h.smtp.refuse(452, 2);
     await h.drain();
     await h.deps.sql`select graphile_worker.reschedule_jobs(array(select id from graphile_worker.jobs where key = ${`email:${id}`}),
       run_at := now(), max_attempts := 2)`;
@@ -73,7 +65,7 @@ describe("SMTP delivery from the outbox", () => {
     await queue(to);
     await queue(to);
     await h.drain();
-    expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
+    expect(h.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
   });
 });
 

@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHarness, type Harness, seedAppointment } from "../support/harness";
-import { startSmtpSink } from "../support/smtp-sink";
+import { createMailHarness, type MailHarness, seedAppointment } from "../support/harness";
 import { charge, paymentIntent, signedStripeRequest, stripeEvent } from "../support/stripe";
 
 const PATH = "/api/v1/webhooks/stripe/payment-events";
-let h: Harness;
-let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
-
-beforeAll(async () => {
-  smtp = await startSmtpSink();
-  h = await createHarness({ SMTP_URL: smtp.url });
-});
-afterAll(async () => {
-  await h.close();
-  await smtp.close();
-});
+let h: MailHarness;
+beforeAll(async () => { h = await createMailHarness(); });
+afterAll(() => h.close());
 
 const send = async (event: object) => h.request(PATH, await signedStripeRequest(event));
 const get = async (path: string) => (await h.api("GET", path)).json() as Promise<any>;
@@ -60,9 +51,9 @@ describe("payment_intent.payment_failed", () => {
     expect(holdMs).toBeLessThan(121 * 60_000);
     const [job] = await rows`select run_at from graphile_worker.jobs where task_identifier = 'expire-hold' and key = ${`hold:${appointment.id}`}`;
     expect(new Date(job.run_at).getTime()).toBe(new Date(after.hold_expires_at).getTime());
-    const mail = smtp.messages.find((m) => m.to.includes("failed@patient.test"));
+    const mail = h.smtp.messages.find((m) => m.to.includes("failed@patient.test"));
     expect(mail).toBeDefined();
-    expect(smtp.text(mail!)).toContain("Your payment failed. Please update your card.");
+    expect(h.smtp.text(mail!)).toContain("Your payment failed. Please update your card.");
   });
 });
 
@@ -77,8 +68,8 @@ describe("charge.refunded", () => {
     expect(after.refunded_at).not.toBeNull();
     const ledger = await rows`select kind, amount from transactions where appointment_id = ${appointment.id} order by kind`;
     expect(ledger).toEqual([{ kind: "deposit", amount: 6000 }, { kind: "refund", amount: 6000 }]);
-    const mail = smtp.messages.find((m) => m.to.includes("refund@patient.test"));
-    expect(smtp.text(mail!)).toContain("Your $60.00 deposit has been refunded");
+    const mail = h.smtp.messages.find((m) => m.to.includes("refund@patient.test"));
+    expect(h.smtp.text(mail!)).toContain("Your $60.00 deposit has been refunded");
   });
 
   test("a charge without metadata is matched through its payment intent", async () => {
@@ -89,8 +80,8 @@ describe("charge.refunded", () => {
     await send(stripeEvent("charge.refunded", charge(appointment.id, { metadata: {}, payment_intent: pi.id, amount_refunded: 2550 })));
     await h.drain();
     expect((await get(`/v1/appointments/${appointment.id}`)).deposit_refunded).toBe(true);
-    const mail = smtp.messages.find((m) => m.to.includes("viapi@patient.test"));
-    expect(smtp.text(mail!)).toContain("Your $25.50 deposit has been refunded");
+    const mail = h.smtp.messages.find((m) => m.to.includes("viapi@patient.test"));
+    expect(h.smtp.text(mail!)).toContain("Your $25.50 deposit has been refunded");
   });
 });
 
@@ -135,7 +126,7 @@ describe("out of order", () => {
     expect(after.hold_expires_at).toBeNull();
     const holds = await rows`select 1 from graphile_worker.jobs where key = ${`hold:${appointment.id}`}`;
     expect(holds).toHaveLength(0);
-    expect(smtp.messages.some((m) => m.to.includes("late@patient.test"))).toBe(false);
+    expect(h.smtp.messages.some((m) => m.to.includes("late@patient.test"))).toBe(false);
     const [row] = await rows`select status from webhook_events where idempotency_key = ${late.id}`;
     expect(row.status).toBe("ignored");
   });

@@ -6,6 +6,7 @@ import { createApp } from "../../src/http/app";
 import { taskList } from "../../src/jobs";
 import { createLogger } from "../../src/log";
 import { createTestDatabase } from "./db";
+import { startSmtpSink } from "./smtp-sink";
 
 export const API_KEY = "test-api-key-0123456789";
 export const STRIPE_SECRET = "whsec_test_secret_current";
@@ -107,4 +108,20 @@ export async function seedAppointment(h: Harness, opts: { email?: string | null;
     deposit_amount: 6000, currency: "usd",
   }));
   return { clinic, patient, appointment };
+}
+
+export type MailHarness = Harness & { smtp: Awaited<ReturnType<typeof startSmtpSink>> };
+
+/** A harness whose emails really go out over SMTP to a sink on loopback (`h.smtp`); close() stops both. */
+export async function createMailHarness(env: Record<string, string> = {}, overrides: Partial<Deps> = {}): Promise<MailHarness> {
+  const smtp = await startSmtpSink();
+  const h = await createHarness({ SMTP_URL: smtp.url, ...env }, overrides);
+  return {
+    ...h,
+    smtp,
+    async close() {
+      await h.close();
+      await smtp.close();
+    },
+  };
 }
