@@ -47,7 +47,7 @@ const statusCallback = (sid: string, body = "") => ({
 
 describe("concurrent webhooks share one commit", () => {
   test("new, duplicate in the batch and duplicate of an earlier delivery each get their own outcome", async () => {
-    const [earlier] = await writeIngestBatch(h.deps.db, [input("evt_gc_earlier")]);
+    const [earlier] = await writeIngestBatch(h.deps, [input("evt_gc_earlier")]);
     expect(earlier).toMatchObject({ ok: true, value: { duplicate: false } });
     const before = { ...h.deps.ingestBatcher.stats };
     const keys = ["evt_gc_1", "evt_gc_2", "evt_gc_3", "evt_gc_4", "evt_gc_5", "evt_gc_twice", "evt_gc_twice", "evt_gc_earlier"];
