@@ -26,7 +26,7 @@ export interface Result extends Cell {
   rate?: number;
   exhausted?: boolean;
   /** CPU seconds per 1000 acknowledged webhooks: server process, Postgres, load generator. */
-  cpu?: { server: number; postgres: number; loadgen: number };
+  cpu?: { server: number; postgres: number; loadgen: number; worker?: number };
 }
 
 /**

@@ -123,7 +123,7 @@ async function runCell(cell: Cell, opts: { rate?: number; workerDuring?: boolean
     await stop(server);
     // CPU per 1000 acknowledged webhooks, by process (the loadgen's includes pre-signing its requests).
     const per1k = (s: number) => Number(((s / Math.max(1, summary.acked)) * 1000).toFixed(3));
-    const cpu = { server: per1k(childCpuSeconds(server.proc)), postgres: per1k(pgCpu), loadgen: per1k(summary.cpuSeconds) };
+    const cpu: NonNullable<Result["cpu"]> = { server: per1k(childCpuSeconds(server.proc)), postgres: per1k(pgCpu), loadgen: per1k(summary.cpuSeconds) };
     if (processes && !worker) running.push(worker = workerFor(url));
     const backlogSamples = sampler?.stop();
     let drained = true;
@@ -134,6 +134,7 @@ async function runCell(cell: Cell, opts: { rate?: number; workerDuring?: boolean
         await Bun.sleep(250);
       }
       await stop(worker);
+      cpu.worker = per1k(childCpuSeconds(worker.proc));
     }
     const checked = await verify(sql, cell.target, acked);
     const processed = processes ? await processing(sql) : undefined;
@@ -156,7 +157,7 @@ try {
         const cell = { id: `${provider}-${connections}-${target}`, provider, connections, target };
         const r = cellResults[target] = await runCell(cell);
         console.log(`${cell.id.padEnd(24)} accepted/s ${fmt(r.acceptedPerSec).padStart(6)}  p50 ${fmt(r.p50, 1).padStart(5)} ms  p99 ${fmt(r.p99, 1).padStart(6)} ms  errors ${r.errors}  lost ${r.lost}  duplicated ${r.duplicated}  cpu ms/1k srv ${fmt(r.cpu && r.cpu.server * 1000)} pg ${fmt(r.cpu && r.cpu.postgres * 1000)} gen ${fmt(r.cpu && r.cpu.loadgen * 1000)}`
-          + (r.processedPerSec !== undefined ? `  processed/s ${fmt(r.processedPerSec)}  lag p50 ${fmt(r.lagP50)} ms p99 ${fmt(r.lagP99)} ms` : ""));
+          + (r.processedPerSec !== undefined ? `  processed/s ${fmt(r.processedPerSec)} (worker cpu ms/1k ${fmt(r.cpu?.worker && r.cpu.worker * 1000)})  lag p50 ${fmt(r.lagP50)} ms p99 ${fmt(r.lagP99)} ms` : ""));
       }
       const { a, b, c } = cellResults;
       if (a && b && c) {
