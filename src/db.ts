@@ -65,6 +65,20 @@ export function isStaleConnection(error: unknown): boolean {
   return false;
 }
 
+const UNREACHABLE = new Set([...STALE_CONNECTION, "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH"]);
+
+/**
+ * The database (not one statement) failed: unreachable, gone away, shutting down, out of connections
+ * (SQLSTATE classes 08, 57P, 53300). Retrying the rows of a failed batch one by one would not help.
+ */
+export function isConnectionError(error: unknown): boolean {
+  for (let e: any = error; e; e = e.cause) {
+    const code = String(e.code ?? e.errno ?? "");
+    if (UNREACHABLE.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300") return true;
+  }
+  return false;
+}
+
 /**
  * Runs `fn` again (up to 3 more times) when the pool handed it a connection that had died: after a database
  * restart every idle connection is stale. Only for idempotent work: a commit may land before the connection breaks.

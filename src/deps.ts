@@ -3,6 +3,8 @@ import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
+import type { GroupCommit } from "./inbound/group-commit";
+import { createIngestBatcher, type IngestInput, type IngestResult } from "./inbound/ingest";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { oldestWaitingSeconds } from "./outbound/store";
@@ -52,12 +54,15 @@ export interface Deps {
   twilio?: TwilioClient;
   /** Waits between paced SMS sends; tests may replace it. */
   sleep(ms: number): Promise<void>;
+  /** Group commit of inbound webhooks (used by `ingest`); stopped, after a last flush, by closeDeps. */
+  ingestBatcher: GroupCommit<IngestInput, IngestResult>;
 }
 
 export function buildDeps(config: Config, databaseUrl: string, overrides: Partial<Deps> = {}): Deps {
   const log = overrides.log ?? createLogger(config.LOG_LEVEL, { service: "switchboard" });
-  const { sql, db } = connect(databaseUrl, config.ROLE === "worker" ? 5 : 20);
-  return {
+  // A worker runs up to WORKER_CONCURRENCY tasks, each in its own transaction: one connection each, or they queue.
+  const { sql, db } = connect(databaseUrl, config.ROLE === "worker" ? config.WORKER_CONCURRENCY + 2 : 20);
+  const deps: Deps = {
     config,
     databaseUrl,
     sql,
@@ -69,11 +74,17 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     metrics: createMetrics({ outboundOldestWaiting: () => oldestWaitingSeconds(sql) }),
     twilio: createTwilioClient(config),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    ingestBatcher: undefined!,
     ...overrides,
   };
+  // Reads deps.db at write time, so an override of db is honoured.
+  deps.ingestBatcher ??= createIngestBatcher(deps);
+  return deps;
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
+  // Webhooks waiting for a shared commit are written (and answered) before the pool goes.
+  await deps.ingestBatcher.stop();
   await deps.sql.end({ timeout: 5 });
   (deps.mailer as Transporter | undefined)?.close?.();
 }

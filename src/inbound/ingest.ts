@@ -1,9 +1,10 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
-import { retryOnStaleConnection } from "../db";
+import { isConnectionError, retryOnStaleConnection, type Sql } from "../db";
 import { StorageError } from "../http/errors";
-import { enqueue, type Tx } from "../jobs/enqueue";
+import { enqueue, enqueueMany, type Tx } from "../jobs/enqueue";
+import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";
 
@@ -49,53 +50,166 @@ export function redactHeaders(headers: Headers): Record<string, string> {
 /**
  * The SPEC 2 invariant in one place: the raw event and the job that processes it are committed in one
  * transaction before any 2xx. A retried delivery finds its row and gets the first answer back.
+ * Requests arriving together share that transaction (group commit, see group-commit.ts and writeIngestBatch);
+ * each is answered only after the commit, with its own outcome.
  * Throws StorageError when the database cannot take the write.
  */
 export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResult> {
   try {
-    // Safe to repeat: a second run finds the first one's row if its commit landed.
-    return await retryOnStaleConnection(() => deps.db.transaction(async (tx) => {
-      const decide = typeof input.answer === "function" ? input.answer : undefined;
-      // A deciding function's answer is written once it is known; until then the row says "undecided".
-      const initial = decide ? UNDECIDED : input.answer as Answer;
-      const inserted = await tx.insert(webhookEvents).values({
-        provider: input.provider,
-        idempotencyKey: input.key,
-        providerToken: input.headers.get("i-twilio-idempotency-token"),
-        headers: redactHeaders(input.headers),
-        rawBody: input.rawBody,
-        responseStatus: initial.status,
-        responseBody: initial.body,
-        responseContentType: initial.contentType,
-        responseMs: Math.round(performance.now() - input.receivedAt),
-      }).onConflictDoNothing().returning({ id: webhookEvents.id });
-      const row = inserted[0];
-      if (row) {
-        let answer = initial;
-        if (decide) {
-          answer = await decide(tx, row.id);
-          await tx.update(webhookEvents).set({
-            responseStatus: answer.status,
-            responseBody: answer.body,
-            responseContentType: answer.contentType,
-            responseMs: Math.round(performance.now() - input.receivedAt),
-          }).where(eq(webhookEvents.id, row.id));
-        }
-        await enqueue(tx, "process-webhook", { eventId: row.id }, { jobKey: `event:${row.id}` });
-        return { eventId: row.id, duplicate: false, answer };
-      }
-      const [first] = await tx.select().from(webhookEvents)
-        .where(and(eq(webhookEvents.provider, input.provider), eq(webhookEvents.idempotencyKey, input.key)));
-      if (!first) throw new Error("conflicting webhook event vanished");
-      return {
-        eventId: first.id,
-        duplicate: true,
-        answer: { status: first.responseStatus, body: first.responseBody, contentType: first.responseContentType },
-      };
-    }));
+    return await deps.ingestBatcher.submit(input);
   } catch (error) {
-    throw new StorageError(error);
+    throw error instanceof StorageError ? error : new StorageError(error);
   }
+}
+
+/** The batch writer behind `ingest`, configured from INGEST_BATCH_*; one per Deps. */
+export function createIngestBatcher(deps: Pick<Deps, "db" | "sql" | "config">): GroupCommit<IngestInput, IngestResult> {
+  return createGroupCommit(
+    // Safe to repeat: a second run finds the first one's rows if its commit landed (and answers them as stored).
+    (inputs) => retryOnStaleConnection(() => writeIngestBatch(deps, inputs)),
+    {
+      maxBatch: deps.config.INGEST_BATCH_MAX,
+      maxWaitMs: deps.config.INGEST_BATCH_WAIT_MS,
+      maxInFlight: deps.config.INGEST_BATCH_IN_FLIGHT,
+      splitOnError: (error) => !isConnectionError(error),
+    },
+  );
+}
+
+const identity = (i: { provider: string; key: string }) => `${i.provider}\u0000${i.key}`;
+
+const eventRow = (input: IngestInput, answer: Answer) => ({
+  provider: input.provider,
+  idempotencyKey: input.key,
+  providerToken: input.headers.get("i-twilio-idempotency-token"),
+  headers: redactHeaders(input.headers),
+  rawBody: input.rawBody,
+  responseStatus: answer.status,
+  responseBody: answer.body,
+  responseContentType: answer.contentType,
+  responseMs: Math.round(performance.now() - input.receivedAt),
+});
+
+/**
+ * Writes many deliveries and returns each one's outcome, in order. Fixed answers (the common case): one
+ * statement, so one implicit transaction and one round trip, inserts every new event and adds its job (CTE
+ * into graphile_worker.add_jobs). Deciding answers: one transaction, a savepoint per decision (one that fails
+ * takes back only its own writes), then their jobs. Keys that met an earlier delivery get its stored answer.
+ * Throws when a write fails as a whole; what it committed before is found again by a retry (idempotent).
+ */
+export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql">, inputs: IngestInput[]): Promise<Settled<IngestResult>[]> {
+  const out: (Settled<IngestResult> | undefined)[] = new Array(inputs.length);
+  // The first of several deliveries of one key in this batch writes; the others are its duplicates.
+  const leaders = new Map<string, number>();
+  const followers: [index: number, leader: number][] = [];
+  inputs.forEach((input, i) => {
+    const leader = leaders.get(identity(input));
+    if (leader === undefined) leaders.set(identity(input), i);
+    else followers.push([i, leader]);
+  });
+  const first = [...leaders.values()];
+  const fixed = first.filter((i) => typeof inputs[i]!.answer !== "function");
+  const deciding = first.filter((i) => typeof inputs[i]!.answer === "function");
+
+  if (fixed.length > 0) {
+    const ids = await insertFixed(deps.sql, fixed.map((i) => inputs[i]!));
+    for (const i of fixed) {
+      const id = ids.get(identity(inputs[i]!));
+      if (id !== undefined) out[i] = { ok: true, value: { eventId: id, duplicate: false, answer: inputs[i]!.answer as Answer } };
+    }
+  }
+  if (deciding.length > 0) {
+    await deps.db.transaction(async (tx) => {
+      const created: number[] = [];
+      for (const i of deciding) {
+        try {
+          const result = await tx.transaction((savepoint) => insertDecided(savepoint, inputs[i]!));
+          if (!result) continue;
+          created.push(result.eventId);
+          out[i] = { ok: true, value: result };
+        } catch (error) {
+          if (isConnectionError(error)) throw error;
+          out[i] = { ok: false, error };
+        }
+      }
+      await enqueueMany(tx, created.map((id) => ({ task: "process-webhook", payload: { eventId: id }, jobKey: `event:${id}` })));
+    });
+  }
+
+  // Leaders that inserted nothing met an earlier delivery: they get the answer stored with it.
+  const earlier = first.filter((i) => out[i] === undefined);
+  if (earlier.length > 0) {
+    const rows = await deps.db.select({
+      id: webhookEvents.id, provider: webhookEvents.provider, key: webhookEvents.idempotencyKey,
+      status: webhookEvents.responseStatus, body: webhookEvents.responseBody, contentType: webhookEvents.responseContentType,
+    }).from(webhookEvents).where(and(
+      inArray(webhookEvents.provider, [...new Set(earlier.map((i) => inputs[i]!.provider))]),
+      inArray(webhookEvents.idempotencyKey, earlier.map((i) => inputs[i]!.key)),
+    ));
+    const byIdentity = new Map(rows.map((r) => [identity(r), r]));
+    for (const i of earlier) {
+      const row = byIdentity.get(identity(inputs[i]!));
+      out[i] = row
+        ? { ok: true, value: { eventId: row.id, duplicate: true, answer: { status: row.status, body: row.body, contentType: row.contentType } } }
+        : { ok: false, error: new Error("conflicting webhook event vanished") };
+    }
+  }
+  for (const [i, leader] of followers) {
+    const led = out[leader]!;
+    out[i] = led.ok ? { ok: true, value: { ...led.value, duplicate: true } } : led;
+  }
+  return out as Settled<IngestResult>[];
+}
+
+/**
+ * New events and their jobs in one statement: the rows travel as one JSON parameter (cheap to build for a
+ * batch of hundreds), and the jobs are added from the inserted ids in the same implicit transaction.
+ */
+async function insertFixed(sql: Sql, inputs: IngestInput[]): Promise<Map<string, number>> {
+  const rows = inputs.map((input) => {
+    const answer = input.answer as Answer;
+    return {
+      provider: input.provider, idempotency_key: input.key, provider_token: input.headers.get("i-twilio-idempotency-token"),
+      headers: redactHeaders(input.headers), raw_body: input.rawBody, response_status: answer.status,
+      response_body: answer.body, response_content_type: answer.contentType,
+      response_ms: Math.round(performance.now() - input.receivedAt),
+    };
+  });
+  const inserted = await sql<{ id: string; provider: string; key: string }[]>`
+    with input as (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as r(provider text, idempotency_key text,
+        provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
+        response_content_type text, response_ms int)
+    ), inserted as (
+      insert into webhook_events (provider, idempotency_key, provider_token, headers, raw_body, response_status,
+        response_body, response_content_type, response_ms)
+      select * from input
+      on conflict do nothing
+      returning id, provider, idempotency_key
+    ), jobs as (
+      select count(*) as n from graphile_worker.add_jobs(array(
+        select row('process-webhook', json_build_object('eventId', id), null, null, null, 'event:' || id, null, null)::graphile_worker.job_spec
+        from inserted
+      ))
+    )
+    select inserted.id, inserted.provider, inserted.idempotency_key as key from inserted, jobs`;
+  return new Map(inserted.map((r) => [identity(r), Number(r.id)]));
+}
+
+/** A deciding answer: the row, then the decision (which may write), then the answer it decided. */
+async function insertDecided(tx: Tx, input: IngestInput): Promise<IngestResult | undefined> {
+  // Until the answer is known the row says "undecided".
+  const [row] = await tx.insert(webhookEvents).values(eventRow(input, UNDECIDED)).onConflictDoNothing()
+    .returning({ id: webhookEvents.id });
+  if (!row) return undefined;
+  const answer = await (input.answer as (tx: Tx, eventId: number) => Promise<Answer>)(tx, row.id);
+  await tx.update(webhookEvents).set({
+    responseStatus: answer.status,
+    responseBody: answer.body,
+    responseContentType: answer.contentType,
+    responseMs: Math.round(performance.now() - input.receivedAt),
+  }).where(eq(webhookEvents.id, row.id));
+  return { eventId: row.id, duplicate: false, answer };
 }
 
 /** Puts an event back to `pending` and queues it again (management API replay). */

@@ -62,6 +62,7 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
     taskList: taskList(deps),
     parsedCronItems: parseCronItems(CRON),
     logger: graphileLogger(deps),
+    preset: { worker: workerBatching(deps) },
   });
   return {
     runner,
@@ -69,6 +70,21 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
       await runner.stop();
       await pool.end();
     },
+  };
+}
+
+/**
+ * Under a webhook storm most jobs take a few ms, so fetching and completing them one query each would cost
+ * more than the work: the local queue fetches (and locks) a batch of jobs per query, and completions and
+ * failures within a few ms are written together. Our tasks re-read state and are idempotent, so the longer
+ * lock a crash leaves behind only delays a job, never doubles its effect.
+ */
+function workerBatching(deps: Deps): GraphileConfig.WorkerOptions {
+  const { WORKER_LOCAL_QUEUE_SIZE: size, WORKER_COMPLETE_BATCH_MS: delay } = deps.config;
+  return {
+    ...(size > 1 ? { localQueue: { size } } : {}),
+    completeJobBatchDelay: delay,
+    failJobBatchDelay: delay,
   };
 }
 
