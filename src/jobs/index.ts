@@ -52,10 +52,6 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
   const runner = await run({
     pgPool: pool,
     events,
-    // Batched completion: when recording a job's outcome fails (database gone), graphile-worker stops its
-    // pool cleanly instead of leaving an unhandled rejection and a job locked for hours; the supervisor
-    // (supervise.ts) then starts a new runner.
-    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     concurrency: deps.config.WORKER_CONCURRENCY,
     noHandleSignals: true,
     pollInterval: 1000,
@@ -77,7 +73,9 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
  * Under a webhook storm most jobs take a few ms, so fetching and completing them one query each would cost
  * more than the work: the local queue fetches (and locks) a batch of jobs per query, and completions and
  * failures within a few ms are written together. Our tasks re-read state and are idempotent, so the longer
- * lock a crash leaves behind only delays a job, never doubles its effect.
+ * lock a crash leaves behind only delays a job, never doubles its effect. Batched completion is also what
+ * makes a failure to record an outcome (database gone) stop the pool cleanly instead of leaving an unhandled
+ * rejection and a job locked for hours; the supervisor (supervise.ts) then starts a new runner.
  */
 function workerBatching(deps: Deps): GraphileConfig.WorkerOptions {
   const { WORKER_LOCAL_QUEUE_SIZE: size, WORKER_COMPLETE_BATCH_MS: delay } = deps.config;

@@ -50,7 +50,9 @@ async function turnOrSlot(deps: Deps, read: Delivery, endpoint: Endpoint): Promi
     // only one attempt runs at a time and a job that finds the next retry not yet due waits for it.
     const [delivery] = await tx.select().from(deliveries).where(eq(deliveries.id, read.id)).for("update");
     if (delivery?.status !== "pending") return 0;
-    const early = delivery.nextAttemptAt.getTime() - deps.clock.now().getTime();
+    // Early only by both clocks: the injected one (retries are scheduled with it) and the real one (a new
+    // delivery's next_attempt_at is the database's now()), so a held test clock never makes a job wait forever.
+    const early = delivery.nextAttemptAt.getTime() - Math.max(Date.now(), deps.clock.now().getTime());
     if (delivery.attempts > read.attempts || early > 25) {
       await scheduleAttempt(tx, delivery.id, delivery.nextAttemptAt);
       return Math.max(early, 1);
