@@ -1,18 +1,17 @@
 import { Elysia } from "elysia";
 import Stripe from "stripe";
 import type { Deps } from "../deps";
-import { AppError, StorageError } from "../http/errors";
-import { sourceCheck } from "./guard";
+import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
 import { readRawBody, requireContentType } from "./request";
+import { webhookHandler } from "./webhook-route";
 
 export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
 const TOLERANCE_SECONDS = 300;
 const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
-const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
-const webhookError = (status: number, reason: string) =>
-  reply({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
+const webhookText = (status: number, reason: string): Answer =>
+  ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
 
 /** Verifies against every configured secret, so a rotation can accept the old and new secret at once. */
 async function verify(deps: Deps, raw: string, header: string | null): Promise<Stripe.Event> {
@@ -36,41 +35,22 @@ async function verify(deps: Deps, raw: string, header: string | null): Promise<S
 }
 
 export function stripeRoutes(deps: Deps) {
-  const allowed = sourceCheck(deps);
-  const metric = deps.metrics.webhooksReceived;
-  return new Elysia().post(STRIPE_PATH, async ({ request, server }) => {
-    const receivedAt = performance.now();
-    if (!allowed(request, server?.requestIP(request)?.address)) return webhookError(403, "source address not allowed");
-    try {
+  return new Elysia().post(STRIPE_PATH, webhookHandler(deps, {
+    provider: "stripe",
+    forbidden: webhookText(403, "source address not allowed"),
+    storageFailed: { status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" },
+    // Stripe shows this text in the dashboard's delivery log; 413 and 415 keep the app's JSON errors.
+    refusal: (error) => (error.status === 400 ? webhookText(400, error.message) : undefined),
+    async accept(request, receivedAt) {
       requireContentType(request, "application/json");
       const raw = new TextDecoder().decode(await readRawBody(request));
       const event = await verify(deps, raw, request.headers.get("stripe-signature"));
       if (typeof event?.id !== "string" || typeof event.type !== "string") {
         throw new AppError(400, "malformed", "Event has no id or type");
       }
-      const result = await ingest(deps, {
-        provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: OK, receivedAt,
-      });
-      metric.inc({ provider: "stripe", outcome: result.duplicate ? "duplicate" : "stored" });
-      deps.metrics.ingestSeconds.observe({ provider: "stripe" }, (performance.now() - receivedAt) / 1000);
-      return reply(result.answer);
-    } catch (error) {
-      if (error instanceof AppError) {
-        metric.inc({ provider: "stripe", outcome: "rejected" });
-        deps.log.warn("stripe webhook rejected", { code: error.code, reason: error.message });
-        if (error.code === "bad_signature" || error.code === "not_configured" || error.code === "malformed") {
-          return webhookError(error.status, error.message);
-        }
-        throw error;
-      }
-      if (error instanceof StorageError) {
-        metric.inc({ provider: "stripe", outcome: "error" });
-        deps.log.error("stripe webhook not stored", { error: error.cause });
-        return reply({ status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" });
-      }
-      throw error;
-    }
-  }, {
+      return ingest(deps, { provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: OK, receivedAt });
+    },
+  }), {
     parse: "none",
     detail: {
       tags: ["webhooks"],

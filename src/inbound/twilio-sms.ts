@@ -3,19 +3,17 @@ import type { Deps } from "../deps";
 import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { queueEmail } from "../effects/email";
-import { AppError, StorageError } from "../http/errors";
+import { AppError } from "../http/errors";
 import type { Tx } from "../jobs/enqueue";
-import { sourceCheck } from "./guard";
-import { type Answer, ingest } from "./ingest";
+import { ingest } from "./ingest";
 import { readRawBody, requireContentType } from "./request";
 import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
+import { webhookHandler } from "./webhook-route";
 
 export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
 export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
 const FORM = "application/x-www-form-urlencoded";
-
-const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
 
 /** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */
 async function queueFallbackAlert(deps: Deps, tx: Tx, sms: InboundSms, duplicate: boolean): Promise<void> {
@@ -33,23 +31,18 @@ async function queueFallbackAlert(deps: Deps, tx: Tx, sms: InboundSms, duplicate
 }
 
 export function twilioSmsRoutes(deps: Deps) {
-  const allowed = sourceCheck(deps);
-  const metric = deps.metrics.webhooksReceived;
-
-  const handle = async (fallback: boolean, request: Request, peer: string | undefined) => {
-    const receivedAt = performance.now();
-    if (!allowed(request, peer)) return reply(twimlAnswer(403));
-    try {
+  const handler = (fallback: boolean) => webhookHandler(deps, {
+    provider: "twilio-sms",
+    forbidden: twimlAnswer(403),
+    storageFailed: twimlAnswer(500, TECHNICAL_DIFFICULTIES_REPLY),
+    refusal: (error) => (error.code === "bad_signature" ? twimlAnswer(403, "Invalid request signature") : undefined),
+    async accept(request, receivedAt) {
       requireContentType(request, FORM);
       const raw = new TextDecoder().decode(await readRawBody(request));
       const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) {
-        metric.inc({ provider: "twilio-sms", outcome: "rejected" });
-        deps.log.warn("twilio sms webhook rejected: bad signature", { path: new URL(request.url).pathname });
-        return reply(twimlAnswer(403, "Invalid request signature"));
-      }
+      if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
       const sms = parseInboundSms(params);
-      if (!sms) throw new AppError(400, "malformed", "MessageSid, From and To (phone numbers) are required");
+      if (!sms) throw new AppError(400, "malformed", "MessageSid, From and To are required");
       const decide = decideAnswer(deps, sms);
       const result = await ingest(deps, {
         provider: "twilio-sms", key: sms.sid, headers: request.headers, rawBody: raw, receivedAt,
@@ -61,22 +54,9 @@ export function twilioSmsRoutes(deps: Deps) {
         await deps.db.transaction((tx) => queueFallbackAlert(deps, tx, sms, true))
           .catch((error) => deps.log.error("fallback alert not queued", { sid: sms.sid, error }));
       }
-      metric.inc({ provider: "twilio-sms", outcome: result.duplicate ? "duplicate" : "stored" });
-      deps.metrics.ingestSeconds.observe({ provider: "twilio-sms" }, (performance.now() - receivedAt) / 1000);
-      return reply(result.answer);
-    } catch (error) {
-      if (error instanceof StorageError) {
-        metric.inc({ provider: "twilio-sms", outcome: "error" });
-        deps.log.error("twilio sms webhook not stored", { error: error.cause });
-        return reply(twimlAnswer(500, TECHNICAL_DIFFICULTIES_REPLY));
-      }
-      if (error instanceof AppError) {
-        metric.inc({ provider: "twilio-sms", outcome: "rejected" });
-        deps.log.warn("twilio sms webhook rejected", { code: error.code, reason: error.message });
-      }
-      throw error;
-    }
-  };
+      return result;
+    },
+  });
 
   const doc = (summary: string, description: string) => ({
     parse: "none" as const,
@@ -100,10 +80,10 @@ export function twilioSmsRoutes(deps: Deps) {
   });
 
   return new Elysia()
-    .post(TWILIO_SMS_PATH, ({ request, server }) => handle(false, request, server?.requestIP(request)?.address), doc("Twilio inbound SMS / WhatsApp",
+    .post(TWILIO_SMS_PATH, handler(false), doc("Twilio inbound SMS / WhatsApp",
       "Point a Twilio number's \"A message comes in\" webhook here. Signed with `X-Twilio-Signature` for `PUBLIC_URL` + path (+ query). "
       + "Stored with its job before the answer; a retried MessageSid gets the first answer and no second effect."))
-    .post(TWILIO_SMS_FALLBACK_PATH, ({ request, server }) => handle(true, request, server?.requestIP(request)?.address), doc("Twilio inbound SMS fallback",
+    .post(TWILIO_SMS_FALLBACK_PATH, handler(true), doc("Twilio inbound SMS fallback",
       "Twilio's fallback URL (same parameters plus `ErrorCode`, `ErrorUrl`), signed for this URL. Deduplicated against the "
       + "primary URL by MessageSid; the error is alerted to SUPPORT_EMAIL."));
 }

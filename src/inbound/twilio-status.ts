@@ -1,53 +1,37 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
-import { AppError, StorageError } from "../http/errors";
-import { sourceCheck } from "./guard";
+import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
 import { readRawBody, requireContentType } from "./request";
 import { validTwilioSignature } from "./twilio";
+import { webhookHandler } from "./webhook-route";
 
 export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 const FORM = "application/x-www-form-urlencoded";
 const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 
-const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
-const forbidden = () => reply({ status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" });
+const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 
 /** Twilio's delivery status callbacks: stored idempotently on MessageSid + MessageStatus, processed by the worker. */
 export function twilioStatusRoutes(deps: Deps) {
-  const allowed = sourceCheck(deps);
-  const metric = deps.metrics.webhooksReceived;
-  return new Elysia().post(TWILIO_STATUS_PATH, async ({ request, server }) => {
-    const receivedAt = performance.now();
-    if (!allowed(request, server?.requestIP(request)?.address)) return forbidden();
-    try {
+  return new Elysia().post(TWILIO_STATUS_PATH, webhookHandler(deps, {
+    provider: "twilio-status",
+    forbidden: FORBIDDEN,
+    storageFailed: { status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" },
+    refusal: (error) => (error.code === "bad_signature" ? FORBIDDEN : undefined),
+    async accept(request, receivedAt) {
       requireContentType(request, FORM);
       const raw = new TextDecoder().decode(await readRawBody(request));
       const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) {
-        metric.inc({ provider: "twilio-status", outcome: "rejected" });
-        deps.log.warn("twilio status callback rejected: bad signature");
-        return forbidden();
-      }
+      if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
       const sid = params.get("MessageSid") ?? params.get("SmsSid");
       const status = (params.get("MessageStatus") ?? params.get("SmsStatus"))?.toLowerCase();
       if (!sid || !status) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
-      const result = await ingest(deps, {
+      return ingest(deps, {
         provider: "twilio-status", key: `${sid}:${status}`, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
       });
-      metric.inc({ provider: "twilio-status", outcome: result.duplicate ? "duplicate" : "stored" });
-      deps.metrics.ingestSeconds.observe({ provider: "twilio-status" }, (performance.now() - receivedAt) / 1000);
-      return reply(result.answer);
-    } catch (error) {
-      if (error instanceof StorageError) {
-        metric.inc({ provider: "twilio-status", outcome: "error" });
-        deps.log.error("twilio status callback not stored", { error: error.cause });
-        return reply({ status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" });
-      }
-      if (error instanceof AppError) metric.inc({ provider: "twilio-status", outcome: "rejected" });
-      throw error;
-    }
-  }, {
+    },
+  }), {
     parse: "none",
     detail: {
       tags: ["webhooks"],

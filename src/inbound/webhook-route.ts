@@ -1,0 +1,54 @@
+import type { Deps } from "../deps";
+import { AppError, StorageError } from "../http/errors";
+import { sourceCheck } from "./guard";
+import type { Answer, IngestResult, Provider } from "./ingest";
+
+export const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+
+export interface WebhookSpec {
+  provider: Provider;
+  /** The provider's own answers: to a source outside INBOUND_ALLOW_CIDRS, and when nothing could be stored. */
+  forbidden: Answer;
+  storageFailed: Answer;
+  /** The provider's own body for an expected refusal (bad signature…); undefined leaves it to the app's JSON errors. */
+  refusal?: (error: AppError) => Answer | undefined;
+  /** Reads, verifies and stores the request: AppError for the caller's mistakes, StorageError when not stored. */
+  accept(request: Request, receivedAt: number): Promise<IngestResult>;
+}
+
+/**
+ * What every provider endpoint shares around its own verify-and-ingest step: the source allowlist, one
+ * outcome metric and log line per request, and the provider's own 5xx when the database did not take it.
+ */
+export function webhookHandler(deps: Deps, spec: WebhookSpec) {
+  const allowed = sourceCheck(deps);
+  const { provider } = spec;
+  const count = (outcome: "stored" | "duplicate" | "rejected" | "error") => deps.metrics.webhooksReceived.inc({ provider, outcome });
+  return async ({ request, server }: { request: Request; server: { requestIP(r: Request): { address: string } | null } | null }) => {
+    const receivedAt = performance.now();
+    if (!allowed(request, server?.requestIP(request)?.address)) {
+      count("rejected");
+      deps.log.warn("webhook refused: source address not allowed", { provider });
+      return reply(spec.forbidden);
+    }
+    try {
+      const result = await spec.accept(request, receivedAt);
+      count(result.duplicate ? "duplicate" : "stored");
+      deps.metrics.ingestSeconds.observe({ provider }, (performance.now() - receivedAt) / 1000);
+      return reply(result.answer);
+    } catch (error) {
+      if (error instanceof StorageError) {
+        count("error");
+        deps.log.error("webhook not stored; answered 5xx so the provider retries", { provider, error: error.cause });
+        return reply(spec.storageFailed);
+      }
+      if (error instanceof AppError) {
+        count("rejected");
+        deps.log.warn("webhook rejected", { provider, code: error.code, reason: error.message });
+        const answer = spec.refusal?.(error);
+        if (answer) return reply(answer);
+      }
+      throw error;
+    }
+  };
+}
