@@ -25,6 +25,16 @@ export async function readRawBody(request: Request, limit = BODY_LIMIT): Promise
   return Buffer.concat(chunks);
 }
 
+/**
+ * The raw body as text, for signature checks and storage. A NUL byte is never in a real provider's body and
+ * Postgres text cannot hold it: refused as malformed (400) instead of failing the write (and the retries) with 500.
+ */
+export async function readRawText(request: Request, limit = BODY_LIMIT): Promise<string> {
+  const text = new TextDecoder().decode(await readRawBody(request, limit));
+  if (text.includes("\u0000")) throw new AppError(400, "malformed", "Body contains a NUL byte");
+  return text;
+}
+
 const tooLarge = (limit: number) => new AppError(413, "payload_too_large", `Body exceeds ${limit} bytes`);
 
 export function requireContentType(request: Request, expected: string): void {

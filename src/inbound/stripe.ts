@@ -3,7 +3,7 @@ import Stripe from "stripe";
 import type { Deps } from "../deps";
 import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
-import { readRawBody, requireContentType } from "./request";
+import { readRawText, requireContentType } from "./request";
 import { webhookHandler } from "./webhook-route";
 
 export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
@@ -43,7 +43,7 @@ export function stripeRoutes(deps: Deps) {
     refusal: (error) => (error.status === 400 ? webhookText(400, error.message) : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, "application/json");
-      const raw = new TextDecoder().decode(await readRawBody(request));
+      const raw = await readRawText(request);
       const event = await verify(deps, raw, request.headers.get("stripe-signature"));
       if (typeof event?.id !== "string" || typeof event.type !== "string") {
         throw new AppError(400, "malformed", "Event has no id or type");

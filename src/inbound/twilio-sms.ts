@@ -6,7 +6,7 @@ import { queueEmail } from "../effects/email";
 import { AppError } from "../http/errors";
 import type { Tx } from "../jobs/enqueue";
 import { ingest } from "./ingest";
-import { readRawBody, requireContentType } from "./request";
+import { readRawText, requireContentType } from "./request";
 import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
 import { webhookHandler } from "./webhook-route";
@@ -38,7 +38,7 @@ export function twilioSmsRoutes(deps: Deps) {
     refusal: (error) => (error.code === "bad_signature" ? twimlAnswer(403, "Invalid request signature") : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
-      const raw = new TextDecoder().decode(await readRawBody(request));
+      const raw = await readRawText(request);
       const params = new URLSearchParams(raw);
       if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
       const sms = parseInboundSms(params);

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
-import { readRawBody, requireContentType } from "./request";
+import { readRawText, requireContentType } from "./request";
 import { validTwilioSignature } from "./twilio";
 import { webhookHandler } from "./webhook-route";
 
@@ -21,7 +21,7 @@ export function twilioStatusRoutes(deps: Deps) {
     refusal: (error) => (error.code === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
-      const raw = new TextDecoder().decode(await readRawBody(request));
+      const raw = await readRawText(request);
       const params = new URLSearchParams(raw);
       if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
       const sid = params.get("MessageSid") ?? params.get("SmsSid");

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "../../src/config";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
+import { signedStripeRequest } from "../support/stripe";
 import { inboundParams, postSms } from "../support/twilio";
 
 let h: Harness;
@@ -59,4 +60,12 @@ test("a clinic on a short code gets its patients' messages; nothing signed is re
   const fromSenderId = await postSms(h, inboundParams("CARRIERMSG", "89123", "Your balance"));
   expect(fromSenderId.status).toBe(200);
   expect((await h.deps.sql`select 1 from webhook_events where idempotency_key = ${fromSenderId.sid}`).length).toBe(1);
+});
+
+test("a signed webhook body with a raw NUL byte is 400 and stores nothing (Postgres text cannot hold it)", async () => {
+  const before = (await h.deps.sql`select count(*)::int as n from webhook_events`)[0]!.n;
+  const res = await h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest('{"id":"evt_nul","type":"x\u0000"}'));
+  expect(res.status).toBe(400);
+  expect(await res.text()).toBe("Webhook Error: Body contains a NUL byte");
+  expect((await h.deps.sql`select count(*)::int as n from webhook_events`)[0]!.n).toBe(before);
 });
