@@ -112,6 +112,16 @@ describe("docs", () => {
     expect(doc.paths["/v1/clinics/"].post.requestBody.content["application/json"].schema.properties.timezone.examples).toEqual(["America/New_York"]);
     expect((await h.request("/docs")).status).toBe(200);
   });
+
+  test("every route the app serves is in /docs/json, with its method", async () => {
+    const doc = await (await h.request("/docs/json")).json() as any;
+    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`)));
+    const served = h.app.routes
+      .filter((r) => !r.path.startsWith("/docs"))
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+    expect(served.length).toBeGreaterThan(30);
+    expect(served.filter((r) => !documented.has(r))).toEqual([]);
+  });
 });
 
 describe("list filters", () => {
