@@ -44,6 +44,8 @@ const result = await autocannon({
   url,
   connections,
   duration,
+  // The half-rate cell offers a fixed rate (requests per second over all connections); 0 or absent: as fast as answered.
+  ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
   timeout: 10,
   requests: [{
     method: "POST",

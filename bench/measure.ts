@@ -41,10 +41,18 @@ export async function verify(sql: postgres.Sql, target: Cell["target"], acked: s
   let duplicated = acked.length - unique.length;
   for (let i = 0; i < unique.length; i += 20_000) {
     const [row] = await sql`
-      with e as (
-        select e.status, e.attempts,
-          (select count(*)::int from graphile_worker._private_jobs j where j.key = 'event:' || e.id) as jobs
-        from webhook_events e where e.idempotency_key = any(${unique.slice(i, i + 20_000)})
+      with queued as (
+        -- A job holds one event ({eventId}) or a batch of them ([{eventId}, ...]).
+        select (coalesce(item.value, j.payload::jsonb) ->> 'eventId')::bigint as id, count(*)::int as jobs
+        from graphile_worker._private_jobs j
+        join graphile_worker._private_tasks t on t.id = j.task_id and t.identifier = 'process-webhook'
+        left join lateral jsonb_array_elements(
+          case when jsonb_typeof(j.payload::jsonb) = 'array' then j.payload::jsonb end) item on true
+        group by 1
+      ), e as (
+        select e.status, e.attempts, coalesce(q.jobs, 0) as jobs
+        from webhook_events e left join queued q on q.id = e.id
+        where e.idempotency_key = any(${unique.slice(i, i + 20_000)})
       )
       select count(*)::int as found,
         count(*) filter (where ${target !== "a"} and status = 'pending' and jobs = 0)::int as without_job,

@@ -72,7 +72,9 @@ function serverFor(target: Cell["target"], url: string, port: number): Proc {
   });
 }
 
-const workerFor = (url: string) => spawnProcess([process.execPath, "src/main.ts"], ROOT, {
+// BENCH_PROFILE_WORKER=<dir>: the same for the worker process.
+const workerProfile = process.env.BENCH_PROFILE_WORKER ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_PROFILE_WORKER}`] : [];
+const workerFor = (url: string) => spawnProcess([process.execPath, ...workerProfile, "src/main.ts"], ROOT, {
   ROLE: "worker", DATABASE_URL: url, LOG_LEVEL: "error", PUBLIC_URL: SECRETS.publicUrl, ...tuning,
 });
 
@@ -170,7 +172,8 @@ try {
   // Backlog at half the peak: Switchboard with its worker, Stripe events at half the best accepted rate.
   const peak = Math.max(...results.filter((r) => r.target === "c" && r.provider === "stripe").map((r) => r.acceptedPerSec), 0);
   if (peak > 0 && hasProcessor("stripe")) {
-    const half = Math.round(peak / 2);
+    // BENCH_HALF_RATE=<n>: offer this rate instead (to compare runs whose peaks differ).
+    const half = Number(process.env.BENCH_HALF_RATE ?? 0) || Math.round(peak / 2);
     const r = await runCell({ id: `stripe-half-rate-c`, provider: "stripe", connections: 32, target: "c" }, { rate: half, workerDuring: true });
     console.log(`stripe at half the peak (${half}/s): accepted/s ${fmt(r.acceptedPerSec)} processed/s ${fmt(r.processedPerSec)} `
       + `backlog samples ${JSON.stringify(r.backlog)} drained ${r.drained}`);

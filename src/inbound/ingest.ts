@@ -3,7 +3,7 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isConnectionError, retryOnStaleConnection, type Sql } from "../db";
 import { StorageError } from "../http/errors";
-import { enqueue, enqueueMany, type Tx } from "../jobs/enqueue";
+import { enqueue, enqueueMany, type JobSpec, type Tx } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";
@@ -97,7 +97,7 @@ const eventRow = (input: IngestInput, answer: Answer) => ({
  * takes back only its own writes), then their jobs. Keys that met an earlier delivery get its stored answer.
  * Throws when a write fails as a whole; what it committed before is found again by a retry (idempotent).
  */
-export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql">, inputs: IngestInput[]): Promise<Settled<IngestResult>[]> {
+export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql" | "config">, inputs: IngestInput[]): Promise<Settled<IngestResult>[]> {
   const out: (Settled<IngestResult> | undefined)[] = new Array(inputs.length);
   // The first of several deliveries of one key in this batch writes; the others are its duplicates.
   const leaders = new Map<string, number>();
@@ -112,7 +112,7 @@ export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql">, inputs: I
   const deciding = first.filter((i) => typeof inputs[i]!.answer === "function");
 
   if (fixed.length > 0) {
-    const ids = await insertFixed(deps.sql, fixed.map((i) => inputs[i]!));
+    const ids = await insertFixed(deps.sql, fixed.map((i) => inputs[i]!), deps.config.INGEST_JOB_BATCH);
     for (const i of fixed) {
       const id = ids.get(identity(inputs[i]!));
       if (id !== undefined) out[i] = { ok: true, value: { eventId: id, duplicate: false, answer: inputs[i]!.answer as Answer } };
@@ -132,7 +132,7 @@ export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql">, inputs: I
           out[i] = { ok: false, error };
         }
       }
-      await enqueueMany(tx, created.map((id) => ({ task: "process-webhook", payload: { eventId: id }, jobKey: `event:${id}` })));
+      await enqueueMany(tx, processJobs(created, deps.config.INGEST_JOB_BATCH));
     });
   }
 
@@ -163,9 +163,10 @@ export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql">, inputs: I
 
 /**
  * New events and their jobs in one statement: the rows travel as one JSON parameter (cheap to build for a
- * batch of hundreds), and the jobs are added from the inserted ids in the same implicit transaction.
+ * batch of hundreds), and the jobs are added from the inserted ids in the same implicit transaction, one
+ * batch job per `perJob` events (processWebhookBatch), or `{eventId}` jobs when perJob is 1.
  */
-async function insertFixed(sql: Sql, inputs: IngestInput[]): Promise<Map<string, number>> {
+async function insertFixed(sql: Sql, inputs: IngestInput[], perJob: number): Promise<Map<string, number>> {
   const rows = inputs.map((input) => {
     const answer = input.answer as Answer;
     return {
@@ -188,12 +189,26 @@ async function insertFixed(sql: Sql, inputs: IngestInput[]): Promise<Map<string,
       returning id, provider, idempotency_key
     ), jobs as (
       select count(*) as n from graphile_worker.add_jobs(array(
-        select row('process-webhook', json_build_object('eventId', id), null, null, null, 'event:' || id, null, null)::graphile_worker.job_spec
-        from inserted
+        select case when ${perJob}::int = 1
+          then row('process-webhook', json_build_object('eventId', min(id)), null, null, null, 'event:' || min(id), null, null)::graphile_worker.job_spec
+          else row('process-webhook', json_agg(json_build_object('eventId', id) order by id), null, null, null, null, null, null)::graphile_worker.job_spec
+        end
+        from (select id, (row_number() over (order by id) - 1) / ${perJob}::int as chunk from inserted) chunks
+        group by chunk
       ))
     )
     select inserted.id, inserted.provider, inserted.idempotency_key as key from inserted, jobs`;
   return new Map(inserted.map((r) => [identity(r), Number(r.id)]));
+}
+
+/** process-webhook jobs for new events: batch jobs of `perJob` events, or one `{eventId}` job each when 1. */
+export function processJobs(eventIds: number[], perJob: number): JobSpec[] {
+  if (perJob <= 1) return eventIds.map((id) => ({ task: "process-webhook", payload: { eventId: id }, jobKey: `event:${id}` }));
+  const jobs: JobSpec[] = [];
+  for (let i = 0; i < eventIds.length; i += perJob) {
+    jobs.push({ task: "process-webhook", payload: eventIds.slice(i, i + perJob).map((eventId) => ({ eventId })) });
+  }
+  return jobs;
 }
 
 /** A deciding answer: the row, then the decision (which may write), then the answer it decided. */

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/inbound/ingest";
+import { createHarness, type Harness, seedAppointment } from "../support/harness";
+import { paymentIntent, stripeEvent } from "../support/stripe";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await createHarness({ INGEST_JOB_BATCH: "2" });
+  // Which top-level transaction wrote each event row (txid_current() inside a savepoint is still the
+  // top-level one), and every change of status: one commit per batch, one `processed` per event.
+  await h.deps.sql.unsafe(`
+    create table test_event_writes (event_id bigint, txid bigint, status text);
+    create function test_event_write() returns trigger language plpgsql as $$
+    begin insert into test_event_writes values (new.id, txid_current(), new.status); return null; end $$;
+    create trigger test_event_write after update on webhook_events for each row execute function test_event_write();
+  `);
+});
+afterAll(() => h.close());
+
+/** A payment event for a fresh appointment, stored and queued the way group commit does it. */
+async function paidEvents(n: number) {
+  const inputs: IngestInput[] = [];
+  const appointments: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { appointment } = await seedAppointment(h);
+    appointments.push(appointment.id);
+    const event = stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id));
+    inputs.push({
+      provider: "stripe", key: event.id, headers: new Headers(), rawBody: JSON.stringify(event),
+      answer: { status: 200, body: '{"received":true}', contentType: "application/json" }, receivedAt: performance.now(),
+    });
+  }
+  const results = await writeIngestBatch(h.deps, inputs);
+  const ids = results.map((r) => (r.ok ? r.value.eventId : Number.NaN));
+  return { ids, appointments };
+}
+const retiredEvent = async (key: string) => {
+  const [row] = await h.deps.sql`
+    insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status, response_body, response_content_type)
+    values ('retired-provider', ${key}, '{}', '{}', 200, '{}', 'application/json') returning id`;
+  return Number(row!.id);
+};
+const addBatchJob = (ids: number[], maxAttempts = 25) =>
+  h.deps.sql`select graphile_worker.add_job('process-webhook', ${JSON.stringify(ids.map((eventId) => ({ eventId })))}::json,
+    max_attempts := ${maxAttempts}::int)`;
+const events = (ids: number[]) =>
+  h.deps.sql`select id::int, status, attempts, last_error from webhook_events where id = any(${ids}) order by id`;
+const ledger = async (appointments: string[]) =>
+  Number((await h.deps.sql`select count(*)::int as n from transactions where appointment_id = any(${appointments})`)[0]!.n);
+const writes = (ids: number[]) =>
+  h.deps.sql`select event_id::int, txid::text, status from test_event_writes where event_id = any(${ids}) order by event_id`;
+const queuedJobs = () => h.deps.sql`select j.payload, j.attempts from graphile_worker._private_jobs j
+  join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'process-webhook' order by j.id`;
+const makeDue = () => h.deps.sql`update graphile_worker._private_jobs set run_at = now()`;
+
+test("group commit queues the new events as batch jobs of INGEST_JOB_BATCH events", async () => {
+  const { ids } = await paidEvents(3);
+  const jobs = await queuedJobs();
+  expect(jobs.map((j) => j.payload)).toEqual([[{ eventId: ids[0] }, { eventId: ids[1] }], [{ eventId: ids[2] }]]);
+  await h.drain();
+  expect((await events(ids)).map((e) => e.status)).toEqual(["processed", "processed", "processed"]);
+});
+
+test("a batch job processes its events in one transaction, each with its effects", async () => {
+  const { ids, appointments } = await paidEvents(4);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob(ids);
+  await h.drain();
+  expect((await events(ids)).map((e) => [e.status, e.attempts])).toEqual(ids.map(() => ["processed", 1]));
+  expect(await ledger(appointments)).toBe(4);
+  const rows = await writes(ids);
+  expect(rows.map((r) => r.event_id)).toEqual(ids);
+  expect(new Set(rows.map((r) => r.txid)).size).toBe(1);
+  expect(await queuedJobs()).toHaveLength(0);
+});
+
+test("an event that throws in a batch: the others commit, it alone is retried, and ends failed on the last attempt", async () => {
+  const { ids, appointments } = await paidEvents(2);
+  const bad = await retiredEvent("k-batch-bad");
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob([ids[0]!, bad, ids[1]!], 2);
+  await h.drain();
+  expect((await events([...ids, bad])).map((e) => [e.id, e.status, e.attempts])).toEqual(
+    [[ids[0], "processed", 1], [ids[1], "processed", 1], [bad, "pending", 1]]);
+  expect(await ledger(appointments)).toBe(2);
+  // graphile-worker kept only the failed entry for the retry.
+  const [retry] = await queuedJobs();
+  expect(retry).toMatchObject({ payload: [{ eventId: bad }], attempts: 1 });
+
+  await makeDue();
+  await h.drain();
+  const [failed] = await events([bad]);
+  expect(failed).toMatchObject({ status: "failed", attempts: 2, last_error: "no processor for provider retired-provider" });
+  // The good events were not touched again by the retry.
+  expect((await events(ids)).map((e) => e.attempts)).toEqual([1, 1]);
+  expect(await ledger(appointments)).toBe(2);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+});
+
+test("an event listed twice, queued again, or replayed alongside a batch is processed once each time", async () => {
+  const { ids, appointments } = await paidEvents(2);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob([ids[0]!, ids[0]!, ids[1]!]);
+  await addBatchJob([ids[1]!, ids[0]!]);
+  await h.drain();
+  expect((await events(ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
+  expect((await writes(ids)).filter((w) => w.status === "processed")).toHaveLength(2);
+  expect(await ledger(appointments)).toBe(2);
+
+  // A replay (its own {eventId} job) and a stale batch job naming the same event: one more run, not two.
+  expect(await replayEvent(h.deps, ids[0]!)).toBe(true);
+  await addBatchJob([ids[0]!]);
+  await h.drain();
+  const [replayed] = await events([ids[0]!]);
+  expect(replayed).toMatchObject({ status: "processed", attempts: 2 });
+  expect(await ledger(appointments)).toBe(2);
+  expect(await queuedJobs()).toHaveLength(0);
+});
+
+test("a malformed batch payload is dropped, not retried forever", async () => {
+  await h.deps.sql`select graphile_worker.add_job('process-webhook', '[{"eventId": "x"}]'::json)`;
+  await h.drain();
+  expect(await queuedJobs()).toHaveLength(0);
+});
