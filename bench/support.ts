@@ -1,30 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
-import { createServer } from "node:net";
 import type { Subprocess } from "bun";
+import { freePort, type Proc, spawnProcess } from "../test/support/process";
 
-export interface Proc { proc: Subprocess; output: () => string }
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    }).on("error", reject);
-  });
-}
-
-/** A child process with only the given environment (plus PATH and HOME); its output is kept for errors. */
-export function spawnProcess(cmd: string[], cwd: string, env: Record<string, string>): Proc {
-  let output = "";
-  const proc = Bun.spawn(cmd, { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output = (output + new TextDecoder().decode(chunk)).slice(-20_000);
-  };
-  void collect(proc.stdout as ReadableStream<Uint8Array>);
-  void collect(proc.stderr as ReadableStream<Uint8Array>);
-  return { proc, output: () => output };
-}
+export { freePort, type Proc, spawnProcess };
 
 /** Polls `url` until it answers 200 (bounded: 60 s). */
 export async function waitHttp(url: string, p: Proc): Promise<void> {

@@ -2,21 +2,12 @@
 // database that every test file clones (see ./db.ts).
 import { afterAll } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { migrate, startDatabase } from "../../src/db";
 import { createLogger } from "../../src/log";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    }).on("error", reject);
-  });
-}
+import { freePort } from "./process";
 
 const TEMPLATE = `switchboard_template_${process.pid}`;
 const dataDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), "switchboard-test-"));

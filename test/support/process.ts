@@ -1,3 +1,4 @@
+// Child processes and ports for the end-to-end tests and the benchmark (bench/ imports this too).
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -13,23 +14,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface Started { proc: Subprocess; port: number; output: () => string; exited: Promise<number> }
+export interface Proc { proc: Subprocess; output: () => string }
 
-/** Runs `src/main.ts` as `npm start` does, with only the given environment (plus PATH and HOME). */
-export function startSwitchboard(env: Record<string, string>): Started {
+/** A child process with only the given environment (plus PATH and HOME); the last 20 kB of its output are kept. */
+export function spawnProcess(cmd: string[], cwd: string, env: Record<string, string>): Proc {
   let output = "";
-  const proc = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(cmd, { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output += new TextDecoder().decode(chunk);
+    for await (const chunk of stream) output = (output + new TextDecoder().decode(chunk)).slice(-20_000);
   };
   void collect(proc.stdout as ReadableStream<Uint8Array>);
   void collect(proc.stderr as ReadableStream<Uint8Array>);
-  return { proc, port: Number(env.PORT ?? 3000), output: () => output, exited: proc.exited };
+  return { proc, output: () => output };
+}
+
+export interface Started extends Proc { port: number; exited: Promise<number> }
+
+/** Runs `src/main.ts` as `npm start` does, with only the given environment (plus PATH and HOME). */
+export function startSwitchboard(env: Record<string, string>): Started {
+  const started = spawnProcess([process.execPath, "src/main.ts"], ROOT, env);
+  return { ...started, port: Number(env.PORT ?? 3000), exited: started.proc.exited };
 }
 
 export { waitFor } from "./wait";
