@@ -1,9 +1,10 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import twilio from "twilio";
 import { clinics, patients, smsMessages } from "../../db/schema";
+import { retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
 import { handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
@@ -33,25 +34,22 @@ export function sendSmsTask(deps: Deps): Task {
     const log = deps.log.child({ smsId: sms.id, kind: sms.kind });
     const client = deps.twilio!;
     const address = (n: string) => (sms.channel === "WHATSAPP" ? `whatsapp:${n}` : n);
+    // What Twilio says is decided inside the try; recording it is not: once Twilio has the message, a database
+    // error while saving its sid must not count as a failed send (it would text again, or alert needlessly).
+    let sent: { sid: string; status: string; reconciled: boolean };
     try {
-      if (claim.kind === "check") {
-        const earlier = await findEarlierSend(client, sms, address);
-        if (earlier) {
-          await recordSent(deps, sms.id, earlier.sid, earlier.status);
-          deps.metrics.smsSends.inc({ outcome: "reconciled" });
-          log.info("sms had already reached Twilio; not sent again", { sid: earlier.sid });
-          return;
-        }
+      const earlier = claim.kind === "check" ? await findEarlierSend(deps, client, sms, address) : undefined;
+      if (earlier) {
+        sent = { sid: earlier.sid, status: earlier.status, reconciled: true };
+      } else {
+        if (claim.waitMs > 0) await deps.sleep(claim.waitMs);
+        const base = deps.config.PUBLIC_URL?.replace(/\/+$/, "");
+        const message = await client.messages.create({
+          to: address(sms.to), from: address(sms.from), body: sms.body,
+          ...(base ? { statusCallback: base + STATUS_CALLBACK_PATH } : {}),
+        });
+        sent = { sid: message.sid, status: message.status, reconciled: false };
       }
-      if (claim.waitMs > 0) await deps.sleep(claim.waitMs);
-      const base = deps.config.PUBLIC_URL?.replace(/\/+$/, "");
-      const message = await client.messages.create({
-        to: address(sms.to), from: address(sms.from), body: sms.body,
-        ...(base ? { statusCallback: base + STATUS_CALLBACK_PATH } : {}),
-      });
-      await recordSent(deps, sms.id, message.sid, message.status);
-      deps.metrics.smsSends.inc({ outcome: "sent" });
-      log.info("sms sent", { sid: message.sid, to: sms.to });
     } catch (error) {
       const kind = classify(error);
       const message = error instanceof Error ? error.message : String(error);
@@ -79,6 +77,11 @@ export function sendSmsTask(deps: Deps): Task {
       log.warn("sms send failed; will retry", { to: sms.to, code, error: message, ambiguous: kind === "ambiguous" });
       throw error;
     }
+    // A failure here throws with the row left `sending`: the retry then checks Twilio before sending again.
+    await retryOnStaleConnection(() => recordSent(deps, sms.id, sent.sid, sent.status));
+    deps.metrics.smsSends.inc({ outcome: sent.reconciled ? "reconciled" : "sent" });
+    if (sent.reconciled) log.info("sms had already reached Twilio; not sent again", { sid: sent.sid });
+    else log.info("sms sent", { sid: sent.sid, to: sms.to });
   };
 }
 
@@ -133,10 +136,15 @@ async function recordSent(deps: Deps, id: string, sid: string, status: string) {
 }
 
 /** The message an earlier, unanswered attempt may have created: same numbers and body, created since we recorded it. */
-async function findEarlierSend(client: NonNullable<Deps["twilio"]>, sms: Sms, address: (n: string) => string) {
+async function findEarlierSend(deps: Deps, client: NonNullable<Deps["twilio"]>, sms: Sms, address: (n: string) => string) {
   const recent = await client.messages.list({ to: address(sms.to), from: address(sms.from), limit: 50 });
   const since = sms.createdAt.getTime() - 5 * 60_000; // tolerate clock skew between us and Twilio
-  return recent.find((m) => m.body === sms.body && (!m.dateCreated || m.dateCreated.getTime() >= since));
+  const candidates = recent.filter((m) => m.body === sms.body && (!m.dateCreated || m.dateCreated.getTime() >= since));
+  if (candidates.length === 0) return undefined;
+  // An identical SMS we sent earlier owns its sid already: only a message no row has claimed can be this one.
+  const claimed = new Set((await deps.db.select({ sid: smsMessages.twilioSid }).from(smsMessages)
+    .where(inArray(smsMessages.twilioSid, candidates.map((m) => m.sid)))).map((r) => r.sid));
+  return candidates.find((m) => !claimed.has(m.sid));
 }
 
 /** permanent: Twilio refused it (4xx); retry: it never got there or Twilio failed (5xx, 429); ambiguous: it may be out. */
