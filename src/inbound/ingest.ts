@@ -62,6 +62,9 @@ export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResu
   }
 }
 
+const isTransactionAbort = (error: unknown) =>
+  [error, (error as { cause?: unknown })?.cause].some((e) => ["40P01", "40001"].includes((e as { code?: string })?.code ?? ""));
+
 /** The batch writer behind `ingest`, configured from INGEST_BATCH_*; one per Deps. */
 export function createIngestBatcher(deps: Pick<Deps, "db" | "sql" | "config">): GroupCommit<IngestInput, IngestResult> {
   return createGroupCommit(
@@ -128,7 +131,9 @@ export async function writeIngestBatch(deps: Pick<Deps, "db" | "sql" | "config">
           created.push(result.eventId);
           out[i] = { ok: true, value: result };
         } catch (error) {
-          if (isConnectionError(error)) throw error;
+          // A lost connection, or a deadlock/serialization failure that aborted the whole transaction: the batch
+          // fails and group commit writes its items again one by one, instead of answering this one 5xx.
+          if (isConnectionError(error) || isTransactionAbort(error)) throw error;
           out[i] = { ok: false, error };
         }
       }

@@ -63,8 +63,12 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
   return {
     runner,
     async stop() {
-      await runner.stop();
-      await pool.end();
+      try {
+        await runner.stop();
+      } finally {
+        // Also after an unexpected stop, when runner.stop() says it is already stopped.
+        await pool.end();
+      }
     },
   };
 }

@@ -1,8 +1,9 @@
-import { asc, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { JobHelpers } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
 import { isConnectionError } from "../db";
 import type { Deps } from "../deps";
+import { storableText } from "../domain/text";
 import { type Outcome, type Processors, recordFailure, reported, runProcessor, type WebhookEvent } from "./process-webhook";
 
 /**
@@ -25,21 +26,19 @@ export async function processWebhookBatch(
   const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   const failures = new Map<number, Error>();
   const done: { event: WebhookEvent; outcome: Outcome }[] = [];
-  await deps.db.transaction(async (tx) => {
-    // Locked in id order, so two jobs sharing events (a replay) cannot deadlock on these rows.
-    const events = await tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))
-      .orderBy(asc(webhookEvents.id)).for("update");
-    for (const event of events) {
-      if (event.status !== "pending") continue;
-      try {
-        done.push({ event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) });
-      } catch (error) {
-        // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
-        if (isConnectionError(error)) throw error;
-        failures.set(event.id, await recordFailure(deps, tx, event.id, error, lastAttempt));
-      }
+  try {
+    await processInOneTransaction();
+  } catch (error) {
+    // The batch failed as a whole on its last attempt: its events end `failed` (replayable), never `pending`
+    // with no job left to run them.
+    if (lastAttempt) {
+      const reason = storableText(error instanceof Error ? error.message : String(error), 2000);
+      await deps.db.update(webhookEvents).set({ status: "failed", lastError: reason })
+        .where(and(inArray(webhookEvents.id, ids), eq(webhookEvents.status, "pending")))
+        .catch((markError) => deps.log.error("could not mark a failed batch's events", { ids, error: markError }));
     }
-  });
+    throw error;
+  }
   for (const { event, outcome } of done) reported(deps, event, outcome);
   return items.map((item) => {
     const failure = failures.get(item.eventId);
@@ -48,4 +47,22 @@ export async function processWebhookBatch(
     rejected.catch(() => {}); // graphile-worker reads it with allSettled; not an unhandled rejection meanwhile
     return rejected;
   });
+
+  async function processInOneTransaction() {
+    await deps.db.transaction(async (tx) => {
+      // Locked in id order, so two jobs sharing events (a replay) cannot deadlock on these rows.
+      const events = await tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))
+        .orderBy(asc(webhookEvents.id)).for("update");
+      for (const event of events) {
+        if (event.status !== "pending") continue;
+        try {
+          done.push({ event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) });
+        } catch (error) {
+          // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
+          if (isConnectionError(error)) throw error;
+          failures.set(event.id, await recordFailure(deps, tx, event.id, error, lastAttempt));
+        }
+      }
+    });
+  }
 }

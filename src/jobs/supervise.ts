@@ -16,9 +16,10 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let orphaned: string[] = [];
+  let starting: Promise<void> | undefined;
 
   const schedule = () => {
-    if (!stopping) timer = setTimeout(() => void start(), restartDelayMs);
+    if (!stopping) timer = setTimeout(() => { starting = start(); }, restartDelayMs);
   };
 
   const start = async () => {
@@ -34,6 +35,11 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
         orphaned = [];
       }
       const worker = await startWorker(deps, events);
+      if (stopping) {
+        // stop() came while this runner was starting: it must not run on after the process drained.
+        await worker.stop();
+        return;
+      }
       current = worker;
       void worker.runner.promise.then(() => undefined, (error: unknown) => error).then((error) => {
         if (stopping || current !== worker) return;
@@ -49,11 +55,13 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
     }
   };
 
-  await start();
+  starting = start();
+  await starting;
   return {
     async stop() {
       stopping = true;
       clearTimeout(timer);
+      await starting;
       await current?.stop();
     },
   };
