@@ -57,6 +57,8 @@ export const EnvSchema = T.Object({
   INGEST_BATCH_MAX: Int(1, 2000, 256),
   INGEST_BATCH_WAIT_MS: Int(0, 1000, 0),
   INGEST_BATCH_IN_FLIGHT: Int(1, 64, 2),
+  /** A batch write the database has not answered within this many ms is answered 5xx (the provider retries). */
+  INGEST_WRITE_TIMEOUT_MS: Int(100, 120_000, 10_000),
   /** Events per process-webhook job a group commit queues (processed in one transaction); 1: a job per event. */
   INGEST_JOB_BATCH: Int(1, 1000, 50),
 });

@@ -19,6 +19,12 @@ export interface GroupCommitOptions {
    * fail the rest. A database that is away fails every item anyway: no need to try each.
    */
   splitOnError?: (error: unknown) => boolean;
+  /**
+   * A write that has not answered after this long (a database that hangs without closing the connection) is
+   * given up on: its items are rejected, so their callers answer 5xx and the provider retries (idempotent),
+   * and its slot is freed for the next batch. Nothing is answered as stored that was not committed.
+   */
+  writeTimeoutMs?: number;
 }
 
 export interface GroupCommitStats {
@@ -27,6 +33,8 @@ export interface GroupCommitStats {
   /** Items written again one by one after their batch failed. */
   split: number;
   largest: number;
+  /** Writes given up on after writeTimeoutMs. */
+  timedOut: number;
 }
 
 export interface GroupCommit<I, O> {
@@ -43,6 +51,13 @@ interface Member<I, O> {
   reject(error: unknown): void;
 }
 
+export class GroupCommitTimeout extends Error {
+  constructor(ms: number) {
+    super(`the database did not answer within ${ms} ms`);
+    this.name = "GroupCommitTimeout";
+  }
+}
+
 export class GroupCommitStopped extends Error {
   constructor() {
     super("ingest is shutting down");
@@ -57,7 +72,7 @@ export function createGroupCommit<I, O>(
 ): GroupCommit<I, O> {
   const waiting: Member<I, O>[] = [];
   const idle: (() => void)[] = [];
-  const stats: GroupCommitStats = { batches: 0, items: 0, split: 0, largest: 0 };
+  const stats: GroupCommitStats = { batches: 0, items: 0, split: 0, largest: 0, timedOut: 0 };
   let inFlight = 0;
   let stopped = false;
   let nextTurn = false;
@@ -69,17 +84,28 @@ export function createGroupCommit<I, O>(
     else member.reject(outcome.error);
   };
 
+  /** `write`, bounded by writeTimeoutMs when set. */
+  function bounded(items: I[]): Promise<Settled<O>[]> {
+    const ms = opts.writeTimeoutMs;
+    if (!ms) return write(items);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { stats.timedOut++; reject(new GroupCommitTimeout(ms)); }, ms);
+    });
+    return Promise.race([write(items), deadline]).finally(() => clearTimeout(timer));
+  }
+
   async function run(batch: Member<I, O>[]): Promise<void> {
     stats.batches++;
     stats.items += batch.length;
     stats.largest = Math.max(stats.largest, batch.length);
     let outcomes: Settled<O>[];
     try {
-      outcomes = await write(batch.map((m) => m.item));
+      outcomes = await bounded(batch.map((m) => m.item));
     } catch (error) {
-      if (batch.length > 1 && (opts.splitOnError?.(error) ?? true)) {
+      if (batch.length > 1 && !(error instanceof GroupCommitTimeout) && (opts.splitOnError?.(error) ?? true)) {
         stats.split += batch.length;
-        await Promise.all(batch.map((m) => write([m.item]).then(([o]) => settle(m, o), (e) => m.reject(e))));
+        await Promise.all(batch.map((m) => bounded([m.item]).then(([o]) => settle(m, o), (e) => m.reject(e))));
       } else {
         for (const m of batch) m.reject(error);
       }

@@ -75,6 +75,7 @@ export function createIngestBatcher(deps: Pick<Deps, "db" | "sql" | "config">): 
       maxWaitMs: deps.config.INGEST_BATCH_WAIT_MS,
       maxInFlight: deps.config.INGEST_BATCH_IN_FLIGHT,
       splitOnError: (error) => !isConnectionError(error),
+      writeTimeoutMs: deps.config.INGEST_WRITE_TIMEOUT_MS,
     },
   );
 }

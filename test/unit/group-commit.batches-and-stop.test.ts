@@ -45,3 +45,21 @@ test("stop writes what waits at once (not after maxWaitMs), then refuses new ite
   expect(await Promise.all(waiting)).toEqual(["A", "B"]);
   await expect(gc.submit("c")).rejects.toBeInstanceOf(GroupCommitStopped);
 });
+
+test("a write the database never answers is given up on after writeTimeoutMs, and its slot serves the next batch", async () => {
+  let hang = true;
+  const batches: string[][] = [];
+  const write = async (items: string[]): Promise<Settled<string>[]> => {
+    batches.push(items);
+    if (hang) return new Promise(() => {});
+    return items.map((i) => ({ ok: true, value: i.toUpperCase() }));
+  };
+  const gc = createGroupCommit(write, { maxBatch: 10, maxWaitMs: 0, maxInFlight: 1, writeTimeoutMs: 50 });
+  const stuck = await Promise.allSettled(["a", "b"].map((i) => gc.submit(i)));
+  expect(stuck.map((s) => (s.status === "rejected" ? (s.reason as Error).name : "fulfilled"))).toEqual(["GroupCommitTimeout", "GroupCommitTimeout"]);
+  // Not split item by item: a database that does not answer would not answer those either.
+  expect(batches).toEqual([["a", "b"]]);
+  expect(gc.stats.timedOut).toBe(1);
+  hang = false;
+  expect(await gc.submit("c")).toBe("C");
+});
