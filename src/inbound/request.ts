@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { ipValue, samePrefix } from "../domain/ip";
 import { AppError } from "../http/errors";
 
 export const BODY_LIMIT = 64 * 1024;
@@ -50,37 +50,15 @@ export function cidrMatcher(list: string | undefined): (ip: string) => boolean {
   if (entries.length === 0) return () => true;
   const ranges = entries.map((entry) => {
     const [base, mask, extra] = entry.split("/");
-    const bytes = ipBytes(base!);
-    const bits = mask === undefined ? (bytes?.length ?? 0) * 8 : /^\d{1,3}$/.test(mask) ? Number(mask) : NaN;
-    if (!bytes || extra !== undefined || !(bits >= 0 && bits <= bytes.length * 8)) {
+    const address = ipValue(base!);
+    const bits = mask === undefined ? (address?.width ?? 0) : /^\d{1,3}$/.test(mask) ? Number(mask) : NaN;
+    if (!address || extra !== undefined || !(bits >= 0 && bits <= address.width)) {
       throw new Error(`INBOUND_ALLOW_CIDRS: bad entry ${entry} (expected an address or address/prefix-length)`);
     }
-    return { bytes, bits };
+    return { ...address, bits };
   });
   return (ip) => {
-    const bytes = ipBytes(ip);
-    return !!bytes && ranges.some((r) => r.bytes.length === bytes.length && prefixEqual(r.bytes, bytes, r.bits));
+    const address = ipValue(ip);
+    return !!address && ranges.some((r) => r.width === address.width && samePrefix(r.value, address.value, r.bits, r.width));
   };
-}
-
-function prefixEqual(a: number[], b: number[], bits: number): boolean {
-  for (let i = 0; i < bits; i++) {
-    const bit = (x: number[]) => (x[i >> 3]! >> (7 - (i & 7))) & 1;
-    if (bit(a) !== bit(b)) return false;
-  }
-  return true;
-}
-
-/** IPv4 as 4 bytes, IPv6 as 16 (IPv4-mapped IPv6 collapses to IPv4). */
-export function ipBytes(ip: string): number[] | undefined {
-  const mapped = ip.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i);
-  if (mapped) ip = mapped[1]!;
-  const kind = isIP(ip);
-  if (kind === 4) return ip.split(".").map(Number);
-  if (kind !== 6) return undefined;
-  const [head, tail] = ip.split("::") as [string, string | undefined];
-  const part = (s: string | undefined) => (s ? s.split(":") : []);
-  const h = part(head), t = part(tail);
-  const groups = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 255]; });
 }

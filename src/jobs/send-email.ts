@@ -5,6 +5,7 @@ import type { Task } from "graphile-worker";
 import { emailOutbox } from "../../db/schema";
 import { retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
+import { storableText } from "../domain/text";
 
 const Payload = T.Object({ emailId: T.String({ minLength: 36, maxLength: 36 }) });
 
@@ -51,7 +52,7 @@ export function sendEmailTask(deps: Deps): Task {
       const permanent = isPermanent(error);
       const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
       await deps.db.update(emailOutbox)
-        .set({ status: giveUp ? "failed" : "pending", attempts: email.attempts + 1, lastError: message.slice(0, 2000) })
+        .set({ status: giveUp ? "failed" : "pending", attempts: email.attempts + 1, lastError: storableText(message, 2000) })
         .where(eq(emailOutbox.id, email.id));
       if (giveUp) {
         log.error(permanent ? "email refused permanently" : "email not sent after the last attempt", { to: email.to, error: message });

@@ -6,6 +6,7 @@ import twilio from "twilio";
 import { clinics, patients, smsMessages } from "../../db/schema";
 import { retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
+import { storableText } from "../domain/text";
 import { handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
 import type { Tx } from "./enqueue";
@@ -58,7 +59,7 @@ export function sendSmsTask(deps: Deps): Task {
       const status = kind === "permanent" || lastAttempt ? "failed" : kind === "ambiguous" ? "sending" : "pending";
       await deps.db.transaction(async (tx) => {
         const [row] = await tx.update(smsMessages)
-          .set({ status, errorCode: code, errorMessage: message.slice(0, 2000), updatedAt: deps.clock.now() })
+          .set({ status, errorCode: code, errorMessage: storableText(message, 2000), updatedAt: deps.clock.now() })
           .where(eq(smsMessages.id, sms.id)).returning();
         // Twilio refused it, so no status callback will come: the patient still hears from the clinic by email,
         // and support is alerted, as for a failed callback. Not for 21610: the patient asked for no texts.

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { samePrefix, v4ToInt, v6ToBigInt } from "../domain/ip";
 
 /** Raised when a callback URL or the address it resolves to may not be called. Never retried. */
 export class RefusedTarget extends Error {
@@ -29,25 +30,7 @@ const V4_BLOCKS: [string, number, string][] = [
   ["224.0.0.0", 4, "multicast"], ["240.0.0.0", 4, "reserved"],
 ];
 
-function v4ToInt(ip: string): number {
-  return ip.split(".").reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
-}
-
-function v6ToBigInt(ip: string): bigint {
-  let text = ip.toLowerCase().split("%")[0]!;
-  const dotted = text.match(/(\d+\.\d+\.\d+\.\d+)$/);
-  if (dotted) {
-    const n = v4ToInt(dotted[1]!);
-    text = text.slice(0, -dotted[1]!.length) + `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail === undefined ? [] : tail ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || "0", 16)), 0n);
-}
-
-const inV6 = (n: bigint, prefix: string, bits: number) => (n >> BigInt(128 - bits)) === (v6ToBigInt(prefix) >> BigInt(128 - bits));
+const inV6 = (n: bigint, prefix: string, bits: number) => samePrefix(n, v6ToBigInt(prefix), bits, 128);
 
 /** Why this address may not be called (private, loopback, ...), or undefined when it is public. */
 export function blockedReason(ip: string): string | undefined {
