@@ -1,23 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Runner } from "graphile-worker";
 import { Webhook } from "standardwebhooks";
-import { createHarness, type Harness } from "../support/harness";
-import { startReceiver, startWorker, waitFor } from "../support/receiver";
+import type { Harness } from "../support/harness";
+import { startOutboundWorld, startReceiver, waitFor } from "../support/receiver";
 
 let h: Harness;
-let worker: Runner;
 let receiver: ReturnType<typeof startReceiver>;
+let world: Awaited<ReturnType<typeof startOutboundWorld>>;
 
 beforeAll(async () => {
-  h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true", OUTBOUND_RETRY_DELAYS_MS: "100,100,100", OUTBOUND_TIMEOUT_MS: "2000" });
-  receiver = startReceiver();
-  worker = await startWorker(h.deps);
+  world = await startOutboundWorld({ OUTBOUND_RETRY_DELAYS_MS: "100,100,100", OUTBOUND_TIMEOUT_MS: "2000" });
+  ({ h, receiver } = world);
 });
-afterAll(async () => {
-  await worker.stop();
-  await receiver.close();
-  await h.close();
-});
+afterAll(() => world.close());
 
 const json = async (res: Response) => ({ status: res.status, body: await res.json() as any });
 const createConversation = (callback_url: string) =>

@@ -1,27 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Runner } from "graphile-worker";
 import { Webhook } from "standardwebhooks";
 import { queueClinicEvent } from "../../src/effects/messages";
-import { createHarness, type Harness } from "../support/harness";
-import { type Behaviour, startDropper, startReceiver, startWorker, waitFor } from "../support/receiver";
+import type { Harness } from "../support/harness";
+import { type Behaviour, startDropper, startOutboundWorld, startReceiver, waitFor } from "../support/receiver";
 
 const DELAYS = [150, 300, 450];
 let h: Harness;
-let worker: Runner;
 let receiver: ReturnType<typeof startReceiver>;
+let world: Awaited<ReturnType<typeof startOutboundWorld>>;
 
 beforeAll(async () => {
-  h = await createHarness({
-    OUTBOUND_ALLOW_PRIVATE: "true", OUTBOUND_RETRY_DELAYS_MS: DELAYS.join(","), OUTBOUND_TIMEOUT_MS: "300",
-  });
-  receiver = startReceiver();
-  worker = await startWorker(h.deps);
+  world = await startOutboundWorld({ OUTBOUND_RETRY_DELAYS_MS: DELAYS.join(","), OUTBOUND_TIMEOUT_MS: "300" });
+  ({ h, receiver } = world);
 });
-afterAll(async () => {
-  await worker.stop();
-  await receiver.close();
-  await h.close();
-});
+afterAll(() => world.close());
 
 const json = async (res: Response) => res.json() as Promise<any>;
 const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Promise<any[]>;

@@ -4,6 +4,7 @@ import { quietLogger as graphileLogger } from "../../src/db";
 import { run, type Runner } from "graphile-worker";
 import type { Deps } from "../../src/deps";
 import { taskList } from "../../src/jobs";
+import { createHarness } from "./harness";
 
 export interface Received { at: number; path: string; headers: Record<string, string>; body: string }
 
@@ -89,3 +90,18 @@ export async function startWorker(deps: Deps, concurrency = 10): Promise<Runner>
 }
 
 export { waitFor };
+
+/** A harness that may call loopback, a receiver, and a real worker running the outbound tasks; close() stops all three. */
+export async function startOutboundWorld(env: Record<string, string> = {}) {
+  const h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true", ...env });
+  const receiver = startReceiver();
+  const worker = await startWorker(h.deps);
+  return {
+    h, receiver,
+    async close() {
+      await worker.stop();
+      await receiver.close();
+      await h.close();
+    },
+  };
+}
