@@ -1,17 +1,29 @@
-import { asc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { t } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";
-import { badRequest, notFound } from "../http/errors";
+import { AppError, badRequest, notFound } from "../http/errors";
 import { messagePayload } from "../outbound/payload";
 import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
 import { createConversationEndpoint, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
-import { ErrorBody, IdParam, list } from "./models";
-import { Conversation, ConversationCreate, ConversationCreated, Message, MessageCreate, SecretRotated } from "./outbound-models";
+import { apiDetail, ErrorBody, IdParam } from "./models";
+import {
+  Conversation, ConversationCreate, ConversationCreated, Message, MessageCreate, METADATA_MAX_BYTES, SecretRotated,
+} from "./outbound-models";
+import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
-const detail = (summary: string) => ({ tags: ["conversations"], summary, security: [{ bearer: [] }] });
+const detail = apiDetail("conversations");
+const OLDEST_FIRST: Keyset = { sort: messages.createdAt, id: messages.id, idType: "uuid", direction: "asc" };
+
+/** metadata travels in every delivery of the message: a size limit of its own, below the body limit. */
+function checkMetadata(metadata: Record<string, unknown> | undefined): void {
+  const bytes = Buffer.byteLength(JSON.stringify(metadata ?? {}));
+  if (bytes <= METADATA_MAX_BYTES) return;
+  const message = `must be at most ${METADATA_MAX_BYTES} bytes as JSON (got ${bytes})`;
+  throw new AppError(400, "validation", `metadata: ${message}`, [{ field: "metadata", message }]);
+}
 type Row = typeof conversations.$inferSelect;
 
 const conversationDto = (c: Row, endpointId: string | null) => ({
@@ -46,7 +58,7 @@ export function conversationRoutes(deps: Deps) {
     return row?.id ?? null;
   };
   return managementApi(deps, "/v1/conversations")
-    .post("/", async ({ body, set }) => {
+    .post("", async ({ body, set }) => {
       await checkCallbackUrl(deps, body.config.callback_url);
       const { conversation, endpoint } = await deps.db.transaction(async (tx) => {
         const [conversation] = await tx.insert(conversations).values({
@@ -58,12 +70,13 @@ export function conversationRoutes(deps: Deps) {
       return { ...conversationDto(conversation, endpoint.id), webhook_secret: endpoint.secret };
     }, {
       body: ConversationCreate, response: { 201: ConversationCreated, 400: ErrorBody },
-      detail: detail("Create a conversation; the response carries its webhook signing secret, shown only this once"),
+      detail: detail("createConversation", "Create a conversation; the response carries its webhook signing secret, shown only this once"),
     })
     .get("/:id", async ({ params }) => conversationDto(await find(params.id), await endpointOf(params.id)), {
-      params: IdParam, response: { 200: Conversation, 404: ErrorBody }, detail: detail("Show a conversation"),
+      params: IdParam, response: { 200: Conversation, 404: ErrorBody }, detail: detail("getConversation", "Show a conversation"),
     })
     .post("/:id/messages", async ({ params, body, set }) => {
+      checkMetadata(body.metadata);
       const conversation = await find(params.id);
       const message = await deps.db.transaction(async (tx) => {
         const id = await recordMessage(tx, {
@@ -78,17 +91,18 @@ export function conversationRoutes(deps: Deps) {
       return messageDto(message);
     }, {
       params: IdParam, body: MessageCreate, response: { 201: Message, 400: ErrorBody, 404: ErrorBody },
-      detail: detail("Add a message; it is delivered to the callback URL"),
+      detail: detail("createMessage", "Add a message; it is delivered to the callback URL"),
     })
     .get("/:id/messages", async ({ params, query }) => {
       await find(params.id);
-      const rows = await deps.db.select().from(messages).where(eq(messages.conversationId, params.id))
-        .orderBy(asc(messages.createdAt), asc(messages.id)).limit(query.limit ?? 100).offset(query.offset ?? 0);
-      return { data: rows.map(messageDto) };
+      const limit = query.limit ?? 50;
+      const rows = await deps.db.select({ row: messages, _position: position(OLDEST_FIRST) }).from(messages)
+        .where(and(eq(messages.conversationId, params.id), after(OLDEST_FIRST, query.cursor)))
+        .orderBy(...orderBy(OLDEST_FIRST)).limit(limit + 1);
+      return toPage(rows, limit, ({ row }) => messageDto(row));
     }, {
-      params: IdParam,
-      query: t.Object({ limit: t.Optional(t.Integer({ minimum: 1, maximum: 500 })), offset: t.Optional(t.Integer({ minimum: 0 })) }),
-      response: { 200: list(Message), 404: ErrorBody }, detail: detail("List a conversation's messages, oldest first"),
+      params: IdParam, query: PageQuery,
+      response: { 200: page(Message), 404: ErrorBody }, detail: detail("listMessages", "List a conversation's messages, oldest first"),
     })
     .post("/:id/rotate-secret", async ({ params }) => {
       await find(params.id);
@@ -97,6 +111,6 @@ export function conversationRoutes(deps: Deps) {
       return (await rotateSecret(deps.db, endpointId, deps.config.OUTBOUND_SECRET_OVERLAP_MS))!;
     }, {
       params: IdParam, response: { 200: SecretRotated, 404: ErrorBody },
-      detail: detail("Rotate the signing secret; the old one also signs (a second v1 signature) for 24 hours"),
+      detail: detail("rotateConversationSecret", "Rotate the signing secret; the old one also signs (a second v1 signature) for 24 hours"),
     });
 }

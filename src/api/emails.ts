@@ -1,13 +1,15 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { t } from "elysia";
 import { emailOutbox } from "../../db/schema";
 import type { Deps } from "../deps";
 import { notFound } from "../http/errors";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { ErrorBody, IdParam, list, Paging } from "./models";
+import { apiDetail, ErrorBody, IdParam } from "./models";
+import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
-const detail = (summary: string) => ({ tags: ["emails"], summary, security: [{ bearer: [] }] });
+const detail = apiDetail("emails");
+const NEWEST_FIRST: Keyset = { sort: emailOutbox.createdAt, id: emailOutbox.id, idType: "uuid", direction: "desc" };
 const Time = t.String({ format: "date-time", examples: ["2026-11-23T15:00:00.000Z"] });
 const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
 
@@ -37,24 +39,26 @@ const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOStrin
 /** The email outbox (SPEC 8): every email Switchboard queued, with its delivery state. */
 export function emailRoutes(deps: Deps) {
   return managementApi(deps, "/v1/emails")
-    .get("/", async ({ query }) => {
-      const rows = await deps.db.select(summary).from(emailOutbox).where(and(
+    .get("", async ({ query }) => {
+      const limit = query.limit ?? 50;
+      const rows = await deps.db.select({ ...summary, _position: position(NEWEST_FIRST) }).from(emailOutbox).where(and(
         query.status ? eq(emailOutbox.status, query.status) : undefined,
         query.to ? sql`lower(${emailOutbox.to}) = lower(${query.to})` : undefined,
         query.kind ? eq(emailOutbox.kind, query.kind) : undefined,
-      )).orderBy(desc(emailOutbox.createdAt), desc(emailOutbox.id)).limit(query.limit ?? 50).offset(query.offset ?? 0);
-      return { data: rows.map((r) => ({ ...toDto(r), next_attempt_at: iso(r.nextAttemptAt) })) as (typeof EmailSummary.static)[] };
+        after(NEWEST_FIRST, query.cursor),
+      )).orderBy(...orderBy(NEWEST_FIRST)).limit(limit + 1);
+      return toPage(rows, limit, (r) => ({ ...toDto(r), next_attempt_at: iso(r.nextAttemptAt) }) as typeof EmailSummary.static);
     }, {
-      query: t.Composite([Paging, t.Object({
+      query: t.Composite([PageQuery, t.Object({
         status: t.Optional(EmailStatus),
         to: t.Optional(t.String({ minLength: 1, maxLength: 320, description: "Recipient address (case-insensitive)" })),
         kind: t.Optional(t.String({ minLength: 1, maxLength: 100, examples: ["sms_failed_alert"] })),
       })]),
-      response: { 200: list(EmailSummary) }, detail: detail("List outbox emails, newest first"),
+      response: { 200: page(EmailSummary) }, detail: detail("listEmails", "List outbox emails, newest first"),
     })
     .get("/:id", async ({ params }) => {
       const [row] = await deps.db.select({ ...summary, body: emailOutbox.body }).from(emailOutbox).where(eq(emailOutbox.id, params.id));
       if (!row) throw notFound("email");
       return { ...toDto(row), next_attempt_at: iso(row.nextAttemptAt) } as typeof Email.static;
-    }, { params: IdParam, response: { 200: Email, 404: ErrorBody }, detail: detail("Show one email with its body and delivery state") });
+    }, { params: IdParam, response: { 200: Email, 404: ErrorBody }, detail: detail("getEmail", "Show one email with its body and delivery state") });
 }

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
+import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { queueEmail } from "../effects/email";
 import { AppError } from "../http/errors";
@@ -46,6 +47,7 @@ export function twilioSmsRoutes(deps: Deps) {
       const decide = decideAnswer(deps, sms);
       const result = await ingest(deps, {
         provider: "twilio-sms", key: sms.sid, headers: request.headers, rawBody: raw, receivedAt,
+        phone: normalizePhone(sms.from),
         // A fallback's alert commits with the event itself, so a stored message is never answered 500.
         answer: fallback ? async (tx) => { await queueFallbackAlert(deps, tx, sms, false); return decide(tx); } : decide,
       });

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
+import { normalizePhone } from "../domain/phone";
 import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
 import { readRawText, requireContentType } from "./request";
@@ -29,6 +30,7 @@ export function twilioStatusRoutes(deps: Deps) {
       if (!sid || !status) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
       return ingest(deps, {
         provider: "twilio-status", key: `${sid}:${status}`, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
+        phone: normalizePhone(params.get("To") ?? ""),
       });
     },
   }), {
