@@ -4,6 +4,7 @@ import { retryOnStaleConnection, schemaStatus } from "../db";
 import type { Deps } from "../deps";
 import { AppError } from "./errors";
 
+const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
 const Readiness = t.Object({
@@ -77,6 +78,10 @@ export function healthRoutes(deps: Deps, access: MetricsAccess) {
         ...(access === "token" ? { security: [{ metrics: [] }] } : {}),
         responses: {
           200: { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } },
+          ...(access === "token" ? {
+            401: { description: "Missing or wrong METRICS_TOKEN", content: ERROR_JSON },
+            404: { description: "METRICS_TOKEN unset: not served on this port", content: ERROR_JSON },
+          } : {}),
         },
       },
     });

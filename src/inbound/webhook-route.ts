@@ -3,6 +3,13 @@ import { AppError, StorageError } from "../http/errors";
 import { sourceCheck } from "./guard";
 import type { Answer, IngestResult, Provider } from "./ingest";
 
+/** Shared pieces of the webhook routes' documentation. */
+export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
+export const TWILIO_SIGNATURE = {
+  name: "X-Twilio-Signature", in: "header" as const, required: true, schema: { type: "string" as const },
+  description: "Base64 HMAC-SHA1 of PUBLIC_URL + path + sorted parameters, keyed with TWILIO_AUTH_TOKEN",
+};
+
 export const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
 
 export interface WebhookSpec {
