@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { cidrMatcher } from "./inbound/request";
+import { cidrMatcher } from "./domain/ip";
 
 // A `description` is the rule a bad value is told about; values themselves are never echoed for strings
 // (secrets, URLs with passwords), only for the enumerations and numbers below.

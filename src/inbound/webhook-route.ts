@@ -28,7 +28,7 @@ export interface WebhookSpec {
  * outcome metric and log line per request, and the provider's own 5xx when the database did not take it.
  */
 export function webhookHandler(deps: Deps, spec: WebhookSpec) {
-  const allowed = sourceCheck(deps);
+  const allowed = sourceCheck(deps.config);
   const { provider } = spec;
   const count = (outcome: "stored" | "duplicate" | "rejected" | "error") => deps.metrics.webhooksReceived.inc({ provider, outcome });
   return async ({ request, server }: { request: Request; server: { requestIP(r: Request): { address: string } | null } | null }) => {
