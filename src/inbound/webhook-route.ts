@@ -41,8 +41,12 @@ export function webhookHandler(deps: Deps, spec: WebhookSpec) {
     try {
       const result = await spec.accept(request, receivedAt);
       count(result.duplicate ? "duplicate" : "stored");
-      deps.metrics.ingestSeconds.observe({ provider }, (performance.now() - receivedAt) / 1000);
-      return reply(result.answer);
+      const response = reply(result.answer);
+      // Committed and answered: this is the time the provider waited (the row holds the time before the commit).
+      const ms = performance.now() - receivedAt;
+      deps.metrics.ingestSeconds.observe({ provider }, ms / 1000);
+      if (!result.duplicate) deps.responseTimes.record(result.eventId, ms);
+      return response;
     } catch (error) {
       if (error instanceof StorageError) {
         count("error");
