@@ -6,6 +6,7 @@ import { cidrMatcher } from "./domain/ip";
 // (secrets, URLs with passwords), only for the enumerations and numbers below.
 const Bool = T.Union([T.Literal("true"), T.Literal("false"), T.Literal("1"), T.Literal("0")]);
 const Url = T.String({ pattern: "^https?://[^\\s]+$", description: "an http:// or https:// URL" });
+const Secret = T.String({ minLength: 8, description: "at least 8 characters (whsec_…)" });
 const Int = (min: number, max: number, dflt: number) =>
   T.Integer({ minimum: min, maximum: max, default: dflt });
 
@@ -14,7 +15,9 @@ export const EnvSchema = T.Object({
   NODE_ENV: T.Union([T.Literal("development"), T.Literal("production"), T.Literal("test")], { default: "development" }),
   ROLE: T.Union([T.Literal("web"), T.Literal("worker"), T.Literal("all")], { default: "all" }),
   PORT: Int(0, 65535, 3000),
-  DATABASE_URL: T.Optional(T.String({ pattern: "^postgres(ql)?://", description: "a postgres:// or postgresql:// URL" })),
+  DATABASE_URL: T.Optional(
+    T.String({ pattern: "^postgres(ql)?://", description: "a postgres:// or postgresql:// URL" }),
+  ),
   /** How long start-up waits for DATABASE_URL to accept connections (retrying with backoff) before it gives up. */
   DATABASE_START_TIMEOUT_S: Int(0, 3600, 60),
   /** Where the embedded Postgres keeps its files when DATABASE_URL is unset. */
@@ -23,7 +26,9 @@ export const EnvSchema = T.Object({
   PUBLIC_URL: T.Optional(Url),
   API_KEY: T.Optional(T.String({ minLength: 16, description: "at least 16 characters" })),
   API_RATE_LIMIT: Int(1, 1_000_000, 600),
-  TWILIO_ACCOUNT_SID: T.Optional(T.String({ pattern: "^AC[0-9a-fA-F]{32}$", description: "AC followed by 32 hex digits" })),
+  TWILIO_ACCOUNT_SID: T.Optional(
+    T.String({ pattern: "^AC[0-9a-fA-F]{32}$", description: "AC followed by 32 hex digits" }),
+  ),
   TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8, description: "at least 8 characters" })),
   TWILIO_API_URL: Url,
   /** How long one Twilio REST call may take before the send counts as a timeout (and is retried). */
@@ -31,15 +36,19 @@ export const EnvSchema = T.Object({
   /** Auto-reply loop guard: at most this many automatic replies from one clinic number to one number per window. */
   SMS_AUTO_REPLY_LIMIT: Int(0, 1000, 5),
   SMS_AUTO_REPLY_WINDOW_MINUTES: Int(1, 24 * 60, 10),
-  STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8, description: "at least 8 characters (whsec_…)" })),
+  STRIPE_WEBHOOK_SECRET: T.Optional(Secret),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
-  STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(T.String({ minLength: 8, description: "at least 8 characters (whsec_…)" })),
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(Secret),
   SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://", description: "an smtp:// or smtps:// URL" })),
-  EMAIL_FROM: T.String({ default: "Switchboard <no-reply@switchboard.local>", minLength: 3, description: "an address, e.g. Name <a@b.c>" }),
+  EMAIL_FROM: T.String({
+    default: "Switchboard <no-reply@switchboard.local>", minLength: 3, description: "an address, e.g. Name <a@b.c>",
+  }),
   SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$", description: "an email address" })),
   OUTBOUND_ALLOW_PRIVATE: Bool,
   /** Outbound webhooks (SPEC 6): retry delays, attempt timeout and per-endpoint limits; tests shorten them. */
-  OUTBOUND_RETRY_DELAYS_MS: T.String({ pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000", description: "comma-separated milliseconds" }),
+  OUTBOUND_RETRY_DELAYS_MS: T.String({
+    pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000", description: "comma-separated milliseconds",
+  }),
   OUTBOUND_TIMEOUT_MS: Int(50, 300_000, 30_000),
   OUTBOUND_MAX_IN_FLIGHT: Int(1, 1000, 10),
   OUTBOUND_MAX_PER_WINDOW: Int(1, 100_000, 100),
@@ -102,7 +111,7 @@ function ruleOf(schema: TSchema): string {
   return "a valid value";
 }
 
-/** Enumerations and numbers are echoed back (never a secret); strings never are: they may be keys, URLs with passwords. */
+/** Enumerations and numbers are echoed back (never a secret); strings never are (keys, URLs with passwords). */
 function shownValue(schema: TSchema, value: unknown): string {
   const echo = schema.anyOf !== undefined || schema.const !== undefined || schema.type === "integer";
   return echo && value !== undefined ? ` (got ${JSON.stringify(String(value).slice(0, 40))})` : "";
@@ -121,7 +130,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   for (const error of Value.Errors(EnvSchema, converted)) {
     const key = error.path.replace(/^\//, "").split("/")[0] || "(root)";
     const schema = (EnvSchema.properties as Record<string, TSchema>)[key];
-    if (!problems.has(key) && schema) problems.set(key, `${key}: must be ${ruleOf(schema)}${shownValue(schema, input[key])}`);
+    if (problems.has(key) || !schema) continue;
+    problems.set(key, `${key}: must be ${ruleOf(schema)}${shownValue(schema, input[key])}`);
   }
   const parsed = converted as Env;
   if (parsed.INBOUND_ALLOW_CIDRS && !problems.has("INBOUND_ALLOW_CIDRS")) {
@@ -135,7 +145,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.set("METRICS_PORT", "METRICS_PORT: must differ from PORT");
   }
   if (parsed.NODE_ENV === "production") {
-    for (const key of ["API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET"] as const) {
+    // DATABASE_URL too: the production image has no embedded Postgres (a development dependency).
+    const required = [
+      "DATABASE_URL", "API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET",
+    ] as const;
+    for (const key of required) {
       if (!parsed[key] && !problems.has(key)) problems.set(key, `${key}: required when NODE_ENV=production`);
     }
     if (parsed.PUBLIC_URL && !parsed.PUBLIC_URL.startsWith("https://") && !problems.has("PUBLIC_URL")) {

@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { readFileSync } from "node:fs";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
@@ -151,7 +150,8 @@ export async function waitForDatabase(
   const where = databaseHost(url);
   for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 5000)) {
     const left = deadline - Date.now();
-    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: Math.max(1, Math.min(5, Math.ceil(left / 1000))) });
+    const connectTimeout = Math.max(1, Math.min(5, Math.ceil(left / 1000)));
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout });
     try {
       await sql`select 1`;
       if (attempt > 1) opts.log.info("database reachable", { database: where, attempt });
@@ -160,7 +160,9 @@ export async function waitForDatabase(
       if (!isConnectionError(error)) throw new DatabaseUnavailable(`database ${where} refused the connection`, error);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new DatabaseUnavailable(`database ${where} not reachable after ${attempt} attempts in ${Math.round(opts.timeoutMs / 1000)} s`, error);
+        const seconds = Math.round(opts.timeoutMs / 1000);
+        const message = `database ${where} not reachable after ${attempt} attempts in ${seconds} s`;
+        throw new DatabaseUnavailable(message, error);
       }
       const wait = Math.min(delay, remaining);
       opts.log.warn("database not reachable yet; retrying", { database: where, attempt, retry_in_ms: wait, error });
@@ -173,7 +175,8 @@ export async function waitForDatabase(
 
 // What this build expects: every drizzle migration of the journal (by hash, as drizzle records them) and
 // graphile-worker's latest schema revision.
-const journal = JSON.parse(readFileSync(resolve(MIGRATIONS_DIR, "meta/_journal.json"), "utf8")) as { entries: { tag: string }[] };
+const JOURNAL = resolve(MIGRATIONS_DIR, "meta/_journal.json");
+const journal: { entries: { tag: string }[] } = JSON.parse(readFileSync(JOURNAL, "utf8"));
 const EXPECTED_MIGRATIONS = readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR })
   .map((m, i) => ({ hash: m.hash, tag: journal.entries[i]?.tag ?? String(i) }));
 const WORKER_SCHEMA_REVISION = Math.max(...Object.keys(workerMigrations).map((f) => parseInt(f.slice(0, 6), 10)));
@@ -193,7 +196,8 @@ export async function schemaStatus(sql: Sql): Promise<SchemaStatus> {
   };
   const hashes = await sql<{ hash: string }[]>`select hash from drizzle.__drizzle_migrations`.catch(absentAsEmpty);
   const applied = new Set(hashes.map((r) => r.hash));
-  const [worker] = await sql<{ id: number | null }[]>`select max(id)::int as id from graphile_worker.migrations`.catch(absentAsEmpty);
+  const [worker] = await sql<{ id: number | null }[]>`select max(id)::int as id from graphile_worker.migrations`
+    .catch(absentAsEmpty);
   return {
     pendingMigrations: EXPECTED_MIGRATIONS.filter((m) => !applied.has(m.hash)).map((m) => m.tag),
     workerSchema: { applied: worker?.id ?? 0, expected: WORKER_SCHEMA_REVISION },

@@ -53,7 +53,8 @@ function errorFields(value: unknown, withStack: boolean): unknown {
   };
 }
 
-const scalar = (v: unknown) => (typeof v === "string" ? (/[\s"=]/.test(v) || v === "" ? JSON.stringify(v) : v) : JSON.stringify(v));
+const scalar = (v: unknown) =>
+  typeof v === "string" ? (/[\s"=]/.test(v) || v === "" ? JSON.stringify(v) : v) : JSON.stringify(v);
 
 /** One readable line, then indented lines for nested values (the start-up banner, an error's stack). */
 export function prettyLine(entry: Fields): string {
@@ -71,7 +72,8 @@ export function prettyLine(entry: Fields): string {
       body.push(`  ${key}: ${String((value as Fields).stack).replace(/\n/g, "\n  ")}`);
     } else {
       for (const [sub, v] of Object.entries(value as Fields)) {
-        if (v !== undefined) body.push(`  ${`${key}.${sub}`.padEnd(24)} ${typeof v === "string" ? v : JSON.stringify(v)}`);
+        if (v !== undefined)
+          body.push(`  ${`${key}.${sub}`.padEnd(24)} ${typeof v === "string" ? v : JSON.stringify(v)}`);
       }
     }
   }

@@ -18,12 +18,14 @@ async function main() {
     }
     throw error;
   }
-  const log = createLogger(config.LOG_LEVEL, { service: "switchboard", role: config.ROLE }, undefined, logFormat(config.LOG_FORMAT));
+  const format = logFormat(config.LOG_FORMAT);
+  const log = createLogger(config.LOG_LEVEL, { service: "switchboard", role: config.ROLE }, undefined, format);
   const database = await startDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT }, log);
   try {
     await waitForDatabase(database.url, { timeoutMs: config.DATABASE_START_TIMEOUT_S * 1000, log });
   } catch (error) {
-    log.error("database unavailable; giving up", { error: error instanceof DatabaseUnavailable ? error.message : error });
+    const reason = error instanceof DatabaseUnavailable ? error.message : error;
+    log.error("database unavailable; giving up", { error: reason });
     process.exit(1);
   }
   await migrate(database.url);

@@ -6,7 +6,7 @@ export const webhookEvents = pgTable("webhook_events", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   provider: text("provider").notNull(),
   idempotencyKey: text("idempotency_key").notNull(),
-  /** The patient's side of a Twilio webhook (inbound `From`, status callback `To`) in E.164: what operators search by. */
+  /** The patient's side of a Twilio webhook (inbound `From`, status callback `To`), E.164: operators search by it. */
   phone: text("phone"),
   /** Twilio's `I-Twilio-Idempotency-Token`, when sent. */
   providerToken: text("provider_token"),

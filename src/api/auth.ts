@@ -11,7 +11,10 @@ const WINDOW_MS = 60_000;
 export const MANAGEMENT_BODY_LIMIT = 256 * 1024;
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-interface Checked { keyHash: string; rawBody: string }
+interface Checked {
+  keyHash: string;
+  rawBody: string;
+}
 
 /**
  * The base of every management module: Bearer API_KEY (401 otherwise), a per-key fixed-window rate limit counted
@@ -52,25 +55,31 @@ export function managementApi(deps: Deps, prefix: string) {
   };
   // The key is checked before the body is read or validated: a caller without it learns nothing about the API's
   // shape, and cannot make the server read a large body.
-  return new Elysia({ prefix })
-    .onParse(async (ctx) => {
-      const state = await check(ctx);
-      const { request } = ctx;
-      if (request.body === null && !request.headers.get("content-type")) return undefined;
-      const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-      if (type !== "application/json") throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
-      state.rawBody = await readRawText(request, MANAGEMENT_BODY_LIMIT);
-      if (state.rawBody.trim() === "") return undefined;
-      try {
-        return JSON.parse(state.rawBody);
-      } catch {
-        throw new AppError(400, "malformed", "body is not valid JSON");
-      }
-    })
-    .onTransform(async (ctx) => { await check(ctx); })
-    // After validation: a request that would be refused as invalid claims no key.
-    .onBeforeHandle(async ({ request }) => claimIdempotencyKey(deps, request, checked.get(request)!))
-    .onAfterHandle(async ({ request, response, set }) => {
-      if (!(response instanceof Response)) await settleIdempotencyKey(deps, request, Number(set.status ?? 200), response);
-    });
+  return (
+    new Elysia({ prefix })
+      .onParse(async (ctx) => {
+        const state = await check(ctx);
+        const { request } = ctx;
+        if (request.body === null && !request.headers.get("content-type")) return undefined;
+        const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+        if (type !== "application/json")
+          throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
+        state.rawBody = await readRawText(request, MANAGEMENT_BODY_LIMIT);
+        if (state.rawBody.trim() === "") return undefined;
+        try {
+          return JSON.parse(state.rawBody);
+        } catch {
+          throw new AppError(400, "malformed", "body is not valid JSON");
+        }
+      })
+      .onTransform(async (ctx) => {
+        await check(ctx);
+      })
+      // After validation: a request that would be refused as invalid claims no key.
+      .onBeforeHandle(async ({ request }) => claimIdempotencyKey(deps, request, checked.get(request)!))
+      .onAfterHandle(async ({ request, response, set }) => {
+        if (!(response instanceof Response))
+          await settleIdempotencyKey(deps, request, Number(set.status ?? 200), response);
+      })
+  );
 }

@@ -13,7 +13,10 @@ import { AppError } from "../http/errors";
 const TTL = sql`interval '24 hours'`;
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-interface Claim { keyHash: string; key: string }
+interface Claim {
+  keyHash: string;
+  key: string;
+}
 const claims = new WeakMap<Request, Claim>();
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -32,8 +35,9 @@ export async function claimIdempotencyKey(
   const key = request.headers.get("idempotency-key");
   if (request.method !== "POST" || key === null) return undefined;
   if (!KEY.test(key)) {
-    throw new AppError(400, "validation", "Idempotency-Key: must be 1 to 255 visible ASCII characters",
-      [{ field: "Idempotency-Key", message: "must be 1 to 255 visible ASCII characters" }]);
+    throw new AppError(400, "validation", "Idempotency-Key: must be 1 to 255 visible ASCII characters", [
+      { field: "Idempotency-Key", message: "must be 1 to 255 visible ASCII characters" },
+    ]);
   }
   const url = new URL(request.url);
   const requestHash = sha256(`${request.method} ${url.pathname.replace(/\/+$/, "")}${url.search}\n${opts.rawBody}`);
@@ -46,7 +50,8 @@ export async function claimIdempotencyKey(
           and not (key_hash = ${opts.keyHash} and idempotency_key = ${key})
         limit 10)
     )
-    insert into api_idempotency_keys (key_hash, idempotency_key, request_hash) values (${opts.keyHash}, ${key}, ${requestHash})
+    insert into api_idempotency_keys (key_hash, idempotency_key, request_hash)
+      values (${opts.keyHash}, ${key}, ${requestHash})
     on conflict (key_hash, idempotency_key) do update
       set request_hash = excluded.request_hash, response_status = null, response_body = null, created_at = now()
       where api_idempotency_keys.created_at < now() - ${TTL}
@@ -55,14 +60,19 @@ export async function claimIdempotencyKey(
     claims.set(request, { keyHash: opts.keyHash, key });
     return undefined;
   }
-  const [stored] = await deps.db.execute<{ request_hash: string; response_status: number | null; response_body: string | null }>(sql`
+  const [stored] = await deps.db.execute<{
+    request_hash: string;
+    response_status: number | null;
+    response_body: string | null;
+  }>(sql`
     select request_hash, response_status, response_body from api_idempotency_keys
     where key_hash = ${opts.keyHash} and idempotency_key = ${key}`);
   if (!stored) throw conflict("Idempotency-Key: its first request has just been released; retry");
   if (stored.request_hash !== requestHash) {
     throw conflict("Idempotency-Key: already used with a different request (method, path or body)");
   }
-  if (stored.response_status === null) throw conflict("Idempotency-Key: the first request with this key is still running");
+  if (stored.response_status === null)
+    throw conflict("Idempotency-Key: the first request with this key is still running");
   return new Response(stored.response_body, {
     status: stored.response_status,
     headers: { "content-type": "application/json; charset=utf-8", "idempotent-replayed": "true" },
@@ -70,7 +80,12 @@ export async function claimIdempotencyKey(
 }
 
 /** After the request's answer is known: kept for retries (below 500), or the key released (5xx: nothing promised). */
-export async function settleIdempotencyKey(deps: Pick<Deps, "db">, request: Request, status: number, body: unknown): Promise<void> {
+export async function settleIdempotencyKey(
+  deps: Pick<Deps, "db">,
+  request: Request,
+  status: number,
+  body: unknown,
+): Promise<void> {
   const claim = claims.get(request);
   if (!claim) return;
   claims.delete(request);
@@ -80,5 +95,7 @@ export async function settleIdempotencyKey(deps: Pick<Deps, "db">, request: Requ
     return;
   }
   const text = typeof body === "string" ? body : JSON.stringify(body ?? null);
-  await deps.db.execute(sql`update api_idempotency_keys set response_status = ${status}, response_body = ${text} where ${where}`);
+  await deps.db.execute(
+    sql`update api_idempotency_keys set response_status = ${status}, response_body = ${text} where ${where}`,
+  );
 }

@@ -83,7 +83,9 @@ export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
 
 export const IdParam = t.Object({ id: Uuid() });
 // The title names the field in a validation error (see QueryInt in paging.ts).
-export const NumericIdParam = t.Object({ id: t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, title: "id" }) });
+export const NumericIdParam = t.Object({
+  id: t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, title: "id" }),
+});
 
 /** Route documentation of the management API: a tag, a summary, an operationId and the bearer scheme. */
 export const apiDetail = (tag: string) => (operationId: string, summary: string) =>

@@ -10,7 +10,10 @@ import { AppError } from "../http/errors";
  * microseconds, which a JavaScript Date would lose).
  */
 
-export const QueryInt = (name: string, opts: { minimum: number; maximum: number; default?: number; description?: string }) =>
+export const QueryInt = (
+  name: string,
+  opts: { minimum: number; maximum: number; default?: number; description?: string },
+) =>
   // The title names the field in a validation error (Elysia checks query numbers on their own, without a path).
   t.Integer({ ...opts, title: name });
 
@@ -19,11 +22,14 @@ export const PageQuery = t.Object({
   cursor: t.Optional(t.String({ minLength: 1, maxLength: 500, description: "`next_cursor` of the previous page" })),
 });
 
-export const page = <T extends TSchema>(item: T) => t.Object({
-  data: t.Array(item),
-  has_more: t.Boolean({ description: "Whether another page follows" }),
-  next_cursor: t.Union([t.String(), t.Null()], { description: "Pass as `cursor` for the next page; null on the last page" }),
-});
+export const page = <T extends TSchema>(item: T) =>
+  t.Object({
+    data: t.Array(item),
+    has_more: t.Boolean({ description: "Whether another page follows" }),
+    next_cursor: t.Union([t.String(), t.Null()], {
+      description: "Pass as `cursor` for the next page; null on the last page",
+    }),
+  });
 
 /** How a list is ordered: an optional sort column (a timestamp), then the id as the tiebreaker. */
 export interface Keyset {
@@ -35,15 +41,19 @@ export interface Keyset {
 
 /** The select field holding a row's position, to build the next cursor from. */
 export const position = (k: Keyset) =>
-  (k.sort ? sql<string>`json_build_array(${k.sort}::text, ${k.id}::text)::text` : sql<string>`json_build_array(${k.id}::text)::text`);
+  k.sort
+    ? sql<string>`json_build_array(${k.sort}::text, ${k.id}::text)::text`
+    : sql<string>`json_build_array(${k.id}::text)::text`;
 
 export const orderBy = (k: Keyset): SQL[] => {
   const dir = k.direction === "asc" ? asc : desc;
   return k.sort ? [dir(k.sort), dir(k.id)] : [dir(k.id)];
 };
 
-const badCursor = () => new AppError(400, "validation", "cursor: must be the next_cursor of a previous page",
-  [{ field: "cursor", message: "must be the next_cursor of a previous page" }]);
+const badCursor = () =>
+  new AppError(400, "validation", "cursor: must be the next_cursor of a previous page", [
+    { field: "cursor", message: "must be the next_cursor of a previous page" },
+  ]);
 
 /** Rows after the cursor's position, in the list's direction; undefined for the first page. */
 export function after(k: Keyset, cursor: string | undefined): SQL | undefined {
@@ -69,7 +79,11 @@ export function after(k: Keyset, cursor: string | undefined): SQL | undefined {
  * The page from `limit + 1` rows fetched in order with `position(k)` selected as `_position`: the extra row
  * only says that more follow.
  */
-export function toPage<R extends { _position: string }, D>(rows: R[], limit: number, dto: (row: Omit<R, "_position">) => D) {
+export function toPage<R extends { _position: string }, D>(
+  rows: R[],
+  limit: number,
+  dto: (row: Omit<R, "_position">) => D,
+) {
   const more = rows.length > limit;
   const kept = rows.slice(0, limit);
   const last = kept.at(-1);

@@ -18,7 +18,10 @@ export function parseIp(text: string): Address | undefined {
 
 /** Parses "10.0.0.0/8, 2001:db8::/32, 192.0.2.7" into a matcher; an empty list allows every address. */
 export function cidrMatcher(list: string | undefined, name = "INBOUND_ALLOW_CIDRS"): (ip: string) => boolean {
-  const entries = (list ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const entries = (list ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (entries.length === 0) return () => true;
   const ranges = entries.map((entry) => {
     const [base, bits, extra] = entry.split("/");

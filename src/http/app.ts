@@ -71,7 +71,8 @@ export function createApp(deps: Deps) {
       return body;
     })
     // Registered before the plugin so that it sees the plugin's /docs/json answer and finishes the document.
-    .onAfterHandle({ as: "global" }, ({ path, response }) => (path === DOCS_JSON ? finishDocument(response as object) : undefined))
+    .onAfterHandle({ as: "global" }, ({ path, response }) =>
+      (path === DOCS_JSON ? finishDocument(response as object) : undefined))
     .use(swagger({
       path: "/docs",
       specPath: DOCS_JSON,

@@ -11,14 +11,27 @@ const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "tr
 
 export const TAGS = [
   { name: "health", description: "Liveness, readiness (database, migrations, worker schema) and Prometheus metrics." },
-  { name: "webhooks", description: "Inbound provider webhooks: each is verified on its raw body and stored with its job before the answer." },
+  {
+    name: "webhooks",
+    description:
+      "Inbound provider webhooks: each is verified on its raw body and stored with its job before the answer.",
+  },
   { name: "clinics", description: "Clinics: their Twilio number, time zone, texts and default callback URL." },
   { name: "patients", description: "A clinic's patients, matched on inbound SMS by phone; opt-out state." },
-  { name: "appointments", description: "Appointments, their deposit and SMS state, and the audit trail of every status change." },
+  {
+    name: "appointments",
+    description: "Appointments, their deposit and SMS state, and the audit trail of every status change.",
+  },
   { name: "webhook events", description: "Every stored inbound webhook: search, inspect the raw body, replay." },
-  { name: "conversations", description: "Conversations and their messages, forwarded to the callback URL as signed webhooks." },
+  {
+    name: "conversations",
+    description: "Conversations and their messages, forwarded to the callback URL as signed webhooks.",
+  },
   { name: "deliveries", description: "Outbound webhook deliveries and every attempt; retry one." },
-  { name: "webhook endpoints", description: "Callback URLs with their signing secrets: rotate, re-enable, replay failures." },
+  {
+    name: "webhook endpoints",
+    description: "Callback URLs with their signing secrets: rotate, re-enable, replay failures.",
+  },
   { name: "emails", description: "The email outbox and each email's delivery state." },
 ];
 
@@ -38,27 +51,37 @@ const COMPONENTS: Json = {
     "RateLimit-Reset": header("Seconds until the current minute's budget resets"),
     "Retry-After": header("Seconds to wait before trying again"),
     "WWW-Authenticate": header("The expected scheme", { type: "string", examples: ['Bearer realm="switchboard"'] }),
-    "Idempotent-Replayed": header("true when this is the stored answer to an earlier request with the same Idempotency-Key",
-      { type: "string", enum: ["true"] }),
+    "Idempotent-Replayed": header(
+      "true when this is the stored answer to an earlier request with the same Idempotency-Key",
+      { type: "string", enum: ["true"] },
+    ),
   },
   parameters: {
     IdempotencyKey: {
-      name: "Idempotency-Key", in: "header", required: false,
-      description: "Any unique string (a UUID) up to 255 characters. A retry with the same key and body within 24 hours gets "
-        + "the first answer again instead of a second effect; the same key with a different body is a 409.",
+      name: "Idempotency-Key",
+      in: "header",
+      required: false,
+      description:
+        "Any unique string (a UUID) up to 255 characters. A retry with the same key and body within 24 hours gets " +
+        "the first answer again instead of a second effect; the same key with a different body is a 409.",
       schema: { type: "string", minLength: 1, maxLength: 255 },
     },
   },
   responses: {
-    BadRequest: { description: "Invalid parameters or body: `error.details` names each field and what it allows", content: errorContent },
+    BadRequest: {
+      description: "Invalid parameters or body: `error.details` names each field and what it allows",
+      content: errorContent,
+    },
     Unauthorized: {
       description: "Missing or wrong `Authorization: Bearer <API_KEY>`",
-      headers: { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } }, content: errorContent,
+      headers: { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } },
+      content: errorContent,
     },
     PayloadTooLarge: { description: "Body over the limit (256 KiB for the management API)", content: errorContent },
     RateLimited: {
       description: "More than API_RATE_LIMIT requests this minute for this key",
-      headers: { ...RATE_HEADERS, "Retry-After": { $ref: "#/components/headers/Retry-After" } }, content: errorContent,
+      headers: { ...RATE_HEADERS, "Retry-After": { $ref: "#/components/headers/Retry-After" } },
+      content: errorContent,
     },
     IdempotencyConflict: {
       description: "The Idempotency-Key was used with a different request, or its first request is still running",
@@ -68,9 +91,20 @@ const COMPONENTS: Json = {
 };
 
 const STATUS_TEXT: Record<string, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 400: "Bad request", 401: "Unauthorized",
-  403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
-  429: "Too many requests", 500: "Internal error", 503: "Service unavailable",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No content",
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  409: "Conflict",
+  413: "Payload too large",
+  415: "Unsupported media type",
+  429: "Too many requests",
+  500: "Internal error",
+  503: "Service unavailable",
 };
 const RESPONSE_KEYS = new Set(["description", "headers", "content", "links", "$ref"]);
 // Elysia lets a query or path string stand for a number or boolean; the document shows the type clients send.
@@ -100,7 +134,8 @@ function finishResponses(op: Json, management: boolean) {
     if (response.$ref) continue;
     response.description ??= STATUS_TEXT[status] ?? "Response";
     // One content type per body: JSON for the management API (the plugin lists every type Elysia parses).
-    if (management && response.content?.["application/json"]) response.content = { "application/json": response.content["application/json"] };
+    if (management && response.content?.["application/json"])
+      response.content = { "application/json": response.content["application/json"] };
     if (management && status.startsWith("2")) response.headers = { ...RATE_HEADERS, ...response.headers };
   }
 }
@@ -126,10 +161,12 @@ function finishOperation(method: string, op: Json) {
     r[401] ??= { $ref: "#/components/responses/Unauthorized" };
     r[429] ??= { $ref: "#/components/responses/RateLimited" };
     if (op.parameters || op.requestBody) r[400] = { $ref: "#/components/responses/BadRequest" };
-    if (method === "post" || method === "patch" || method === "put") r[413] ??= { $ref: "#/components/responses/PayloadTooLarge" };
+    if (method === "post" || method === "patch" || method === "put")
+      r[413] ??= { $ref: "#/components/responses/PayloadTooLarge" };
     if (method === "post") {
       op.parameters = [...(op.parameters ?? []), { $ref: "#/components/parameters/IdempotencyKey" }];
-      if (r[409]?.content) r[409].description = `${r[409].description}; or the Idempotency-Key was reused with a different request`;
+      if (r[409]?.content)
+        r[409].description = `${r[409].description}; or the Idempotency-Key was reused with a different request`;
       else r[409] = { $ref: "#/components/responses/IdempotencyConflict" };
     }
   }

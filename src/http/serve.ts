@@ -14,7 +14,8 @@ export interface Servers extends Listening {
 export function startHttp(deps: Deps): Servers {
   const { ROLE, PORT, METRICS_PORT } = deps.config;
   const main = (ROLE === "worker" ? createOpsApp(deps) : createApp(deps)).listen({ port: PORT, hostname: "0.0.0.0" });
-  const ops = METRICS_PORT !== undefined ? createOpsApp(deps).listen({ port: METRICS_PORT, hostname: "0.0.0.0" }) : undefined;
+  const ops =
+    METRICS_PORT !== undefined ? createOpsApp(deps).listen({ port: METRICS_PORT, hostname: "0.0.0.0" }) : undefined;
   return {
     port: main.server?.port,
     metricsPort: ops?.server?.port ?? (ROLE === "worker" ? main.server?.port : undefined),

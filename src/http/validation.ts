@@ -12,8 +12,17 @@ export interface FieldProblem {
   allowed?: unknown[];
 }
 
-interface TypeBoxError { path?: string; message?: string; schema?: Json; value?: unknown }
-interface ElysiaValidation { type?: string; all?: TypeBoxError[]; validator?: Json }
+interface TypeBoxError {
+  path?: string;
+  message?: string;
+  schema?: Json;
+  value?: unknown;
+}
+interface ElysiaValidation {
+  type?: string;
+  all?: TypeBoxError[];
+  validator?: Json;
+}
 
 const literals = (schema: Json | undefined): unknown[] | undefined => {
   const branches: Json[] | undefined = schema?.anyOf;
@@ -23,9 +32,16 @@ const literals = (schema: Json | undefined): unknown[] | undefined => {
 
 const chars = (n: number) => `${n} character${n === 1 ? "" : "s"}`;
 const length = (s: Json) =>
-  s.minLength !== undefined && s.maxLength !== undefined ? `a string of ${s.minLength} to ${chars(s.maxLength)}`
-  : s.minLength !== undefined ? `a string of at least ${chars(s.minLength)}` : `a string of at most ${chars(s.maxLength)}`;
-const FORMATS: Record<string, string> = { uuid: "a UUID", "date-time": "an ISO 8601 date-time", email: "an email address" };
+  s.minLength !== undefined && s.maxLength !== undefined
+    ? `a string of ${s.minLength} to ${chars(s.maxLength)}`
+    : s.minLength !== undefined
+      ? `a string of at least ${chars(s.minLength)}`
+      : `a string of at most ${chars(s.maxLength)}`;
+const FORMATS: Record<string, string> = {
+  uuid: "a UUID",
+  "date-time": "an ISO 8601 date-time",
+  email: "an email address",
+};
 
 // Elysia lets a query or path string stand for a number (`anyOf: [{type: string, format: integer}, {type: integer}]`).
 const COERCED = new Set(["integer", "numeric", "boolean"]);
@@ -40,7 +56,8 @@ function rule(schema: Json | undefined): string | undefined {
   if (schema.const !== undefined) return `${schema.const}`;
   const kind = schema.type === "integer" ? "an integer" : schema.type === "number" ? "a number" : undefined;
   if (kind) {
-    if (schema.minimum !== undefined && schema.maximum !== undefined) return `${kind} from ${schema.minimum} to ${schema.maximum}`;
+    if (schema.minimum !== undefined && schema.maximum !== undefined)
+      return `${kind} from ${schema.minimum} to ${schema.maximum}`;
     if (schema.minimum !== undefined) return `${kind} of at least ${schema.minimum}`;
     if (schema.maximum !== undefined) return `${kind} of at most ${schema.maximum}`;
     return kind;
@@ -77,7 +94,11 @@ export function describeValidation(error: unknown): { message: string; details: 
     // TypeBox reports a missing property as a wrong type with an undefined value.
     const missing = !!entry.path && entry.value === undefined;
     const must = rule(schema);
-    const message = missing ? `is required${must ? ` (${must})` : ""}` : must ? `must be ${must}` : (entry.message ?? "is invalid");
+    const message = missing
+      ? `is required${must ? ` (${must})` : ""}`
+      : must
+        ? `must be ${must}`
+        : (entry.message ?? "is invalid");
     details.push({ field, message, ...(allowed ? { allowed } : {}) });
   }
   const first = details[0];

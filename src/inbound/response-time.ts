@@ -14,16 +14,20 @@ export interface ResponseTimes {
 }
 
 export function createResponseTimes(deps: { sql: Sql; log: Logger }): ResponseTimes {
-  const batcher = createGroupCommit<{ id: number; ms: number }, void>(async (items) => {
-    await deps.sql`
+  const batcher = createGroupCommit<{ id: number; ms: number }, void>(
+    async (items) => {
+      await deps.sql`
       update webhook_events e set response_ms = v.ms
       from unnest(${items.map((i) => i.id)}::bigint[], ${items.map((i) => i.ms)}::int[]) as v(id, ms)
       where e.id = v.id`;
-    return items.map(() => ({ ok: true as const, value: undefined }));
-  }, { maxBatch: 1000, maxWaitMs: 20, maxInFlight: 1, splitOnError: () => false, writeTimeoutMs: 10_000 });
+      return items.map(() => ({ ok: true as const, value: undefined }));
+    },
+    { maxBatch: 1000, maxWaitMs: 20, maxInFlight: 1, splitOnError: () => false, writeTimeoutMs: 10_000 },
+  );
   return {
     record(id, ms) {
-      batcher.submit({ id, ms: Math.round(ms) })
+      batcher
+        .submit({ id, ms: Math.round(ms) })
         .catch((error) => deps.log.debug("response time not recorded", { eventId: id, error }));
     },
     stop: () => batcher.stop(),

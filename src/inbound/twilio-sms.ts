@@ -71,12 +71,17 @@ export function twilioSmsRoutes(deps: Deps) {
       parameters: [TWILIO_SIGNATURE],
       requestBody: {
         required: true,
-        content: { [FORM]: { schema, example: "MessageSid=SM123&From=%2B15557654321&To=%2B15551234567&Body=CONFIRM&NumMedia=0" } },
+        content: {
+          [FORM]: { schema, example: "MessageSid=SM123&From=%2B15557654321&To=%2B15551234567&Body=CONFIRM&NumMedia=0" },
+        },
       },
       responses: {
         200: { description: "Stored; TwiML with the reply, or an empty <Response/>", content: { "text/xml": { example: "<Response><Message>Thank you for your message. We will respond shortly.</Message></Response>" } } },
         400: { description: "No MessageSid, From or To", content: ERROR_JSON },
-        403: { description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS", content: { "text/xml": { example: "<Response><Message>Invalid request signature</Message></Response>" } } },
+        403: {
+          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
+          content: { "text/xml": { example: "<Response><Message>Invalid request signature</Message></Response>" } },
+        },
         413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
         415: { description: "Not form-encoded", content: ERROR_JSON },
         500: { description: "Not stored; Twilio may retry", content: { "text/xml": { example: `<Response><Message>${TECHNICAL_DIFFICULTIES_REPLY}</Message></Response>` } } },

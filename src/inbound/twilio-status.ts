@@ -6,7 +6,7 @@ import { type Answer, ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
-import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
+import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
 export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 const FORM = "application/x-www-form-urlencoded";
@@ -45,15 +45,24 @@ export function twilioStatusRoutes(deps: Deps) {
       parameters: [TWILIO_SIGNATURE],
       requestBody: {
         required: true,
-        content: { [FORM]: { schema: TwilioStatusForm, example: "MessageSid=SM0123&MessageStatus=delivered&AccountSid=AC0123&From=%2B15551234567&To=%2B15557654321" } },
+        content: {
+          [FORM]: {
+            schema: TwilioStatusForm,
+            example: "MessageSid=SM0123&MessageStatus=delivered&AccountSid=AC0123"
+              + "&From=%2B15551234567&To=%2B15557654321",
+          },
+        },
       },
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { status: "received" } } } },
         400: { description: "No MessageSid or MessageStatus", content: ERROR_JSON },
-        403: { description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS", content: { "text/plain": { example: "Forbidden" } } },
+        403: {
+          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
+          content: { "text/plain": { example: "Forbidden" } },
+        },
         413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
         415: { description: "Not form-encoded", content: ERROR_JSON },
-        500: { description: "Not stored; Twilio retries", content: { "application/json": { example: { error: "storage_unavailable" } } } },
+        500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
       },
     },
   });

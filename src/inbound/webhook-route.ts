@@ -5,6 +5,7 @@ import type { Answer, IngestResult, Provider } from "./ingest";
 
 /** Shared pieces of the webhook routes' documentation. */
 export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
+export const STORAGE_FAILED_JSON = { "application/json": { example: { error: "storage_unavailable" } } };
 export const TWILIO_SIGNATURE = {
   name: "X-Twilio-Signature", in: "header" as const, required: true, schema: { type: "string" as const },
   description: "Base64 HMAC-SHA1 of PUBLIC_URL + path + sorted parameters, keyed with TWILIO_AUTH_TOKEN",

@@ -51,11 +51,12 @@ test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and 
   expect(await stopped(second)).toBe(0);
 }, 180_000);
 
-test("ROLE=web and ROLE=worker split the work over one database; the worker serves its health and metrics", async () => {
+test("ROLE=web and ROLE=worker split the work over one database; a worker serves health and metrics", async () => {
   const database = await createTestDatabase();
   const env = { DATABASE_URL: database.url, API_KEY, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET };
   const metricsPort = await freePort();
-  const web = startSwitchboard({ ...env, ROLE: "web", PORT: String(await freePort()), METRICS_PORT: String(metricsPort) });
+  const webPort = String(await freePort());
+  const web = startSwitchboard({ ...env, ROLE: "web", PORT: webPort, METRICS_PORT: String(metricsPort) });
   const workerPort = await freePort();
   const worker = startSwitchboard({ ...env, ROLE: "worker", PORT: String(workerPort) });
   const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${path}`);
@@ -78,7 +79,8 @@ test("ROLE=web and ROLE=worker split the work over one database; the worker serv
     // The worker's own counters are visible: it processed the event, the web process only received it.
     const workerMetrics = await (await get(workerPort, "/metrics")).text();
     expect(workerMetrics).toContain('switchboard_events_processed_total{provider="stripe",status="ignored"} 1');
-    expect(await (await get(metricsPort, "/metrics")).text()).toContain('switchboard_webhooks_received_total{provider="stripe",outcome="stored"} 1');
+    const webMetrics = await (await get(metricsPort, "/metrics")).text();
+    expect(webMetrics).toContain('switchboard_webhooks_received_total{provider="stripe",outcome="stored"} 1');
   } finally {
     web.proc.kill("SIGTERM");
     worker.proc.kill("SIGTERM");

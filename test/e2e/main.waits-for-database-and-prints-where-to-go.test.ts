@@ -10,10 +10,15 @@ test("a database that never answers: each attempt is logged, then the process ex
   const closed = await freePort();
   const started = startSwitchboard({
     DATABASE_URL: `postgres://switchboard:${PASSWORD}@127.0.0.1:${closed}/switchboard`,
-    DATABASE_START_TIMEOUT_S: "2", PORT: String(await freePort()),
+    DATABASE_START_TIMEOUT_S: "2",
+    PORT: String(await freePort()),
   });
   expect(await started.exited).toBe(1);
-  const lines = started.output().trim().split("\n").map((l) => JSON.parse(l));
+  const lines = started
+    .output()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   const attempts = lines.filter((l) => l.msg === "database not reachable yet; retrying");
   expect(attempts.length).toBeGreaterThanOrEqual(2);
   expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => i + 1));
@@ -32,14 +37,25 @@ test("a database that comes up late is waited for; the banner says where to go a
   url.port = String(proxy.port);
   const port = await freePort();
   const started = startSwitchboard({
-    DATABASE_URL: url.toString(), PORT: String(port), API_KEY, PUBLIC_URL: "https://switchboard.example.test",
+    DATABASE_URL: url.toString(),
+    PORT: String(port),
+    API_KEY,
+    PUBLIC_URL: "https://switchboard.example.test",
     LOG_FORMAT: "json",
   });
   try {
     await waitFor(() => started.output().includes("database not reachable yet"), "a failed attempt", 30_000);
     await proxy.restore();
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, "ready after the database came up", 60_000);
-    const banner = started.output().split("\n").filter((l) => l.includes('"switchboard started"')).map((l) => JSON.parse(l))[0];
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+      "ready after the database came up",
+      60_000,
+    );
+    const banner = started
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"switchboard started"'))
+      .map((l) => JSON.parse(l))[0];
     expect(banner).toMatchObject({
       url: `http://localhost:${port}`,
       docs: "https://switchboard.example.test/docs",
@@ -50,7 +66,9 @@ test("a database that comes up late is waited for; the banner says where to go a
       },
     });
     expect(banner.off).toContain("email: SMTP_URL unset, emails stay in the outbox (GET /v1/emails) and are logged");
-    expect(banner.off).toContain("SMS sending: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN unset, SMS are recorded but not sent");
+    expect(banner.off).toContain(
+      "SMS sending: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN unset, SMS are recorded but not sent",
+    );
     expect(started.output()).toContain('"msg":"database reachable"');
   } finally {
     started.proc.kill("SIGTERM");

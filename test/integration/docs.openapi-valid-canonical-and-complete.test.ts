@@ -6,8 +6,12 @@ let h: Harness;
 let doc: any;
 let resolved: any;
 const METHODS = ["get", "post", "patch", "put", "delete"];
-const operations = (d: any) => Object.entries(d.paths).flatMap(([path, item]: [string, any]) =>
-  Object.entries(item).filter(([m]) => METHODS.includes(m)).map(([method, op]: [string, any]) => ({ path, method, op })));
+const operations = (d: any) =>
+  Object.entries(d.paths).flatMap(([path, item]: [string, any]) =>
+    Object.entries(item)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([method, op]: [string, any]) => ({ path, method, op })),
+  );
 
 beforeAll(async () => {
   h = await createHarness();
@@ -24,7 +28,8 @@ test("/docs/json passes an OpenAPI validator", async () => {
 test("paths are the canonical ones clients call, without a trailing slash", () => {
   const paths = Object.keys(doc.paths);
   expect(paths.filter((p) => p !== "/" && p.endsWith("/"))).toEqual([]);
-  for (const p of ["/v1/appointments", "/v1/clinics", "/v1/patients", "/v1/webhook-events", "/v1/conversations"]) expect(paths).toContain(p);
+  for (const p of ["/v1/appointments", "/v1/clinics", "/v1/patients", "/v1/webhook-events", "/v1/conversations"])
+    expect(paths).toContain(p);
 });
 
 test("every operation has a unique operationId and a described tag", () => {
@@ -33,7 +38,8 @@ test("every operation has a unique operationId and a described tag", () => {
   expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
   expect(new Set(ids).size).toBe(ids.length);
   const described = new Map(doc.tags.map((t: any) => [t.name, t.description]));
-  for (const { op } of ops) for (const tag of op.tags ?? []) expect({ tag, described: !!described.get(tag) }).toEqual({ tag, described: true });
+  for (const { op } of ops)
+    for (const tag of op.tags ?? []) expect({ tag, described: !!described.get(tag) }).toEqual({ tag, described: true });
 });
 
 test("management operations document 400, 401, 413, 429 with their headers, and Idempotency-Key on POST", () => {
@@ -43,10 +49,17 @@ test("management operations document 400, 401, 413, 429 with their headers, and 
     const where = `${method.toUpperCase()} ${path}`;
     const r = op.responses;
     expect({ where, has401: !!r[401], has429: !!r[429] }).toEqual({ where, has401: true, has429: true });
-    expect(Object.keys(r[429].headers).sort()).toEqual(["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"]);
+    expect(Object.keys(r[429].headers).sort()).toEqual([
+      "RateLimit-Limit",
+      "RateLimit-Remaining",
+      "RateLimit-Reset",
+      "Retry-After",
+    ]);
     expect(Object.keys(r[401].headers)).toEqual(["WWW-Authenticate"]);
     const ok = Object.keys(r).find((s) => s.startsWith("2"))!;
-    expect(Object.keys(r[ok].headers ?? {})).toEqual(expect.arrayContaining(["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]));
+    expect(Object.keys(r[ok].headers ?? {})).toEqual(
+      expect.arrayContaining(["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]),
+    );
     if (op.parameters?.length || op.requestBody) expect({ where, has400: !!r[400] }).toEqual({ where, has400: true });
     if (method === "post" || method === "patch") expect({ where, has413: !!r[413] }).toEqual({ where, has413: true });
     if (method === "post") {
@@ -61,16 +74,34 @@ test("the three webhook routes document their real request bodies and 400, 413, 
   const sms = resolved.paths["/v1/clinic/webhooks/twilio/sms"].post;
   const form = sms.requestBody.content["application/x-www-form-urlencoded"].schema;
   expect(form.required).toEqual(expect.arrayContaining(["MessageSid", "From", "To", "Body", "NumMedia"]));
-  expect(Object.keys(form.properties)).toEqual(expect.arrayContaining(["MediaUrl0", "MediaContentType0", "OptOutType"]));
-  const fallback = resolved.paths["/v1/clinic/webhooks/twilio/sms/fallback"].post.requestBody.content["application/x-www-form-urlencoded"].schema;
+  expect(Object.keys(form.properties)).toEqual(
+    expect.arrayContaining(["MediaUrl0", "MediaContentType0", "OptOutType"]),
+  );
+  const fallback =
+    resolved.paths["/v1/clinic/webhooks/twilio/sms/fallback"].post.requestBody.content[
+      "application/x-www-form-urlencoded"
+    ].schema;
   expect(fallback.required).toEqual(expect.arrayContaining(["ErrorCode", "ErrorUrl"]));
-  const status = resolved.paths["/api/v1/webhooks/twilio/sms-status"].post.requestBody.content["application/x-www-form-urlencoded"].schema;
+  const status =
+    resolved.paths["/api/v1/webhooks/twilio/sms-status"].post.requestBody.content["application/x-www-form-urlencoded"]
+      .schema;
   expect(status.properties.MessageStatus.anyOf.map((s: any) => s.const)).toContain("undelivered");
   const stripe = resolved.paths["/api/v1/webhooks/stripe/payment-events"].post;
-  expect(stripe.requestBody.content["application/json"].schema.required).toEqual(expect.arrayContaining(["id", "type", "data"]));
-  for (const path of ["/v1/clinic/webhooks/twilio/sms", "/api/v1/webhooks/twilio/sms-status", "/api/v1/webhooks/stripe/payment-events"]) {
+  expect(stripe.requestBody.content["application/json"].schema.required).toEqual(
+    expect.arrayContaining(["id", "type", "data"]),
+  );
+  for (const path of [
+    "/v1/clinic/webhooks/twilio/sms",
+    "/api/v1/webhooks/twilio/sms-status",
+    "/api/v1/webhooks/stripe/payment-events",
+  ]) {
     const op = resolved.paths[path].post;
-    for (const status of ["200", "400", "403", "413", "415", "500"]) expect({ path, status, described: !!op.responses[status]?.description }).toEqual({ path, status, described: true });
+    for (const status of ["200", "400", "403", "413", "415", "500"])
+      expect({ path, status, described: !!op.responses[status]?.description }).toEqual({
+        path,
+        status,
+        described: true,
+      });
   }
 });
 

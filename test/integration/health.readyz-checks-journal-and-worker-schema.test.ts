@@ -2,24 +2,32 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { createHarness, type Harness } from "../support/harness";
 
 let h: Harness;
-beforeEach(async () => { h = await createHarness(); });
+beforeEach(async () => {
+  h = await createHarness();
+});
 afterEach(() => h.close());
 
 const readyz = async () => {
   const res = await h.request("/readyz");
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 };
 
 test("a migrated database is ready", async () => {
   expect(await readyz()).toEqual({
-    status: 200, body: { status: "ready", pending_migrations: [], worker_schema: { applied: expect.any(Number), expected: expect.any(Number) } },
+    status: 200,
+    body: {
+      status: "ready",
+      pending_migrations: [],
+      worker_schema: { applied: expect.any(Number), expected: expect.any(Number) },
+    },
   });
 });
 
 test("a missing migration is pending even when another row keeps the count up", async () => {
   // The journal's last migration was never applied, but some other migration row was recorded (another branch,
   // a hand-applied script): the number of rows still equals the number of files.
-  const [last] = await h.deps.sql`select id, hash, created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`;
+  const [last] = await h.deps
+    .sql`select id, hash, created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`;
   await h.deps.sql`update drizzle.__drizzle_migrations set hash = 'not-this-build' where id = ${last!.id}`;
   const { status, body } = await readyz();
   expect(status).toBe(503);

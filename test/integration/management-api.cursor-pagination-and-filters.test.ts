@@ -4,7 +4,9 @@ import { signedStripeRequest, stripeEvent } from "../support/stripe";
 import { inboundParams, messageSid, postSms, signedTwilioRequest } from "../support/twilio";
 
 let h: Harness;
-beforeAll(async () => { h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true" }); });
+beforeAll(async () => {
+  h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true" });
+});
 afterAll(() => h.close());
 
 const get = async (path: string) => {
@@ -32,10 +34,16 @@ async function walk(path: string, limit: number): Promise<any[]> {
 }
 
 describe("cursor pagination", () => {
-  test("rows created in the same millisecond are each listed once, in order (id breaks ties, microseconds kept)", async () => {
-    const [clinic] = await h.deps.sql`insert into clinics (name, phone, timezone) values ('Tie', '+15550400000', 'UTC') returning id`;
-    const times = ["2026-01-01 00:00:00.000001+00", "2026-01-01 00:00:00.000002+00", "2026-01-01 00:00:00.000002+00",
-      "2026-01-01 00:00:00.000003+00", "2026-01-01 00:00:00.000003+00"];
+  test("rows of the same millisecond are each listed once, in order (id breaks ties, microseconds kept)", async () => {
+    const [clinic] = await h.deps
+      .sql`insert into clinics (name, phone, timezone) values ('Tie', '+15550400000', 'UTC') returning id`;
+    const times = [
+      "2026-01-01 00:00:00.000001+00",
+      "2026-01-01 00:00:00.000002+00",
+      "2026-01-01 00:00:00.000002+00",
+      "2026-01-01 00:00:00.000003+00",
+      "2026-01-01 00:00:00.000003+00",
+    ];
     for (const [i, at] of times.entries()) {
       await h.deps.sql`insert into patients (clinic_id, name, phone, created_at)
         values (${clinic!.id}, ${`P${i}`}, ${`+155504000${10 + i}`}, ${at}::timestamptz)`;
@@ -43,13 +51,15 @@ describe("cursor pagination", () => {
     const all = await walk(`/v1/patients?clinic_id=${clinic!.id}`, 1);
     expect(all).toHaveLength(5);
     expect(new Set(all.map((p) => p.id)).size).toBe(5);
-    const expected = await h.deps.sql`select id from patients where clinic_id = ${clinic!.id} order by created_at desc, id desc`;
+    const expected = await h.deps
+      .sql`select id from patients where clinic_id = ${clinic!.id} order by created_at desc, id desc`;
     expect(all.map((p) => p.id)).toEqual(expected.map((r) => r.id));
   });
 
   test("rows added while paging neither repeat nor shift what is left", async () => {
     const { clinic } = await seedAppointment(h, { phone: "+15550401111" });
-    for (let i = 0; i < 4; i++) await h.api("POST", "/v1/patients", { clinic_id: clinic.id, name: `Q${i}`, phone: `+1555040200${i}` });
+    for (let i = 0; i < 4; i++)
+      await h.api("POST", "/v1/patients", { clinic_id: clinic.id, name: `Q${i}`, phone: `+1555040200${i}` });
     const first = await get(`/v1/patients?clinic_id=${clinic.id}&limit=2`);
     await h.api("POST", "/v1/patients", { clinic_id: clinic.id, name: "Late", phone: "+15550402999" });
     const rest = await walk(`/v1/patients?clinic_id=${clinic.id}&cursor=${first.next_cursor}`, 2);
@@ -60,9 +70,24 @@ describe("cursor pagination", () => {
 
   test("every list answers {data, has_more, next_cursor} and reaches its end", async () => {
     const { appointment } = await seedAppointment(h, { phone: "+15550403333" });
-    const conv = await (await h.api("POST", "/v1/conversations", { channel: "API", usecase: "p", config: { callback_url: "http://127.0.0.1:9/h" } })).json() as any;
-    for (const path of ["/v1/clinics", "/v1/patients", "/v1/appointments", `/v1/appointments/${appointment.id}/history`,
-      "/v1/webhook-events", `/v1/conversations/${conv.id}/messages`, "/v1/deliveries", "/v1/endpoints", "/v1/emails"]) {
+    const conv = (await (
+      await h.api("POST", "/v1/conversations", {
+        channel: "API",
+        usecase: "p",
+        config: { callback_url: "http://127.0.0.1:9/h" },
+      })
+    ).json()) as any;
+    for (const path of [
+      "/v1/clinics",
+      "/v1/patients",
+      "/v1/appointments",
+      `/v1/appointments/${appointment.id}/history`,
+      "/v1/webhook-events",
+      `/v1/conversations/${conv.id}/messages`,
+      "/v1/deliveries",
+      "/v1/endpoints",
+      "/v1/emails",
+    ]) {
       const page = await get(`${path}?limit=1`);
       expect(Object.keys(page).sort()).toEqual(["data", "has_more", "next_cursor"]);
       await walk(path, 50);
@@ -72,20 +97,28 @@ describe("cursor pagination", () => {
   test("a cursor that is not one is a 400 naming cursor", async () => {
     const res = await h.api("GET", "/v1/clinics?cursor=not-a-cursor");
     expect(res.status).toBe(400);
-    expect((await res.json() as any).error.message).toStartWith("cursor:");
+    expect(((await res.json()) as any).error.message).toStartWith("cursor:");
   });
 });
 
 describe("filters", () => {
   test("webhook events by idempotency key: a Stripe event id, a MessageSid with its status callbacks", async () => {
     const event = stripeEvent("customer.created", { id: "cus_filter" });
-    expect((await h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status).toBe(200);
+    expect((await h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status).toBe(
+      200,
+    );
     const sid = messageSid();
     const patientPhone = "+15550404444";
     await postSms(h, inboundParams(patientPhone, "+15550409999", "hello", { MessageSid: sid }));
     const path = "/api/v1/webhooks/twilio/sms-status";
     for (const status of ["sent", "delivered"]) {
-      const params = { MessageSid: sid, MessageStatus: status, To: patientPhone, From: "+15550409999", AccountSid: `AC${"0".repeat(32)}` };
+      const params = {
+        MessageSid: sid,
+        MessageStatus: status,
+        To: patientPhone,
+        From: "+15550409999",
+        AccountSid: `AC${"0".repeat(32)}`,
+      };
       expect((await h.request(path, signedTwilioRequest(path, params))).status).toBe(200);
     }
     expect((await get(`/v1/webhook-events?key=${event.id}`)).data.map((e) => e.idempotency_key)).toEqual([event.id]);
@@ -104,7 +137,10 @@ describe("filters", () => {
     const base = Date.parse("2031-03-01T09:00:00Z");
     const { patient } = await seedAppointment(h, { phone: "+15550405555", startsAt: new Date(base) });
     for (const days of [1, 2, 3]) {
-      await h.api("POST", "/v1/appointments", { patient_id: patient.id, starts_at: new Date(base + days * 86_400_000).toISOString() });
+      await h.api("POST", "/v1/appointments", {
+        patient_id: patient.id,
+        starts_at: new Date(base + days * 86_400_000).toISOString(),
+      });
     }
     const day = (d: number) => new Date(base + d * 86_400_000).toISOString();
     const mine = await get(`/v1/appointments?patient_id=${patient.id}`);

@@ -3,23 +3,31 @@ import { createHash } from "node:crypto";
 import { API_KEY, createHarness, type Harness } from "../support/harness";
 
 let h: Harness;
-beforeAll(async () => { h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true" }); });
+beforeAll(async () => {
+  h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true" });
+});
 afterAll(() => h.close());
 
-const post = (path: string, body: unknown, key?: string) => h.request(path, {
-  method: "POST",
-  headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
-  body: JSON.stringify(body),
-});
+const post = (path: string, body: unknown, key?: string) =>
+  h.request(path, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${API_KEY}`,
+      "content-type": "application/json",
+      ...(key ? { "idempotency-key": key } : {}),
+    },
+    body: JSON.stringify(body),
+  });
 const conversation = { channel: "API", usecase: "idempotency", config: { callback_url: "http://127.0.0.1:9/hook" } };
-const count = async (table: string) => Number((await h.deps.sql.unsafe(`select count(*)::int as n from ${table}`))[0]!.n);
+const count = async (table: string) =>
+  Number((await h.deps.sql.unsafe(`select count(*)::int as n from ${table}`))[0]!.n);
 
-test("a retried POST /v1/conversations with the same key creates one conversation and answers the same secret", async () => {
+test("a retried POST /v1/conversations with the same key: one conversation, the same secret", async () => {
   const before = await count("conversations");
   const first = await post("/v1/conversations", conversation, "conv-retry-1");
   const second = await post("/v1/conversations", conversation, "conv-retry-1");
   expect([first.status, second.status]).toEqual([201, 201]);
-  const [a, b] = [await first.json() as any, await second.json() as any];
+  const [a, b] = [(await first.json()) as any, (await second.json()) as any];
   expect(b).toEqual(a);
   expect(a.webhook_secret).toStartWith("whsec_");
   expect(first.headers.get("idempotent-replayed")).toBeNull();
@@ -28,7 +36,7 @@ test("a retried POST /v1/conversations with the same key creates one conversatio
   expect(await count("conversations")).toBe(before + 1);
 });
 
-test("two requests racing with one key: one conversation; the other is replayed or told the first is running", async () => {
+test("requests racing with one key: one conversation; the others replayed or told it is running", async () => {
   const before = await count("conversations");
   const answers = await Promise.all([1, 2, 3].map(() => post("/v1/conversations", conversation, "conv-race")));
   expect(answers.every((r) => r.status === 201 || r.status === 409)).toBe(true);
@@ -41,7 +49,7 @@ test("the same key with a different body is a 409 and creates nothing", async ()
   const before = await count("conversations");
   const reused = await post("/v1/conversations", { ...conversation, usecase: "another" }, "conv-reuse");
   expect(reused.status).toBe(409);
-  expect((await reused.json() as any).error).toMatchObject({ code: "idempotency_conflict" });
+  expect(((await reused.json()) as any).error).toMatchObject({ code: "idempotency_conflict" });
   expect(await count("conversations")).toBe(before);
 });
 
@@ -71,15 +79,18 @@ test("a request refused before it ran (validation) does not use up its key", asy
 
 test("a key whose first request is still running is a 409; a key older than 24 hours is free again", async () => {
   // As the first request leaves it while its handler runs: claimed for this very request, no answer yet.
-  const requestHash = createHash("sha256").update(`POST /v1/conversations\n${JSON.stringify(conversation)}`).digest("hex");
+  const requestHash = createHash("sha256")
+    .update(`POST /v1/conversations\n${JSON.stringify(conversation)}`)
+    .digest("hex");
   await h.deps.sql`insert into api_idempotency_keys (key_hash, idempotency_key, request_hash)
     select key_hash, 'running', ${requestHash} from api_rate_limits limit 1`;
   const running = await post("/v1/conversations", conversation, "running");
   expect(running.status).toBe(409);
-  expect((await running.json() as any).error.message).toContain("still running");
+  expect(((await running.json()) as any).error.message).toContain("still running");
 
   expect((await post("/v1/conversations", conversation, "day-old")).status).toBe(201);
-  await h.deps.sql`update api_idempotency_keys set created_at = now() - interval '25 hours' where idempotency_key = 'day-old'`;
+  await h.deps
+    .sql`update api_idempotency_keys set created_at = now() - interval '25 hours' where idempotency_key = 'day-old'`;
   const before = await count("conversations");
   const fresh = await post("/v1/conversations", conversation, "day-old");
   expect(fresh.status).toBe(201);
@@ -92,7 +103,7 @@ test("every management POST honours the key (a replayed clinic is not created tw
   const [a, b] = [await post("/v1/clinics", clinic, "clinic-1"), await post("/v1/clinics", clinic, "clinic-1")];
   expect([a.status, b.status]).toEqual([201, 201]);
   expect(b.headers.get("idempotent-replayed")).toBe("true");
-  expect((await a.json() as any).id).toBe((await b.json() as any).id);
+  expect(((await a.json()) as any).id).toBe(((await b.json()) as any).id);
   expect((await post("/v1/clinics", clinic, "clinic-2")).status).toBe(409);
   expect((await post("/v1/clinics", clinic, "x".repeat(256))).status).toBe(400);
 });

@@ -9,7 +9,8 @@ const harness = async (env: Record<string, string>) => {
   harnesses.push(h);
   return h;
 };
-const scrape = (h: Harness, authorization?: string) => h.request("/metrics", authorization ? { headers: { authorization } } : {});
+const scrape = (h: Harness, authorization?: string) =>
+  h.request("/metrics", authorization ? { headers: { authorization } } : {});
 
 test("with METRICS_TOKEN, /metrics on the service's port needs it as a bearer token", async () => {
   const h = await harness({});
@@ -22,11 +23,11 @@ test("with METRICS_TOKEN, /metrics on the service's port needs it as a bearer to
   expect(await ok.text()).toContain("switchboard_webhooks_received_total");
 });
 
-test("without METRICS_TOKEN, /metrics is not served on the service's port; the internal app serves it openly", async () => {
+test("without METRICS_TOKEN, /metrics is not on the service's port; the internal app serves it openly", async () => {
   const h = await harness({ METRICS_TOKEN: "", METRICS_PORT: "9091" });
   const res = await scrape(h);
   expect(res.status).toBe(404);
-  expect((await res.json() as any).error.message).toBe("metrics are served on METRICS_PORT");
+  expect(((await res.json()) as any).error.message).toBe("metrics are served on METRICS_PORT");
   const ops = createOpsApp(h.deps);
   const open = await ops.handle(new Request("http://localhost/metrics"));
   expect(open.status).toBe(200);

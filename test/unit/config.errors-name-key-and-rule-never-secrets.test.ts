@@ -21,7 +21,8 @@ test("a bad secret or URL is named with its rule, and its value (or a URL's pass
     METRICS_TOKEN: "m-secret",
   };
   const error = failure(secrets);
-  for (const value of [...Object.values(secrets), "S3cretPw", "MailPw123", "admin"]) expect(error.message).not.toContain(value);
+  for (const value of [...Object.values(secrets), "S3cretPw", "MailPw123", "admin"])
+    expect(error.message).not.toContain(value);
   expect(error.problems.map((p) => p.split(":")[0]).sort()).toEqual(Object.keys(secrets).sort());
   expect(error.problems).toContain("API_KEY: must be at least 16 characters");
   expect(error.problems).toContain("DATABASE_URL: must be a postgres:// or postgresql:// URL");

@@ -3,9 +3,17 @@ import { cidrMatcher, parseIp } from "../../src/domain/ip";
 
 test("INBOUND_ALLOW_CIDRS matches IPv4, IPv6 and IPv4-mapped IPv6 by prefix", () => {
   const allowed = cidrMatcher("3.18.12.0/24, 2600:1f18::/32, 10.1.2.3, ::ffff:192.0.2.0/120");
-  expect(["3.18.12.0", "3.18.12.255", "::ffff:3.18.12.7", "2600:1f18:abcd::1", "10.1.2.3", "192.0.2.9"].map(allowed))
-    .toEqual([true, true, true, true, true, true]);
-  expect(["3.18.13.0", "2600:1f19::1", "10.1.2.4", "192.0.3.1", "", "not-an-ip"].map(allowed)).toEqual([false, false, false, false, false, false]);
+  expect(
+    ["3.18.12.0", "3.18.12.255", "::ffff:3.18.12.7", "2600:1f18:abcd::1", "10.1.2.3", "192.0.2.9"].map(allowed),
+  ).toEqual([true, true, true, true, true, true]);
+  expect(["3.18.13.0", "2600:1f19::1", "10.1.2.4", "192.0.3.1", "", "not-an-ip"].map(allowed)).toEqual([
+    false,
+    false,
+    false,
+    false,
+    false,
+    false,
+  ]);
   expect(cidrMatcher("0.0.0.0/0")("8.8.8.8")).toBe(true);
   expect(cidrMatcher(undefined)("anything")).toBe(true);
 });

@@ -16,11 +16,15 @@ describe("mask", () => {
   });
 
   test("a URL's password is masked, the rest of the URL kept", () => {
-    expect(mask('{"url":"postgres://admin:S3cretPw@db.internal:5432/app"}')).toBe('{"url":"postgres://admin:***@db.internal:5432/app"}');
+    expect(mask('{"url":"postgres://admin:S3cretPw@db.internal:5432/app"}')).toBe(
+      '{"url":"postgres://admin:***@db.internal:5432/app"}',
+    );
   });
 
   test("ids, times, short counts and the spec's example stay as they were", () => {
-    const line = mask('{"to":"+15551234567","id":"SM0123456789abcdef","at":"2026-11-22T19:05:49.123+00:00","n":1234567}');
+    const line = mask(
+      '{"to":"+15551234567","id":"SM0123456789abcdef","at":"2026-11-22T19:05:49.123+00:00","n":1234567}',
+    );
     expect(line).toContain('"to":"+1555***4567"');
     expect(line).toContain("SM0123456789abcdef");
     expect(line).toContain("2026-11-22T19:05:49.123+00:00");
@@ -44,8 +48,10 @@ describe("logger", () => {
 
   test("pretty: one readable line with fields, nested values indented, masked", () => {
     const lines: string[] = [];
-    createLogger("info", { service: "switchboard", role: "all" }, (l) => lines.push(l), "pretty")
-      .info("switchboard started", { port: 3000, webhooks: { stripe: "https://x.test/stripe" }, off: ["email: SMTP_URL unset"], to: "+15551234567" });
+    createLogger("info", { service: "switchboard", role: "all" }, (l) => lines.push(l), "pretty").info(
+      "switchboard started",
+      { port: 3000, webhooks: { stripe: "https://x.test/stripe" }, off: ["email: SMTP_URL unset"], to: "+15551234567" },
+    );
     const [text] = lines;
     const [head, ...rest] = text!.split("\n");
     expect(head).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  switchboard started role=all port=3000 to=\+1555\*\*\*4567$/);

@@ -4,9 +4,11 @@ import { blockedReason, RefusedTarget, resolveTarget } from "../../src/outbound/
 describe("blockedReason", () => {
   test.each([
     ["127.0.0.1", "loopback"], ["10.0.0.1", "private"], ["172.16.5.4", "private"], ["192.168.1.1", "private"],
-    ["169.254.169.254", "linkLocal"], ["100.64.0.1", "carrierGradeNat"], ["0.0.0.0", "unspecified"], ["224.0.0.1", "multicast"],
+    ["169.254.169.254", "linkLocal"], ["100.64.0.1", "carrierGradeNat"], ["0.0.0.0", "unspecified"],
+    ["224.0.0.1", "multicast"],
     ["255.255.255.255", "broadcast"], ["::1", "loopback"], ["::", "unspecified"], ["fd00::1", "uniqueLocal"],
-    ["fe80::1", "linkLocal"], ["ff02::1", "multicast"], ["::ffff:127.0.0.1", "loopback"], ["::ffff:a9fe:a9fe", "linkLocal"],
+    ["fe80::1", "linkLocal"], ["ff02::1", "multicast"], ["::ffff:127.0.0.1", "loopback"],
+    ["::ffff:a9fe:a9fe", "linkLocal"],
     ["64:ff9b::a00:1", "private"], ["2002:7f00:1::", "loopback"],
     // Documentation, relay, benchmarking and reserved ranges the hand-kept table missed.
     ["192.0.2.1", "reserved"], ["198.51.100.7", "reserved"], ["203.0.113.9", "reserved"], ["192.88.99.1", "reserved"],
