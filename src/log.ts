@@ -71,10 +71,10 @@ export function prettyLine(entry: Fields): string {
     } else if (typeof (value as Fields).stack === "string") {
       body.push(`  ${key}: ${String((value as Fields).stack).replace(/\n/g, "\n  ")}`);
     } else {
-      for (const [sub, v] of Object.entries(value as Fields)) {
-        if (v !== undefined)
-          body.push(`  ${`${key}.${sub}`.padEnd(24)} ${typeof v === "string" ? v : JSON.stringify(v)}`);
-      }
+      const entries = Object.entries(value as Fields).filter(([, v]) => v !== undefined);
+      const width = Math.max(...entries.map(([sub]) => sub.length));
+      const text = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+      body.push(`  ${key}:`, ...entries.map(([sub, v]) => `    ${`${sub}:`.padEnd(width + 1)}  ${text(v)}`));
     }
   }
   return [head, ...body].join("\n");

@@ -54,10 +54,10 @@ export function startupSummary(config: Config, listening: Listening): Record<str
     ...(serves
       ? {
           webhooks: {
-            "Twilio: A message comes in": base + TWILIO_SMS_PATH,
-            "Twilio: Primary handler fails": base + TWILIO_SMS_FALLBACK_PATH,
-            "Twilio: status callback (set by Switchboard)": base + TWILIO_STATUS_PATH,
-            "Stripe: endpoint URL": base + STRIPE_PATH,
+            "Twilio, A message comes in": base + TWILIO_SMS_PATH,
+            "Twilio, Primary handler fails": base + TWILIO_SMS_FALLBACK_PATH,
+            "Twilio status callback (set by Switchboard)": base + TWILIO_STATUS_PATH,
+            "Stripe endpoint URL": base + STRIPE_PATH,
           },
         }
       : {}),

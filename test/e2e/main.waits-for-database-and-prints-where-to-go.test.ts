@@ -60,9 +60,9 @@ test("a database that comes up late is waited for; the banner says where to go a
       url: `http://localhost:${port}`,
       docs: "https://switchboard.example.test/docs",
       webhooks: {
-        "Twilio: A message comes in": "https://switchboard.example.test/v1/clinic/webhooks/twilio/sms",
-        "Twilio: Primary handler fails": "https://switchboard.example.test/v1/clinic/webhooks/twilio/sms/fallback",
-        "Stripe: endpoint URL": "https://switchboard.example.test/api/v1/webhooks/stripe/payment-events",
+        "Twilio, A message comes in": "https://switchboard.example.test/v1/clinic/webhooks/twilio/sms",
+        "Twilio, Primary handler fails": "https://switchboard.example.test/v1/clinic/webhooks/twilio/sms/fallback",
+        "Stripe endpoint URL": "https://switchboard.example.test/api/v1/webhooks/stripe/payment-events",
       },
     });
     expect(banner.off).toContain("email: SMTP_URL unset, emails stay in the outbox (GET /v1/emails) and are logged");
