@@ -67,9 +67,9 @@ export function deliverClinicEventTask(deps: Deps): Task {
 
 /** `send-delivery`: one attempt (or one wait) of a delivery; see src/outbound/deliver.ts. */
 export function sendDeliveryTask(deps: Deps, opts: DeliverOptions = {}): Task {
-  return async (payload) => {
+  return async (payload, helpers) => {
     if (!Value.Check(SendPayload, payload)) return badPayload(deps, "send-delivery", payload);
-    await sendDelivery(deps, payload.deliveryId, opts);
+    await sendDelivery(deps, payload.deliveryId, { signal: helpers.abortSignal, ...opts });
   };
 }
 

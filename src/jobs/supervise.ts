@@ -41,7 +41,7 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
         return;
       }
       current = worker;
-      void worker.runner.promise.then(() => undefined, (error: unknown) => error).then((error) => {
+      void worker.done.then(() => undefined, (error: unknown) => error).then((error) => {
         if (stopping || current !== worker) return;
         current = undefined;
         orphaned = [...workerIds];

@@ -10,7 +10,12 @@ import { signedHeaders } from "./sign";
 import { type Lookup, RefusedTarget, resolveTarget } from "./ssrf";
 import { type Delivery, type Endpoint, scheduleAttempt } from "./store";
 
-export interface DeliverOptions { transport?: Transport; lookup?: Lookup }
+export interface DeliverOptions {
+  transport?: Transport;
+  lookup?: Lookup;
+  /** graphile-worker's abort signal: a stopping worker ends its attempts instead of waiting out the timeout. */
+  signal?: AbortSignal;
+}
 
 export type SendResult = "sent" | "retry_scheduled" | "failed" | "waiting" | "not_pending";
 
@@ -59,7 +64,14 @@ async function turnOrSlot(deps: Deps, read: Delivery, endpoint: Endpoint): Promi
     }
     const [busy] = await tx.select({ id: outboundSlots.id }).from(outboundSlots).where(and(
       eq(outboundSlots.deliveryId, delivery.id), sql`released_at is null and expires_at > clock_timestamp()`)).limit(1);
-    if (busy) return later(tx, delivery.id, jitter(deps.config.OUTBOUND_TIMEOUT_MS));
+    if (busy) {
+      // Another job's attempt is in flight and will record its outcome and schedule what follows. Look again only
+      // in case its worker died (the slot's lease runs out); the delivery's own schedule is left as it is, since
+      // the next delivery of its conversation times its wait by it.
+      const ms = jitter(deps.config.OUTBOUND_TIMEOUT_MS);
+      await scheduleAttempt(tx, delivery.id, new Date(Date.now() + ms));
+      return ms;
+    }
     // "Not yet attempted" is per round, so a replay of several failed deliveries also goes out in order.
     if (delivery.orderKey && delivery.attempts === delivery.roundStart) {
       const [earlier] = await tx.select({ nextAttemptAt: deliveries.nextAttemptAt }).from(deliveries).where(and(
@@ -71,7 +83,9 @@ async function turnOrSlot(deps: Deps, read: Delivery, endpoint: Endpoint): Promi
     }
     const config = deps.config;
     const slot = await acquireSlot(tx, endpoint.id, delivery.id, {
-      maxInFlight: config.OUTBOUND_MAX_IN_FLIGHT, maxPerWindow: config.OUTBOUND_MAX_PER_WINDOW,
+      // An endpoint that has only failed lately (a hanging receiver times out every attempt) gets fewer workers.
+      maxInFlight: endpoint.failingSince ? config.OUTBOUND_MAX_IN_FLIGHT_FAILING : config.OUTBOUND_MAX_IN_FLIGHT,
+      maxPerWindow: config.OUTBOUND_MAX_PER_WINDOW,
       windowMs: config.OUTBOUND_WINDOW_MS, leaseMs: config.OUTBOUND_TIMEOUT_MS + 10_000,
     });
     if (!slot.ok) return later(tx, delivery.id, jitter(slot.reason === "window" ? slot.retryInMs : 150));
@@ -101,7 +115,8 @@ async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: 
     "switchboard-event": delivery.eventType,
     ...signedHeaders(endpoint, delivery.webhookId, now, delivery.body),
   };
-  const result = await (opts.transport ?? httpTransport)(target, headers, delivery.body, deps.config.OUTBOUND_TIMEOUT_MS);
+  const transport = opts.transport ?? httpTransport;
+  const result = await transport(target, headers, delivery.body, deps.config.OUTBOUND_TIMEOUT_MS, opts.signal);
   return { result, address: target.address };
 }
 
@@ -158,7 +173,7 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
 async function wakeNextInOrder(db: Executor, delivery: Delivery) {
   const [next] = await db.select({ id: deliveries.id }).from(deliveries).where(and(
     eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"), sql`${deliveries.seq} > ${delivery.seq}`,
-    eq(deliveries.attempts, deliveries.roundStart), sql`${deliveries.nextAttemptAt} <= now() + interval '5 seconds'`,
+    eq(deliveries.attempts, deliveries.roundStart),
   )).orderBy(asc(deliveries.seq)).limit(1);
   if (next) await scheduleAttempt(db, next.id);
 }
