@@ -1,8 +1,9 @@
-import { eq } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { appointments, transactions } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { Cause } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
+import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
 import { type Appointment, changeStatus, loadParties, lockAppointment } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
@@ -16,6 +17,8 @@ interface StripeObject {
   amount?: number;
   amount_received?: number;
   amount_refunded?: number;
+  /** A charge: true once Stripe refunded all of it. */
+  refunded?: boolean;
   currency?: string;
   payment_intent?: string | null;
   metadata?: Record<string, string>;
@@ -108,26 +111,49 @@ async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Prom
 }
 
 async function chargeRefunded({ deps, tx, event, object, appointment, cause }: Ctx): Promise<Outcome> {
-  const refunded = object.amount_refunded ?? object.amount ?? 0;
+  const cumulative = object.amount_refunded ?? object.amount ?? 0;
   const currency = object.currency ?? appointment.currency;
   const chargeId = object.id ?? event.id;
-  // amount_refunded is cumulative, so each partial refund is its own ledger row.
-  const booked = await tx.insert(transactions).values({
-    appointmentId: appointment.id, webhookEventId: Number(cause.id), kind: "refund",
-    stripeObjectId: `${chargeId}:${refunded}`, amount: refunded, currency,
+  const booked = await ledgerTotal(tx, "refund", eq(transactions.chargeId, chargeId));
+  const decision = refundToBook(cumulative, booked);
+  if (decision.kind === "nothing") {
+    return {
+      status: "processed",
+      reason: `nothing new to book: ${formatMoney(booked, currency)} of charge ${chargeId} is already booked, `
+        + `this event says ${formatMoney(cumulative, currency)} refunded in all`,
+    };
+  }
+  // The key holds the cumulative total, so one event's increment is booked once even if the lock were bypassed.
+  const inserted = await tx.insert(transactions).values({
+    appointmentId: appointment.id, webhookEventId: Number(cause.id), kind: "refund", chargeId,
+    stripeObjectId: `${chargeId}:${cumulative}`, amount: decision.amount, currency,
   }).onConflictDoNothing().returning({ id: transactions.id });
-  await tx.update(appointments)
-    .set({ depositRefunded: true, refundedAt: appointment.refundedAt ?? deps.clock.now(), updatedAt: deps.clock.now() })
-    .where(eq(appointments.id, appointment.id));
-  if (booked.length === 0) return { status: "processed", reason: "refund already booked" };
+  if (inserted.length === 0) return { status: "processed", reason: "refund already booked" };
+
+  const refunded = await ledgerTotal(tx, "refund", eq(transactions.appointmentId, appointment.id));
+  const deposits = await ledgerTotal(tx, "deposit", eq(transactions.appointmentId, appointment.id));
+  const paid = deposits > 0 ? deposits : object.amount ?? appointment.depositAmount ?? null;
+  const status = refundStatus(refunded, paid, object.refunded === true);
+  const now = deps.clock.now();
+  await tx.update(appointments).set({
+    depositRefundStatus: status, depositRefundedAmount: refunded, depositRefunded: status === "full",
+    refundedAt: now, updatedAt: now,
+  }).where(eq(appointments.id, appointment.id));
+  const booking = `${formatMoney(decision.amount, currency)} booked; deposit refund ${status}`;
   const { patient, clinic } = await loadParties(tx, appointment);
-  if (!patient.email) return { status: "processed", reason: "patient has no email for the refund notice" };
+  if (!patient.email) return { status: "processed", reason: `${booking}; patient has no email for the refund notice` };
   await queueEmail(tx, {
-    dedupeKey: `refund:${chargeId}:${refunded}`,
+    dedupeKey: `refund:${chargeId}:${cumulative}`,
     kind: "refund",
     to: patient.email,
-    subject: `${clinic.name}: deposit refunded`,
-    body: `Your ${formatMoney(refunded, currency)} deposit has been refunded.`,
+    ...refundNotice(clinic.name, { amount: decision.amount, refunded, paid, currency, status }),
   });
   return { status: "processed" };
+}
+
+/** Sum in minor units of the ledger rows of one kind for a charge or an appointment. */
+async function ledgerTotal(tx: Tx, kind: "deposit" | "refund", of: SQL): Promise<number> {
+  const [row] = await tx.select({ total: sql<number>`coalesce(sum(${transactions.amount}), 0)::int` })
+    .from(transactions).where(and(eq(transactions.kind, kind), of));
+  return row?.total ?? 0;
 }
