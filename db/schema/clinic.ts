@@ -67,7 +67,10 @@ export const appointments = pgTable("appointments", {
   index("appointments_reminder_due_idx").on(t.startsAt).where(sql`reminder_sent_at is null and status = 'confirmed'`),
 ]);
 
-/** Audit trail: every status change with its cause (webhook event, sms, api, job). */
+/**
+ * Audit trail: every status change with its cause (webhook event, sms, api, job), and events that left the status
+ * as it was on purpose (from = to, with a note).
+ */
 export const appointmentHistory = pgTable("appointment_history", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   appointmentId: uuid("appointment_id").notNull().references(() => appointments.id),
@@ -75,6 +78,8 @@ export const appointmentHistory = pgTable("appointment_history", {
   toStatus: text("to_status").notNull(),
   causeType: text("cause_type").notNull(),
   causeId: text("cause_id"),
+  /** Why, when it is not plain: e.g. a late payment recorded while the appointment kept its status. */
+  note: text("note"),
   at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index("appointment_history_appt_idx").on(t.appointmentId, t.at)]);
 

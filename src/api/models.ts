@@ -77,7 +77,12 @@ export const Appointment = t.Object({
 });
 export const HistoryEntry = t.Object({
   id: t.Integer(), from_status: Nullable(t.String()), to_status: t.String(),
-  cause_type: t.String({ examples: ["webhook_event"] }), cause_id: Nullable(t.String()), at: Time(),
+  cause_type: t.String({ examples: ["webhook_event"] }), cause_id: Nullable(t.String()),
+  note: Nullable(t.String({
+    examples: ["payment received after the appointment was cancelled; kept cancelled; clinic notified"],
+    description: "Why, for an event that left the status as it was (from_status = to_status)",
+  })),
+  at: Time(),
 });
 
 export const WebhookEventSummary = t.Object({

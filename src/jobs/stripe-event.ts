@@ -1,12 +1,13 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { appointments, transactions } from "../../db/schema";
 import type { Deps } from "../deps";
-import type { Cause } from "../domain/appointments";
+import { type AppointmentStatus, type Cause, paymentEffect } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
 import { type Appointment, changeStatus, loadParties, lockAppointment } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
+import { handleKeptPayment } from "../effects/late-payment";
 import { queueSms } from "../effects/sms";
 import { enqueue, type Tx } from "./enqueue";
 import type { Outcome, Processor } from "./process-webhook";
@@ -26,7 +27,14 @@ interface StripeObject {
 }
 interface StripeEvent { id: string; type: string; created?: number; data?: { object?: StripeObject } }
 
-interface Ctx { deps: Deps; tx: Tx; event: StripeEvent; object: StripeObject; appointment: Appointment; cause: Cause }
+interface Ctx {
+  deps: Deps;
+  tx: Tx;
+  event: StripeEvent;
+  object: StripeObject;
+  appointment: Appointment;
+  cause: Cause;
+}
 type Handler = (ctx: Ctx) => Promise<Outcome>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,20 +70,30 @@ async function findAppointmentId(tx: Tx, object: StripeObject): Promise<string |
 async function paymentSucceeded({ deps, tx, event, object, appointment, cause }: Ctx): Promise<Outcome> {
   const amount = object.amount_received ?? object.amount ?? 0;
   const currency = object.currency ?? appointment.currency;
-  await tx.insert(transactions).values({
+  const paymentId = object.id ?? event.id;
+  const booked = await tx.insert(transactions).values({
     appointmentId: appointment.id, webhookEventId: Number(cause.id), kind: "deposit",
-    stripeObjectId: object.id ?? event.id, amount, currency,
-  }).onConflictDoNothing();
+    stripeObjectId: paymentId, amount, currency,
+  }).onConflictDoNothing().returning({ id: transactions.id });
   const now = deps.clock.now();
   const paid = { depositPaid: true, depositPaidAt: appointment.depositPaidAt ?? now, holdExpiresAt: null };
+  const effect = paymentEffect(appointment.status as AppointmentStatus);
+  if (effect.kind === "keep") {
+    // The money is real whatever the status: it is booked and the deposit is paid, but nothing is confirmed.
+    await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
+    if (booked.length === 0) {
+      return { status: "processed", reason: `payment already recorded; appointment is ${appointment.status}` };
+    }
+    const kept = { paymentId, amount, currency, notify: effect.notify };
+    return { status: "processed", reason: await handleKeptPayment(deps, tx, appointment, cause, kept) };
+  }
   const confirmed = await changeStatus(tx, appointment, "confirmed", cause, paid);
-  if (!confirmed) await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
-  if (appointment.status === "cancelled" || appointment.status === "completed") {
-    return { status: "processed", reason: `deposit recorded, but the appointment is already ${appointment.status}` };
+  if (!confirmed) {
+    await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
   }
   const { patient, clinic } = await loadParties(tx, appointment);
   await queueSms(tx, {
-    dedupeKey: `deposit-confirmation:${object.id ?? event.id}`,
+    dedupeKey: `deposit-confirmation:${paymentId}`,
     kind: "confirmation",
     clinic,
     patient,
@@ -88,7 +106,9 @@ async function paymentSucceeded({ deps, tx, event, object, appointment, cause }:
 
 async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Promise<Outcome> {
   // Stripe does not promise order: a late failure must never un-pay or re-hold a paid appointment.
-  if (appointment.depositPaid) return { status: "ignored", reason: "appointment already paid; late payment_failed has no effect" };
+  if (appointment.depositPaid) {
+    return { status: "ignored", reason: "appointment already paid; late payment_failed has no effect" };
+  }
   if (appointment.status === "cancelled" || appointment.status === "completed") {
     return { status: "ignored", reason: `appointment is ${appointment.status}` };
   }
@@ -96,16 +116,20 @@ async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Prom
     ?? new Date(deps.clock.now().getTime() + deps.config.HOLD_MINUTES * 60_000);
   const moved = await changeStatus(tx, appointment, "payment_pending", cause, { holdExpiresAt });
   if (!moved) await tx.update(appointments).set({ holdExpiresAt }).where(eq(appointments.id, appointment.id));
-  await enqueue(tx, "expire-hold", { appointmentId: appointment.id }, { runAt: holdExpiresAt, jobKey: `hold:${appointment.id}` });
+  const hold = { runAt: holdExpiresAt, jobKey: `hold:${appointment.id}` };
+  await enqueue(tx, "expire-hold", { appointmentId: appointment.id }, hold);
   const { patient, clinic } = await loadParties(tx, appointment);
-  if (!patient.email) return { status: "processed", reason: "hold placed; patient has no email for the payment-failed notice" };
+  if (!patient.email) {
+    return { status: "processed", reason: "hold placed; patient has no email for the payment-failed notice" };
+  }
   await queueEmail(tx, {
     dedupeKey: `payment-failed:${event.id}`,
     kind: "payment_failed",
     to: patient.email,
     subject: `${clinic.name}: payment failed`,
-    body: `Your payment failed. Please update your card.\n\nYour appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} `
-      + `is held until ${formatWhen(holdExpiresAt, clinic.timezone)}; if the deposit is not paid by then it will be cancelled.`,
+    body: "Your payment failed. Please update your card.\n\n"
+      + `Your appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} is held until `
+      + `${formatWhen(holdExpiresAt, clinic.timezone)}; if the deposit is not paid by then it will be cancelled.`,
   });
   return { status: "processed" };
 }
@@ -130,8 +154,9 @@ async function chargeRefunded({ deps, tx, event, object, appointment, cause }: C
   }).onConflictDoNothing().returning({ id: transactions.id });
   if (inserted.length === 0) return { status: "processed", reason: "refund already booked" };
 
-  const refunded = await ledgerTotal(tx, "refund", eq(transactions.appointmentId, appointment.id));
-  const deposits = await ledgerTotal(tx, "deposit", eq(transactions.appointmentId, appointment.id));
+  const ofAppointment = eq(transactions.appointmentId, appointment.id);
+  const refunded = await ledgerTotal(tx, "refund", ofAppointment);
+  const deposits = await ledgerTotal(tx, "deposit", ofAppointment);
   const paid = deposits > 0 ? deposits : object.amount ?? appointment.depositAmount ?? null;
   const status = refundStatus(refunded, paid, object.refunded === true);
   const now = deps.clock.now();
