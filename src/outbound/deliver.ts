@@ -143,11 +143,24 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
     await finish(deps, tx, delivery, { ...base, status: "failed" });
     return "failed" as const;
   });
+  if (delivery.orderKey && delivery.attempts === delivery.roundStart) await wakeNextInOrder(deps.db, delivery);
   if (outcome === "retry_scheduled") m.outboundRetries.inc();
   const fields = { attempt: attemptNo, status: a.result.status, error, durationMs: a.durationMs, outcome };
   if (outcome === "sent") log.info("webhook delivered", fields);
   else log.warn("webhook attempt failed", fields);
   return outcome;
+}
+
+/**
+ * The delivery after this one in its conversation waits until this one has been attempted in its round; it was
+ * put back to sleep for a guess of how long that takes, so wake it now that the attempt is recorded.
+ */
+async function wakeNextInOrder(db: Executor, delivery: Delivery) {
+  const [next] = await db.select({ id: deliveries.id }).from(deliveries).where(and(
+    eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"), sql`${deliveries.seq} > ${delivery.seq}`,
+    eq(deliveries.attempts, deliveries.roundStart), sql`${deliveries.nextAttemptAt} <= now() + interval '5 seconds'`,
+  )).orderBy(asc(deliveries.seq)).limit(1);
+  if (next) await scheduleAttempt(db, next.id);
 }
 
 async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" }) {
