@@ -1,6 +1,6 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { clinicEvents, deliveries, messages } from "../../db/schema";
 import type { Deps } from "../deps";
@@ -79,9 +79,8 @@ export function sendDeliveryTask(deps: Deps, opts: DeliverOptions = {}): Task {
  */
 export function sweepDeliveriesTask(deps: Deps): Task {
   return async () => {
-    const stale = new Date(deps.clock.now().getTime() - 5 * 60_000);
     const rows = await deps.db.select({ id: deliveries.id }).from(deliveries)
-      .where(and(eq(deliveries.status, "pending"), lt(deliveries.nextAttemptAt, stale)))
+      .where(and(eq(deliveries.status, "pending"), sql`${deliveries.nextAttemptAt} < now() - interval '5 minutes'`))
       .orderBy(asc(deliveries.nextAttemptAt)).limit(500);
     for (const { id } of rows) await scheduleAttempt(deps.db, id);
     if (rows.length > 0) deps.log.info("delivery sweep requeued", { count: rows.length });
