@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
-import { migrations as workerMigrations } from "graphile-worker/dist/generated/sql";
 import postgres from "postgres";
 import * as schema from "../db/schema";
 import type { Logger } from "./log";
@@ -179,7 +179,11 @@ const JOURNAL = resolve(MIGRATIONS_DIR, "meta/_journal.json");
 const journal: { entries: { tag: string }[] } = JSON.parse(readFileSync(JOURNAL, "utf8"));
 const EXPECTED_MIGRATIONS = readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR })
   .map((m, i) => ({ hash: m.hash, tag: journal.entries[i]?.tag ?? String(i) }));
-const WORKER_SCHEMA_REVISION = Math.max(...Object.keys(workerMigrations).map((f) => parseInt(f.slice(0, 6), 10)));
+// graphile-worker ships its schema as sql/NNNNNN.sql beside dist/ (its exports map hides the compiled list).
+const WORKER_SQL_DIR = resolve(dirname(fileURLToPath(import.meta.resolve("graphile-worker"))), "../sql");
+const WORKER_SCHEMA_REVISION = Math.max(
+  ...readdirSync(WORKER_SQL_DIR).filter((f) => /^\d{6}\.sql$/.test(f)).map((f) => parseInt(f.slice(0, 6), 10)),
+);
 
 export interface SchemaStatus {
   /** Tags of the journal's migrations the database has not recorded. */

@@ -117,7 +117,7 @@ export function appointmentRoutes(deps: Deps) {
           };
           const to = body.status as AppointmentStatus | undefined;
           if (to && to !== current.status) {
-            if (!canTransition(current.status as AppointmentStatus, to)) {
+            if (!canTransition(current.status as AppointmentStatus, to, "api")) {
               throw new AppError(
                 409,
                 "invalid_transition",

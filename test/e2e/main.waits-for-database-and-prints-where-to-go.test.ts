@@ -51,11 +51,13 @@ test("a database that comes up late is waited for; the banner says where to go a
       "ready after the database came up",
       60_000,
     );
-    const banner = started
-      .output()
-      .split("\n")
-      .filter((l) => l.includes('"switchboard started"'))
-      .map((l) => JSON.parse(l))[0];
+    // The banner comes once the worker runs too, a moment after the HTTP server answers.
+    const line = await waitFor(
+      () => started.output().split("\n").find((l) => l.includes('"switchboard started"')),
+      "the start-up banner",
+      30_000,
+    );
+    const banner = JSON.parse(line);
     expect(banner).toMatchObject({
       url: `http://localhost:${port}`,
       docs: "https://switchboard.example.test/docs",
