@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueSms } from "../../src/effects/sms";
 import { enqueue } from "../../src/jobs/enqueue";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
-import { createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { inboundParams, postSms, uniquePhone } from "../support/twilio";
 
 // Each scenario is a way production fails between us and Twilio. Whatever the faults, one SMS row is at most one
@@ -21,7 +23,10 @@ afterAll(async () => {
 const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Promise<any[]>;
 const sentTo = (phone: string) => fake.messages.filter((m) => m.to === phone);
 const smsRow = async (id: string) => (await rows`select * from sms_messages where id = ${id}`)[0];
-const jobOf = async (id: string) => (await rows`select attempts, max_attempts from graphile_worker.jobs where key = ${`sms:${id}`}`)[0];
+const jobOf = async (id: string) =>
+  (await rows`select attempts, max_attempts from graphile_worker.jobs where key = ${`sms:${id}`}`)[0];
+const optOut = (patientId: string) =>
+  rows`update patients set opted_out = true, opted_out_at = now(), opt_out_type = 'STOP' where id = ${patientId}`;
 const unavailable = { status: 503, code: 20503, message: "Service Unavailable" };
 const tooMany = { status: 429, code: 20429, message: "Too Many Requests" };
 const serverError = { status: 500, code: 20500, message: "Internal Server Error" };
@@ -43,7 +48,7 @@ async function nextAttempt() {
 }
 
 describe("an attempt that may have reached Twilio", () => {
-  test("the issue's scenario: timeout after Twilio took the reply, then look-ups answering 503 and 429: one text", async () => {
+  test("issue's scenario: timeout after Twilio took the reply, look-ups failing 503 then 429: one text", async () => {
     const { clinic, patient } = await seedAppointment(h, { phone: uniquePhone() });
     fake.delay(1500);
     fake.failList(unavailable);
@@ -95,7 +100,7 @@ describe("an attempt that may have reached Twilio", () => {
     const { id, patient } = await queue();
     fake.delay(1500);
     await h.drain();
-    await rows`update patients set opted_out = true, opted_out_at = now(), opt_out_type = 'STOP' where id = ${patient.id}`;
+    await optOut(patient.id);
     await nextAttempt();
     const sent = sentTo(patient.phone);
     expect(sent).toHaveLength(1);
@@ -106,7 +111,7 @@ describe("an attempt that may have reached Twilio", () => {
     const { id, patient } = await queue();
     fake.fail(serverError);
     await h.drain();
-    await rows`update patients set opted_out = true, opted_out_at = now(), opt_out_type = 'STOP' where id = ${patient.id}`;
+    await optOut(patient.id);
     await nextAttempt();
     expect(sentTo(patient.phone)).toHaveLength(0);
     expect((await smsRow(id)).status).toBe("skipped_opted_out");
@@ -130,7 +135,8 @@ describe("Twilio's own `sending` is not our claim", () => {
 });
 
 describe("the last attempt", () => {
-  const emailsAbout = (id: string) => rows`select kind, "to" from email_outbox where dedupe_key like ${`%${id}`} order by kind`;
+  const emailsAbout = (id: string) =>
+    rows`select kind, "to" from email_outbox where dedupe_key like ${`%${id}`} order by kind`;
 
   test("still unknown: recorded as unconfirmed and support is told; no 'could not text you' email", async () => {
     const { id, patient } = await queue();
@@ -147,7 +153,8 @@ describe("the last attempt", () => {
     expect(await rows`select 1 from clinic_events where dedupe_key = ${`sms-failed:${id}`}`).toHaveLength(0);
     expect(await jobOf(id)).toBeUndefined();
     expect(sentTo(patient.phone)).toHaveLength(1);
-    expect(h.logs.some((l) => l.includes("sms may have been sent; Twilio could not confirm it") && l.includes(id))).toBe(true);
+    const alerted = (l: string) => l.includes("sms may have been sent; Twilio could not confirm it") && l.includes(id);
+    expect(h.logs.some(alerted)).toBe(true);
   });
 
   test("known not sent (429): failed, with the email fallback and the alert", async () => {

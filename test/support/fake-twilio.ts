@@ -21,7 +21,8 @@ export interface TwilioError { status: number; code: number; message: string }
  * (`errorAfterCreate`, as a 5xx Twilio gives after it stored the message), or carries another status.
  */
 type Scripted =
-  | { error: TwilioError } | { delayMs: number } | { hang: true } | { errorAfterCreate: TwilioError } | { status: string };
+  | { error: TwilioError } | { delayMs: number } | { hang: true }
+  | { errorAfterCreate: TwilioError } | { status: string };
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const errorBody = (e: TwilioError) =>
@@ -109,7 +110,9 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
       held.clear();
     },
     /** The next creates store the message, then answer this error (Twilio failing after it took the message). */
-    failAfterCreate(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) script.push({ errorAfterCreate: error }); },
+    failAfterCreate(error: TwilioError, times = 1) {
+      for (let i = 0; i < times; i++) script.push({ errorAfterCreate: error });
+    },
     /** The next create answers with this status instead of "queued" (e.g. "sending"). */
     answerStatus(status: string) { script.push({ status }); },
     /** The next list look-ups answer this error. */
