@@ -40,11 +40,11 @@ export const smsMessages = pgTable("sms_messages", {
   errorMessage: text("error_message"),
   attempts: integer("attempts").notNull().default(0),
   /**
-   * The send job's claim, apart from any status Twilio reports: when the first attempt whose outcome is still
-   * unknown started (committed before the Twilio call). While it is set and twilio_sid is null, the message may
-   * be on Twilio, so the next attempt looks it up before it sends. Cleared once Twilio has answered either way.
+   * The send job's claim, a column of its own (never a status: Twilio's words take those over): while it is in
+   * the future an attempt is under way and no other job touches the row. Set, with the status `unknown`, before
+   * the Twilio call; cleared when the attempt's outcome is recorded; a worker that died leaves it to expire.
    */
-  claimedAt: timestamp("claimed_at", { withTimezone: true }),
+  claimedUntil: timestamp("claimed_until", { withTimezone: true }),
   /**
    * After a failed / undelivered callback: `email_queued` (fallback_email_id is the outbox row) or why no email
    * could go to the patient (`not_possible: ...`). Null while the SMS has not failed.

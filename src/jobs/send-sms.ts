@@ -17,16 +17,27 @@ type Sms = typeof smsMessages.$inferSelect;
 /** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
 const CLAIMABLE = new Set(["pending", "unknown"]);
 
-type Claim = { kind: "skip" } | ({ kind: "go"; sms: Sms } & SmsToSend);
+/** Beyond the calls' own timeouts and the pacing wait, how long a claim holds before it counts as abandoned. */
+const CLAIM_MARGIN_MS = 5_000;
+
+type Claim = { kind: "skip" } | { kind: "busy"; until: Date } | ({ kind: "go"; sms: Sms } & SmsToSend);
+
+/** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
+export class SendUnderWay extends Error {
+  readonly code = "SEND_UNDER_WAY";
+  constructor(until: Date) {
+    super(`another attempt to send this SMS is under way (claimed until ${until.toISOString()})`);
+  }
+}
 /** What recording an outcome decided: the status written, and whether graphile-worker should run the job again. */
 interface Verdict { status: string; retry: boolean }
 
 /**
- * Sends one recorded SMS through the twilio SDK, never twice (SPEC 8): claim (a committed marker of its own) →
- * one attempt against Twilio → one transaction recording its outcome. While a claimed row has no sid, the
- * message may be on Twilio (a timeout, a 5xx, a dead or stopped worker): the row stays `unknown` and every later
- * attempt looks it up on Twilio before it may send; a look-up that fails is retried as a look-up. Twilio 4xx
- * answers are recorded and not retried. The last attempt never reports as failed what may have gone out.
+ * Sends one recorded SMS through the twilio SDK, never twice (SPEC 8): claim (claimed_until, a column of its own)
+ * → one attempt against Twilio → one transaction recording its outcome. From the claim until Twilio's answer
+ * settles it, the row is `unknown`: the message may be on Twilio (a timeout, a 5xx, a dead or stopped worker),
+ * so every later attempt looks it up before it may send, and a look-up that fails is retried as a look-up.
+ * Twilio 4xx answers are recorded and not retried. The last attempt never reports as failed what may have gone out.
  */
 export function sendSmsTask(deps: Deps): Task {
   return async (payload, helpers) => {
@@ -36,10 +47,11 @@ export function sendSmsTask(deps: Deps): Task {
     }
     const claim = await claimSend(deps, payload.smsId);
     if (claim.kind === "skip") return;
+    if (claim.kind === "busy") throw new SendUnderWay(claim.until);
     const outcome = await attemptSend(deps, claim, helpers.abortSignal);
     const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
     // Outside the attempt: once Twilio has the message, a database error while saving its sid must not count as a
-    // failed send. It throws with the row still claimed, and the retry finds the message by looking it up.
+    // failed send. It throws with the row still `unknown`; once its claim expires, a retry looks the message up.
     const verdict = await retryOnStaleConnection(() =>
       deps.db.transaction((tx) => recordOutcome(deps, tx, claim.sms, outcome, lastAttempt)));
     report(deps, claim.sms, outcome, verdict);
@@ -49,16 +61,18 @@ export function sendSmsTask(deps: Deps): Task {
 
 /**
  * Locks the row, re-checks opt-out, reserves the sending number's next slot and marks the claim, committed before
- * Twilio is called. A row claimed before (`claimed_at` set, no sid) is looked up first, even for a patient who has
- * opted out since: it may already be out, and that must be recorded, not skipped.
+ * Twilio is called. An `unknown` row (an earlier attempt may have reached Twilio) is looked up first, even for a
+ * patient who has opted out since: it may already be out, and that must be recorded, not skipped.
  */
 async function claimSend(deps: Deps, smsId: string): Promise<Claim> {
   return deps.db.transaction(async (tx) => {
     const [sms] = await tx.select().from(smsMessages).where(eq(smsMessages.id, smsId)).for("update");
     if (!sms || sms.twilioSid || !CLAIMABLE.has(sms.status)) return { kind: "skip" };
-    const lookUpFirst = sms.claimedAt !== null;
+    const now = deps.clock.now();
+    if (sms.claimedUntil && sms.claimedUntil > now) return { kind: "busy", until: sms.claimedUntil };
+    const lookUpFirst = sms.status === "unknown";
     const skip = async (status: string, reason: string) => {
-      await tx.update(smsMessages).set({ status, errorMessage: reason, updatedAt: deps.clock.now() })
+      await tx.update(smsMessages).set({ status, errorMessage: reason, updatedAt: now })
         .where(eq(smsMessages.id, sms.id));
       deps.metrics.smsSends.inc({ outcome: "skipped" });
       deps.log.info("sms not sent", { smsId: sms.id, reason });
@@ -75,9 +89,10 @@ async function claimSend(deps: Deps, smsId: string): Promise<Claim> {
     const [clinic] = await tx.select({ perSecond: clinics.smsPerSecond }).from(clinics)
       .where(eq(clinics.id, sms.clinicId));
     const waitMs = optedOut ? 0 : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
-    const now = deps.clock.now();
+    // Long enough for a look-up, the pacing wait and a send, each bounded by its timeout.
+    const claimedUntil = new Date(now.getTime() + waitMs + 2 * deps.config.TWILIO_TIMEOUT_MS + CLAIM_MARGIN_MS);
     await tx.update(smsMessages)
-      .set({ status: "unknown", claimedAt: sms.claimedAt ?? now, attempts: sms.attempts + 1, updatedAt: now })
+      .set({ status: "unknown", claimedUntil, attempts: sms.attempts + 1, updatedAt: now })
       .where(eq(smsMessages.id, sms.id));
     return { kind: "go", sms, client: deps.twilio, lookUpFirst, maySend: !optedOut, waitMs };
   });
@@ -108,27 +123,28 @@ async function reserveSlot(deps: Pick<Deps, "clock">, tx: Tx, from: string, perS
 /** Writes what the attempt found out, with its effects, in the caller's transaction. */
 async function recordOutcome(deps: Deps, tx: Tx, sms: Sms, outcome: Outcome, lastAttempt: boolean): Promise<Verdict> {
   const now = deps.clock.now();
-  const set = (fields: Partial<Sms>) =>
-    tx.update(smsMessages).set({ ...fields, updatedAt: now }).where(eq(smsMessages.id, sms.id)).returning();
+  // Whatever the outcome, this attempt is over: its claim ends with it.
+  const set = (fields: Partial<Sms>) => tx.update(smsMessages)
+    .set({ ...fields, claimedUntil: null, updatedAt: now }).where(eq(smsMessages.id, sms.id)).returning();
   switch (outcome.kind) {
     case "sent": {
       // Callbacks that outran this answer wait for the sid (marked unknown); the lock keeps them in step.
       await lockSid(tx, outcome.sid);
       await set({
-        status: outcome.status, twilioSid: outcome.sid, sentAt: now, claimedAt: null,
+        status: outcome.status, twilioSid: outcome.sid, sentAt: now,
         errorCode: null, errorMessage: null,
       });
       await requeueEarlyCallbacks(tx, outcome.sid);
       return { status: outcome.status, retry: false };
     }
     case "withheld":
-      await set({ status: "skipped_opted_out", claimedAt: null, errorMessage: outcome.reason });
+      await set({ status: "skipped_opted_out", errorMessage: outcome.reason });
       return { status: "skipped_opted_out", retry: false };
     case "refused":
     case "not_sent": {
       const retry = outcome.kind === "not_sent" && !lastAttempt;
       const status = retry ? "pending" : "failed";
-      const [row] = await set({ status, claimedAt: null, errorCode: outcome.code, errorMessage: errorText(outcome) });
+      const [row] = await set({ status, errorCode: outcome.code, errorMessage: errorText(outcome) });
       if (retry || !row) return { status, retry };
       if (outcome.code === "21610") {
         // Twilio knows the recipient replied STOP: keep our record in step, so nothing else is tried.

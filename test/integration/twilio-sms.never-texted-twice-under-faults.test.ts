@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { run } from "graphile-worker";
+import { quietLogger } from "../../src/db";
 import { queueSms } from "../../src/effects/sms";
 import { enqueue } from "../../src/jobs/enqueue";
+import { sendSmsTask } from "../../src/jobs/send-sms";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
 import {
   createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
 } from "../support/harness";
 import { inboundParams, postSms, uniquePhone } from "../support/twilio";
+import { waitFor } from "../support/wait";
 
 // Each scenario is a way production fails between us and Twilio. Whatever the faults, one SMS row is at most one
 // message on Twilio; a row that may be on Twilio is looked up, never sent blind, and never reported as failed.
@@ -131,6 +135,33 @@ describe("Twilio's own `sending` is not our claim", () => {
     await h.drain();
     expect(sentTo(patient.phone)).toHaveLength(1);
     expect(await smsRow(id)).toMatchObject({ status: "sending", twilio_sid: first!.sid, attempts: 1 });
+  });
+});
+
+describe("two jobs for one SMS", () => {
+  test("a second job while the first is still calling Twilio leaves the row alone: one text", async () => {
+    const { id, patient } = await queue();
+    fake.hangBeforeCreate();
+    const runner = await run({
+      connectionString: h.deps.databaseUrl, taskList: { "send-sms": sendSmsTask(h.deps) },
+      concurrency: 2, noHandleSignals: true, pollInterval: 20, logger: quietLogger,
+    });
+    const againKey = `sms-again:${id}`;
+    try {
+      await waitFor(() => fake.hanging === 1, "the first send to reach Twilio");
+      // As when the same SMS is queued again (a replay; a job a crashed worker left behind, run twice).
+      await enqueue(h.deps.db, "send-sms", { smsId: id }, { jobKey: againKey });
+      await waitFor(async () => (await rows`select 1 from graphile_worker.jobs
+        where key = ${againKey} and (attempts = 0 or locked_at is not null)`).length === 0, "the second job to run");
+      expect(sentTo(patient.phone)).toHaveLength(0);
+    } finally {
+      fake.release();
+      await runner.stop();
+    }
+    await nextAttempt();
+    const sent = sentTo(patient.phone);
+    expect(sent).toHaveLength(1);
+    expect(await smsRow(id)).toMatchObject({ status: "queued", twilio_sid: sent[0]!.sid, claimed_until: null });
   });
 });
 

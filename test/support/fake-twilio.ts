@@ -16,12 +16,13 @@ export interface FakeMessage {
 
 export interface TwilioError { status: number; code: number; message: string }
 /**
- * How the next create call is answered: refused before anything is created (`error`), or the message is created
- * and then the answer is late (`delayMs`), never comes until released (`hang`), is an error anyway
- * (`errorAfterCreate`, as a 5xx Twilio gives after it stored the message), or carries another status.
+ * How the next create call is answered: refused before anything is created (`error`), held before anything is
+ * created until released (`hangBefore`), or the message is created and then the answer is late (`delayMs`), never
+ * comes until released (`hang`), is an error anyway (`errorAfterCreate`, as a 5xx Twilio gives after it stored
+ * the message), or carries another status.
  */
 type Scripted =
-  | { error: TwilioError } | { delayMs: number } | { hang: true }
+  | { error: TwilioError } | { hangBefore: true } | { delayMs: number } | { hang: true }
   | { errorAfterCreate: TwilioError } | { status: string };
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
@@ -76,6 +77,7 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
       const params = Object.fromEntries(new URLSearchParams(await request.text()));
       creates.push(params);
       const next = script.shift();
+      if (next && "hangBefore" in next) await new Promise<void>((resolve) => held.add(resolve));
       if (next && "error" in next) return json(errorBody(next.error), next.error.status);
       if (!params.To) return json(errorBody({ status: 400, code: 21604, message: "A 'To' phone number is required." }), 400);
       if (!params.From) return json(errorBody({ status: 400, code: 21603, message: "A 'From' phone number is required." }), 400);
@@ -103,7 +105,9 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     delay(delayMs: number, times = 1) { for (let i = 0; i < times; i++) script.push({ delayMs }); },
     /** The next create stores the message and holds its answer until `release()` (or close). */
     hang() { script.push({ hang: true }); },
-    /** How many create answers are being held now. */
+    /** The next create is held, before Twilio stores anything, until `release()` (or close). */
+    hangBeforeCreate() { script.push({ hangBefore: true }); },
+    /** How many create requests are being held now. */
     get hanging() { return held.size; },
     release() {
       for (const resolve of held) resolve();
