@@ -1,1 +1,1 @@
-ALTER TABLE "sms_messages" ADD COLUMN "claimed_until" timestamp with time zone;
+ALTER TABLE "sms_messages" ADD COLUMN "claimed_by" text;

@@ -40,11 +40,12 @@ export const smsMessages = pgTable("sms_messages", {
   errorMessage: text("error_message"),
   attempts: integer("attempts").notNull().default(0),
   /**
-   * The send job's claim, a column of its own (never a status: Twilio's words take those over): while it is in
-   * the future an attempt is under way and no other job touches the row. Set, with the status `unknown`, before
-   * the Twilio call; cleared when the attempt's outcome is recorded; a worker that died leaves it to expire.
+   * The send job's claim, a column of its own (never a status: Twilio's words take those over): the id of the
+   * graphile-worker job whose attempt is under way. Set, with the status `unknown`, before the Twilio call;
+   * cleared when the attempt's outcome is recorded. While that job is running (locked), no other job touches
+   * the row; a worker that died holds it only until its jobs are unlocked (src/jobs/heartbeat.ts).
    */
-  claimedUntil: timestamp("claimed_until", { withTimezone: true }),
+  claimedBy: text("claimed_by"),
   /**
    * After a failed / undelivered callback: `email_queued` (fallback_email_id is the outbox row) or why no email
    * could go to the patient (`not_possible: ...`). Null while the SMS has not failed.

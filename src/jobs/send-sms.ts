@@ -17,23 +17,20 @@ type Sms = typeof smsMessages.$inferSelect;
 /** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
 const CLAIMABLE = new Set(["pending", "unknown"]);
 
-/** Beyond the calls' own timeouts and the pacing wait, how long a claim holds before it counts as abandoned. */
-const CLAIM_MARGIN_MS = 5_000;
-
-type Claim = { kind: "skip" } | { kind: "busy"; until: Date } | ({ kind: "go"; sms: Sms } & SmsToSend);
+type Claim = { kind: "skip" } | { kind: "busy"; by: string } | ({ kind: "go"; sms: Sms } & SmsToSend);
 
 /** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
 export class SendUnderWay extends Error {
   readonly code = "SEND_UNDER_WAY";
-  constructor(until: Date) {
-    super(`another attempt to send this SMS is under way (claimed until ${until.toISOString()})`);
+  constructor(jobId: string) {
+    super(`another attempt to send this SMS is under way (job ${jobId})`);
   }
 }
 /** What recording an outcome decided: the status written, and whether graphile-worker should run the job again. */
 interface Verdict { status: string; retry: boolean }
 
 /**
- * Sends one recorded SMS through the twilio SDK, never twice (SPEC 8): claim (claimed_until, a column of its own)
+ * Sends one recorded SMS through the twilio SDK, never twice (SPEC 8): claim (claimed_by, a column of its own)
  * → one attempt against Twilio → one transaction recording its outcome. From the claim until Twilio's answer
  * settles it, the row is `unknown`: the message may be on Twilio (a timeout, a 5xx, a dead or stopped worker),
  * so every later attempt looks it up before it may send, and a look-up that fails is retried as a look-up.
@@ -45,13 +42,13 @@ export function sendSmsTask(deps: Deps): Task {
       deps.log.error("send-sms: bad payload, giving up", { payload });
       return;
     }
-    const claim = await claimSend(deps, payload.smsId);
+    const claim = await claimSend(deps, payload.smsId, helpers.job.id);
     if (claim.kind === "skip") return;
-    if (claim.kind === "busy") throw new SendUnderWay(claim.until);
+    if (claim.kind === "busy") throw new SendUnderWay(claim.by);
     const outcome = await attemptSend(deps, claim, helpers.abortSignal);
     const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
     // Outside the attempt: once Twilio has the message, a database error while saving its sid must not count as a
-    // failed send. It throws with the row still `unknown`; once its claim expires, a retry looks the message up.
+    // failed send. It throws with the row still `unknown`, and the retry looks the message up.
     const verdict = await retryOnStaleConnection(() =>
       deps.db.transaction((tx) => recordOutcome(deps, tx, claim.sms, outcome, lastAttempt)));
     report(deps, claim.sms, outcome, verdict);
@@ -64,12 +61,14 @@ export function sendSmsTask(deps: Deps): Task {
  * Twilio is called. An `unknown` row (an earlier attempt may have reached Twilio) is looked up first, even for a
  * patient who has opted out since: it may already be out, and that must be recorded, not skipped.
  */
-async function claimSend(deps: Deps, smsId: string): Promise<Claim> {
+async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Claim> {
   return deps.db.transaction(async (tx) => {
     const [sms] = await tx.select().from(smsMessages).where(eq(smsMessages.id, smsId)).for("update");
     if (!sms || sms.twilioSid || !CLAIMABLE.has(sms.status)) return { kind: "skip" };
+    if (sms.claimedBy && sms.claimedBy !== jobId && await isRunning(tx, sms.claimedBy)) {
+      return { kind: "busy", by: sms.claimedBy };
+    }
     const now = deps.clock.now();
-    if (sms.claimedUntil && sms.claimedUntil > now) return { kind: "busy", until: sms.claimedUntil };
     const lookUpFirst = sms.status === "unknown";
     const skip = async (status: string, reason: string) => {
       await tx.update(smsMessages).set({ status, errorMessage: reason, updatedAt: now })
@@ -89,13 +88,21 @@ async function claimSend(deps: Deps, smsId: string): Promise<Claim> {
     const [clinic] = await tx.select({ perSecond: clinics.smsPerSecond }).from(clinics)
       .where(eq(clinics.id, sms.clinicId));
     const waitMs = optedOut ? 0 : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
-    // Long enough for a look-up, the pacing wait and a send, each bounded by its timeout.
-    const claimedUntil = new Date(now.getTime() + waitMs + 2 * deps.config.TWILIO_TIMEOUT_MS + CLAIM_MARGIN_MS);
     await tx.update(smsMessages)
-      .set({ status: "unknown", claimedUntil, attempts: sms.attempts + 1, updatedAt: now })
+      .set({ status: "unknown", claimedBy: jobId, attempts: sms.attempts + 1, updatedAt: now })
       .where(eq(smsMessages.id, sms.id));
     return { kind: "go", sms, client: deps.twilio, lookUpFirst, maySend: !optedOut, waitMs };
   });
+}
+
+/**
+ * Whether a job is running: graphile-worker keeps it locked until its outcome is recorded, and unlocks the jobs
+ * of a worker that died (src/jobs/heartbeat.ts). A finished job is gone or unlocked.
+ */
+async function isRunning(tx: Tx, jobId: string): Promise<boolean> {
+  const rows = await tx.execute(sql`select 1 from graphile_worker.jobs
+    where id = ${jobId}::bigint and locked_at is not null`);
+  return rows.length > 0;
 }
 
 async function isOptedOut(tx: Tx, patientId: string | null): Promise<boolean> {
@@ -125,7 +132,7 @@ async function recordOutcome(deps: Deps, tx: Tx, sms: Sms, outcome: Outcome, las
   const now = deps.clock.now();
   // Whatever the outcome, this attempt is over: its claim ends with it.
   const set = (fields: Partial<Sms>) => tx.update(smsMessages)
-    .set({ ...fields, claimedUntil: null, updatedAt: now }).where(eq(smsMessages.id, sms.id)).returning();
+    .set({ ...fields, claimedBy: null, updatedAt: now }).where(eq(smsMessages.id, sms.id)).returning();
   switch (outcome.kind) {
     case "sent": {
       // Callbacks that outran this answer wait for the sid (marked unknown); the lock keeps them in step.

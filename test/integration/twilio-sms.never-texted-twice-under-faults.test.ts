@@ -161,7 +161,7 @@ describe("two jobs for one SMS", () => {
     await nextAttempt();
     const sent = sentTo(patient.phone);
     expect(sent).toHaveLength(1);
-    expect(await smsRow(id)).toMatchObject({ status: "queued", twilio_sid: sent[0]!.sid, claimed_until: null });
+    expect(await smsRow(id)).toMatchObject({ status: "queued", twilio_sid: sent[0]!.sid, claimed_by: null });
   });
 });
 

@@ -73,8 +73,8 @@ test("Twilio holds its answer: the worker stops, the SMS stays unknown, the next
     fake.release();
   }
   // The attempt is over (its claim released), its outcome unknown: the next run looks before it sends.
-  const [row] = await rows`select status, twilio_sid, error_message, claimed_until from sms_messages where id = ${id}`;
-  expect(row).toMatchObject({ status: "unknown", twilio_sid: null, claimed_until: null });
+  const [row] = await rows`select status, twilio_sid, error_message, claimed_by from sms_messages where id = ${id}`;
+  expect(row).toMatchObject({ status: "unknown", twilio_sid: null, claimed_by: null });
   expect(row.error_message).toContain("aborted");
 
   await h.retryNow("send-sms");
