@@ -83,14 +83,16 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
       if (!params.From) return json(errorBody({ status: 400, code: 21603, message: "A 'From' phone number is required." }), 400);
       if (!params.Body) return json(errorBody({ status: 400, code: 21602, message: "Message body is required." }), 400);
       const message: FakeMessage = {
-        sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid, to: params.To, from: params.From, body: params.Body,
-        status: next && "status" in next ? next.status : "queued",
+        sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid,
+        to: params.To, from: params.From, body: params.Body, status: next && "status" in next ? next.status : "queued",
         status_callback: params.StatusCallback ?? null, date_created: new Date().toUTCString().replace("GMT", "+0000"), params,
       };
       messages.push(message);
       if (next && "delayMs" in next) await Bun.sleep(next.delayMs);
       if (next && "hang" in next) await new Promise<void>((resolve) => held.add(resolve));
-      if (next && "errorAfterCreate" in next) return json(errorBody(next.errorAfterCreate), next.errorAfterCreate.status);
+      if (next && "errorAfterCreate" in next) {
+        return json(errorBody(next.errorAfterCreate), next.errorAfterCreate.status);
+      }
       return json(resource(message), 201);
     },
   });
