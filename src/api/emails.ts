@@ -15,11 +15,12 @@ const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.
 
 // Spelled out rather than t.UnionEnum, which would default an absent filter to its first value.
 export const EmailStatus = t.Union(
-  [t.Literal("pending"), t.Literal("sent"), t.Literal("failed"), t.Literal("logged")],
+  [t.Literal("pending"), t.Literal("sending"), t.Literal("sent"), t.Literal("failed"), t.Literal("logged")],
   {
     description:
-      "pending: waiting for its (next) attempt; sent; failed: refused permanently (SMTP 5xx) or out of attempts; " +
-      "logged: SMTP_URL unset, kept in the outbox",
+      "pending: waiting for its (next) attempt; sending: an attempt is under way, or ended without the " +
+      "server's answer (worker stopped or killed), and the next attempt sends it again; sent; failed: refused " +
+      "permanently (SMTP 5xx) or out of attempts; logged: SMTP_URL unset, kept in the outbox",
   },
 );
 export const EmailSummary = t.Object({
