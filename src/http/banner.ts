@@ -5,9 +5,9 @@ import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../inbound/twilio-sms
 import { TWILIO_STATUS_PATH } from "../inbound/twilio-status";
 
 export interface Listening {
-  /** The service's port (web and all), or the worker's health-and-metrics port on PORT. */
+  /** The service's port (web and all). */
   port?: number;
-  /** Where /metrics is served without a token: METRICS_PORT, or a worker's PORT. */
+  /** Where health and metrics are served alone, without a token: METRICS_PORT, or a worker's PORT. */
   metricsPort?: number;
 }
 
@@ -61,7 +61,9 @@ export function startupSummary(config: Config, listening: Listening): Record<str
           },
         }
       : {}),
-    ...(config.ROLE === "worker" && local ? { health: `${local}/healthz` } : {}),
+    ...(config.ROLE === "worker" && listening.metricsPort !== undefined
+      ? { health: `http://localhost:${listening.metricsPort}/healthz` }
+      : {}),
     ...(metrics ? { metrics } : {}),
     off: featuresOff(config),
   };

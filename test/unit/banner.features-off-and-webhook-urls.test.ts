@@ -47,7 +47,7 @@ test("webhook URLs come from PUBLIC_URL; a worker shows its health and metrics i
   ]);
   const worker = startupSummary(
     loadConfig({ ROLE: "worker", DATABASE_URL: "postgres://u:secret@db.internal:5433/sb" }),
-    { port: 3000, metricsPort: 3000 },
+    { metricsPort: 3000 },
   );
   expect(worker).toMatchObject({
     health: "http://localhost:3000/healthz",
