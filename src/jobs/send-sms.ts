@@ -8,7 +8,7 @@ import type { Deps, TwilioClient } from "../deps";
 import { storableText } from "../domain/text";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import type { Tx } from "./enqueue";
+import { enqueue, type Tx } from "./enqueue";
 import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
@@ -17,7 +17,7 @@ type Sms = typeof smsMessages.$inferSelect;
 /** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
 const CLAIMABLE = new Set(["pending", "unknown"]);
 
-type Claim = { kind: "skip" } | { kind: "busy"; by: string } | ({ kind: "go"; sms: Sms } & SmsToSend);
+type Claim = { kind: "skip" } | { kind: "later" } | { kind: "busy"; by: string } | ({ kind: "go"; sms: Sms } & SmsToSend);
 
 /** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
 export class SendUnderWay extends Error {
@@ -43,7 +43,7 @@ export function sendSmsTask(deps: Deps): Task {
       return;
     }
     const claim = await claimSend(deps, payload.smsId, helpers.job.id);
-    if (claim.kind === "skip") return;
+    if (claim.kind === "skip" || claim.kind === "later") return;
     if (claim.kind === "busy") throw new SendUnderWay(claim.by);
     const outcome = await attemptSend(deps, claim, helpers.abortSignal);
     const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
@@ -87,7 +87,14 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
     }
     const [clinic] = await tx.select({ perSecond: clinics.smsPerSecond }).from(clinics)
       .where(eq(clinics.id, sms.clinicId));
-    const waitMs = optedOut ? 0 : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
+    const pace = optedOut ? { kind: "now" as const, waitMs: 0 }
+      : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
+    if (pace.kind === "later") {
+      // Its number's next free slot is far off: come back then rather than hold a worker asleep until it.
+      await enqueue(tx, "send-sms", { smsId: sms.id }, { jobKey: `sms:${sms.id}`, runAt: new Date(Date.now() + pace.inMs) });
+      return { kind: "later" };
+    }
+    const waitMs = pace.waitMs;
     await tx.update(smsMessages)
       .set({ status: "unknown", claimedBy: jobId, attempts: sms.attempts + 1, updatedAt: now })
       .where(eq(smsMessages.id, sms.id));
@@ -111,20 +118,29 @@ async function isOptedOut(tx: Tx, patientId: string | null): Promise<boolean> {
   return patient?.optedOut ?? false;
 }
 
+type Pace = { kind: "now"; waitMs: number } | { kind: "later"; inMs: number };
+
 /**
  * Pacing per sending number (SPEC 8): each send takes the next free slot, 1/sms_per_second apart, shared by every
- * worker process. Returns how long to wait for it.
+ * worker process; sends from one number may run in parallel jobs. A slot at most SMS_PACING_MAX_SLEEP_MS away is
+ * taken and slept for; a later one is not taken, and the job comes back about when it frees.
  */
-async function reserveSlot(deps: Pick<Deps, "clock">, tx: Tx, from: string, perSecond: number) {
+async function reserveSlot(deps: Pick<Deps, "clock" | "config">, tx: Tx, from: string, perSecond: number): Promise<Pace> {
   const gapMs = Math.ceil(1000 / Math.max(perSecond, 1));
   const now = deps.clock.now().toISOString();
-  const rows = await tx.execute<{ wait_ms: number }>(sql`
+  const maxSleep = deps.config.SMS_PACING_MAX_SLEEP_MS;
+  const [taken] = await tx.execute<{ wait_ms: number }>(sql`
     insert into sms_senders (phone, next_send_at)
     values (${from}, ${now}::timestamptz + ${gapMs} * interval '1 millisecond')
     on conflict (phone) do update
       set next_send_at = greatest(sms_senders.next_send_at, ${now}::timestamptz) + ${gapMs} * interval '1 millisecond'
+      where sms_senders.next_send_at <= ${now}::timestamptz + ${maxSleep} * interval '1 millisecond'
     returning (extract(epoch from next_send_at - ${now}::timestamptz) * 1000 - ${gapMs})::float8 as wait_ms`);
-  return Math.max(0, Number(rows[0]?.wait_ms ?? 0));
+  if (taken) return { kind: "now", waitMs: Math.max(0, Number(taken.wait_ms)) };
+  const [next] = await tx.execute<{ in_ms: number }>(sql`
+    select (extract(epoch from next_send_at - ${now}::timestamptz) * 1000)::float8 as in_ms
+    from sms_senders where phone = ${from}`);
+  return { kind: "later", inMs: Math.max(0, Number(next?.in_ms ?? 0)) };
 }
 
 /** Writes what the attempt found out, with its effects, in the caller's transaction. */

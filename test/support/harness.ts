@@ -54,6 +54,8 @@ export async function createHarness(
     TWILIO_AUTH_TOKEN,
     SUPPORT_EMAIL: "support@switchboard.test",
     METRICS_TOKEN,
+    // Tests usually replace deps.sleep with a no-op, so pacing waits never pass: sleep (skip) them all, never requeue.
+    SMS_PACING_MAX_SLEEP_MS: "600000",
     ...env,
   });
   const logs: string[] = [];
