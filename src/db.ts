@@ -11,6 +11,10 @@ import type { Logger } from "./log";
 
 export type Sql = postgres.Sql;
 export type Db = PostgresJsDatabase<typeof schema>;
+/** A transaction, as drizzle hands it to `db.transaction(async (tx) => …)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Where a statement runs: the pool, or the caller's transaction (so that its writes commit together). */
+export type Executor = Db | Tx;
 export const MIGRATIONS_DIR = resolve(import.meta.dir, "../db/migrations");
 
 export interface DatabaseServer {

@@ -1,5 +1,6 @@
 import { emailOutbox } from "../../db/schema";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import { enqueue } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export interface EmailInput {
   /** Same cause, same key: queueing twice is a no-op. */

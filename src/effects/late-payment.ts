@@ -2,10 +2,10 @@ import type { Deps } from "../deps";
 import type { Cause, PaymentNotice } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { formatWhen } from "../domain/time";
-import type { Executor } from "../jobs/enqueue";
 import { type Appointment, loadParties, recordKeptStatus } from "./appointments";
 import { queueEmail } from "./email";
 import { queueClinicEvent } from "./messages";
+import type { Executor } from "../db";
 
 export interface KeptPayment {
   /** The PaymentIntent (or, without an id, the event): one notice per payment, however often it is replayed. */

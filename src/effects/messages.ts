@@ -1,8 +1,9 @@
 import { and, eq, ne } from "drizzle-orm";
 import { clinicEvents, clinics, messages } from "../../db/schema";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import { enqueue } from "../jobs/enqueue";
 import { messagePayload } from "../outbound/payload";
 import { conversationEndpoint, createDelivery } from "../outbound/store";
+import type { Executor } from "../db";
 
 export type NewMessage = typeof messages.$inferInsert;
 type Message = typeof messages.$inferSelect;

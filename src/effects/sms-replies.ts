@@ -2,7 +2,7 @@ import { and, count, eq, gt, ne, sql } from "drizzle-orm";
 import { clinics, patients, smsReplies } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { InboundSms } from "../domain/inbound-sms";
-import type { Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export type Clinic = typeof clinics.$inferSelect;
 export type Patient = typeof patients.$inferSelect;

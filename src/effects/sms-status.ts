@@ -1,7 +1,8 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { appointments, messages, smsMessages, smsStatusEvents, webhookEvents } from "../../db/schema";
 import { DELIVERED_STATUSES, type SmsStatus } from "../domain/sms-status";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import { enqueue } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export type SmsRow = typeof smsMessages.$inferSelect;
 

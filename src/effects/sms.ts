@@ -1,5 +1,6 @@
 import { smsMessages } from "../../db/schema";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import { enqueue } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export interface SmsInput {
   dedupeKey: string;

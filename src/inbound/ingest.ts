@@ -1,9 +1,9 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
-import { isConnectionError, retryOnStaleConnection, type Sql } from "../db";
+import { isConnectionError, retryOnStaleConnection, type Sql, type Tx } from "../db";
 import { StorageError } from "../http/errors";
-import { enqueue, enqueueMany, type JobSpec, type Tx } from "../jobs/enqueue";
+import { enqueue, enqueueMany, type JobSpec } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";

@@ -5,13 +5,13 @@ import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { queueEmail } from "../effects/email";
 import { AppError } from "../http/errors";
-import type { Tx } from "../jobs/enqueue";
 import { ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
 import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
+import type { Tx } from "../db";
 
 export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
 export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;

@@ -1,8 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../db";
-
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
-export type Executor = Db | Tx;
+import type { Executor } from "../db";
 
 export interface JobOptions {
   runAt?: Date;

@@ -6,8 +6,8 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { Provider } from "../inbound/ingest";
 import { storableText } from "../domain/text";
-import type { Executor, Tx } from "./enqueue";
 import { processWebhookBatch } from "./process-webhook-batch";
+import type { Executor, Tx } from "../db";
 
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export interface Outcome {

@@ -3,12 +3,12 @@ import { Value } from "@sinclair/typebox/value";
 import { eq, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { clinics, patients, smsMessages } from "../../db/schema";
-import { retryOnStaleConnection } from "../db";
+import { retryOnStaleConnection, type Tx } from "../db";
 import type { Deps, TwilioClient } from "../deps";
 import { storableText } from "../domain/text";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import { enqueue, type Tx } from "./enqueue";
+import { enqueue } from "./enqueue";
 import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });

@@ -3,12 +3,12 @@ import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, we
 import type { Deps } from "../deps";
 import { decideTurn, jitter, nextStep, parseDelays } from "../domain/webhook-delivery";
 import { queueEmail } from "../effects/email";
-import type { Executor } from "../jobs/enqueue";
 import { type HttpResult, httpTransport, type Transport } from "./http";
 import { acquireSlot, releaseSlot } from "./rate-limit";
 import { signedHeaders } from "./sign";
 import { type Lookup, RefusedTarget, resolveTarget } from "./ssrf";
 import { type Delivery, type Endpoint, scheduleAttempt } from "./store";
+import type { Executor } from "../db";
 
 export interface DeliverOptions {
   transport?: Transport;

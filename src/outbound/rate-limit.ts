@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export interface Limits { maxInFlight: number; maxPerWindow: number; windowMs: number; leaseMs: number }
 

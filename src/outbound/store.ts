@@ -1,7 +1,7 @@
 import { and, eq, sql as dsql } from "drizzle-orm";
 import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
-import type { Sql } from "../db";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import type { Executor, Sql } from "../db";
+import { enqueue } from "../jobs/enqueue";
 import { newSecret } from "./sign";
 
 export type Endpoint = typeof webhookEndpoints.$inferSelect;
