@@ -1,9 +1,9 @@
 import { and, eq, ne } from "drizzle-orm";
 import { clinicEvents, clinics, messages } from "../../db/schema";
-import { enqueue } from "../jobs/enqueue";
 import { messagePayload } from "../outbound/payload";
 import { conversationEndpoint, createDelivery } from "../outbound/store";
 import type { Executor } from "../db";
+import { enqueue } from "../queue";
 
 export type NewMessage = typeof messages.$inferInsert;
 type Message = typeof messages.$inferSelect;

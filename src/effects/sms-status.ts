@@ -1,8 +1,8 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { appointments, messages, smsMessages, smsStatusEvents, webhookEvents } from "../../db/schema";
 import { DELIVERED_STATUSES, type SmsStatus } from "../domain/sms-status";
-import { enqueue } from "../jobs/enqueue";
 import type { Executor } from "../db";
+import { enqueue } from "../queue";
 
 export type SmsRow = typeof smsMessages.$inferSelect;
 

@@ -3,8 +3,8 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isConnectionError, retryOnStaleConnection, type Sql, type Tx } from "../db";
 import { StorageError } from "../http/errors";
-import { enqueue, enqueueMany, type JobSpec } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
+import { enqueue, enqueueMany, type JobSpec } from "../queue";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";
 

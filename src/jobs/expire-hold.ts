@@ -8,7 +8,7 @@ import type { Cause } from "../domain/appointments";
 import { formatWhen } from "../domain/time";
 import { changeStatus, loadParties, lockAppointment } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
-import { enqueue } from "./enqueue";
+import { enqueue } from "../queue";
 
 const Payload = T.Object({ appointmentId: T.String({ pattern: "^[0-9a-fA-F-]{36}$" }) });
 

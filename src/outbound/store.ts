@@ -1,8 +1,8 @@
 import { and, eq, sql as dsql } from "drizzle-orm";
 import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Executor, Sql } from "../db";
-import { enqueue } from "../jobs/enqueue";
 import { newSecret } from "./sign";
+import { enqueue } from "../queue";
 
 export type Endpoint = typeof webhookEndpoints.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../db";
+import type { Executor } from "./db";
 
 export interface JobOptions {
   runAt?: Date;
