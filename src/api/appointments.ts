@@ -4,7 +4,6 @@ import { appointmentHistory, appointments, patients } from "../../db/schema";
 import type { Deps } from "../deps";
 import { type AppointmentStatus, canTransition } from "../domain/appointments";
 import { changeStatus, lockAppointment } from "../effects/appointments";
-import { AppError, badRequest, notFound } from "../http/errors";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
@@ -18,6 +17,7 @@ import {
   IdParam,
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
+import { AppError, badRequest, notFound } from "../errors";
 
 const detail = apiDetail("appointments");
 type Dto = typeof Appointment.static;

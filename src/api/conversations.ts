@@ -3,7 +3,6 @@ import { t } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";
-import { AppError, badRequest, notFound } from "../http/errors";
 import { messagePayload } from "../outbound/payload";
 import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
 import { createConversationEndpoint, rotateSecret } from "../outbound/store";
@@ -19,6 +18,7 @@ import {
   SecretRotated,
 } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
+import { AppError, badRequest, notFound } from "../errors";
 
 const detail = apiDetail("conversations");
 const OLDEST_FIRST: Keyset = { sort: messages.createdAt, id: messages.id, idType: "uuid", direction: "asc" };

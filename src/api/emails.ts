@@ -2,11 +2,11 @@ import { and, eq, sql } from "drizzle-orm";
 import { t } from "elysia";
 import { emailOutbox } from "../../db/schema";
 import type { Deps } from "../deps";
-import { notFound } from "../http/errors";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { apiDetail, ErrorBody, IdParam } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
+import { notFound } from "../errors";
 
 const detail = apiDetail("emails");
 const NEWEST_FIRST: Keyset = { sort: emailOutbox.createdAt, id: emailOutbox.id, idType: "uuid", direction: "desc" };

@@ -2,7 +2,6 @@ import { and, eq, gte, lte } from "drizzle-orm";
 import { t } from "elysia";
 import { clinics, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
-import { badRequest, notFound } from "../http/errors";
 import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
@@ -10,6 +9,7 @@ import { toDto } from "./dto";
 import { apiDetail, ErrorBody, IdParam } from "./models";
 import { Endpoint, ReplayRange, SecretRotated } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
+import { badRequest, notFound } from "../errors";
 
 const detail = apiDetail("webhook endpoints");
 const NEWEST_FIRST: Keyset = {

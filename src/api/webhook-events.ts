@@ -3,7 +3,6 @@ import { t } from "elysia";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
-import { badRequest, notFound } from "../http/errors";
 import { replayEvent } from "../inbound/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
@@ -17,6 +16,7 @@ import {
   WebhookProvider,
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
+import { badRequest, notFound } from "../errors";
 
 const detail = apiDetail("webhook events");
 const NEWEST_FIRST: Keyset = { id: webhookEvents.id, idType: "bigint", direction: "desc" };

@@ -13,10 +13,10 @@ import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
-import { AppError } from "./errors";
 import { healthRoutes } from "./health";
 import { finishDocument } from "./openapi";
 import { describeValidation } from "./validation";
+import { AppError } from "../errors";
 
 const DOCS_JSON = "/docs/json";
 

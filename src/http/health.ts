@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia, t } from "elysia";
 import { retryOnStaleConnection, schemaStatus } from "../db";
 import type { Deps } from "../deps";
-import { AppError } from "./errors";
+import { AppError } from "../errors";
 
 const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
 const digest = (s: string) => createHash("sha256").update(s).digest();

@@ -2,9 +2,9 @@ import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isConnectionError, retryOnStaleConnection, type Sql, type Tx } from "../db";
-import { StorageError } from "../http/errors";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 import { enqueue, enqueueMany, type JobSpec } from "../queue";
+import { StorageError } from "../errors";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status";
 

@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
 import Stripe from "stripe";
 import type { Deps } from "../deps";
-import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { StripeEventEnvelope } from "./schemas";
 import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
+import { AppError } from "../errors";
 
 export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
 const TOLERANCE_SECONDS = 300;

@@ -4,7 +4,6 @@ import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
 import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { queueEmail } from "../effects/email";
-import { AppError } from "../http/errors";
 import { ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
@@ -12,6 +11,7 @@ import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
 import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import type { Tx } from "../db";
+import { AppError } from "../errors";
 
 export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
 export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;

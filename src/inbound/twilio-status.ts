@@ -1,12 +1,12 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
-import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
+import { AppError } from "../errors";
 
 export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 const FORM = "application/x-www-form-urlencoded";

@@ -1,7 +1,7 @@
 import type { Deps } from "../deps";
-import { AppError, StorageError } from "../http/errors";
 import { sourceCheck } from "./guard";
 import type { Answer, IngestResult, Provider } from "./ingest";
+import { AppError, StorageError } from "../errors";
 
 /** Shared pieces of the webhook routes' documentation. */
 export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
