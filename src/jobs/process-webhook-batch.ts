@@ -4,7 +4,14 @@ import { webhookEvents } from "../../db/schema";
 import { isConnectionError } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
-import { type Outcome, type Processors, recordFailure, reported, runProcessor, type WebhookEvent } from "./process-webhook";
+import {
+  type Outcome,
+  type Processors,
+  recordFailure,
+  reported,
+  runProcessor,
+  type WebhookEvent,
+} from "./event-processor";
 
 /**
  * A batch job (payload `[{eventId}, ...]`, one per group-commit chunk): every event of it in ONE transaction,

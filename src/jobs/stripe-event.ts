@@ -9,9 +9,9 @@ import { type Appointment, changeStatus, loadParties, lockAppointment } from "..
 import { queueEmail } from "../effects/email";
 import { handleKeptPayment } from "../effects/late-payment";
 import { queueSms } from "../effects/sms";
-import type { Outcome, Processor } from "./process-webhook";
 import type { Tx } from "../db";
 import { enqueue } from "../queue";
+import type { Outcome, Processor } from "./event-processor";
 
 interface StripeObject {
   id?: string;

@@ -10,8 +10,8 @@ import { queueEmail } from "../effects/email";
 import { queueClinicEvent, recordMessage } from "../effects/messages";
 import { type Clinic, claimAutoReply, decidedReply, findParties, type Patient } from "../effects/sms-replies";
 import { queueSms } from "../effects/sms";
-import type { Processor } from "./process-webhook";
 import type { Tx } from "../db";
+import type { Processor } from "./event-processor";
 
 interface Ctx { deps: Deps; tx: Tx; sms: InboundSms; clinic: Clinic; patient: Patient; conversationId: string }
 

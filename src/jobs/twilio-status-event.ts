@@ -6,7 +6,7 @@ import { handleSmsFailure } from "../effects/sms-failure";
 import {
   applyToAppointment, lockSid, recordStatusEvent, replyMessageId, type StatusCallback, UNKNOWN_SID,
 } from "../effects/sms-status";
-import type { Processor } from "./process-webhook";
+import type { Processor } from "./event-processor";
 
 function parseCallback(params: URLSearchParams): StatusCallback | undefined {
   const sid = params.get("MessageSid") ?? params.get("SmsSid");
