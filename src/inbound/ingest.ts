@@ -1,12 +1,11 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
+import type { Provider } from "../domain/webhooks";
 import { isConnectionError, retryOnStaleConnection, type Sql, type Tx } from "../db";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 import { enqueue, enqueueMany, type JobSpec } from "../queue";
 import { StorageError } from "../errors";
-
-export type Provider = "stripe" | "twilio-sms" | "twilio-status";
 
 export interface Answer {
   status: number;

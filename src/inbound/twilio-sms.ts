@@ -3,6 +3,7 @@ import type { Deps } from "../deps";
 import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
 import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
+import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../domain/webhooks";
 import { queueEmail } from "../effects/email";
 import { ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
@@ -13,8 +14,6 @@ import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import type { Tx } from "../db";
 import { AppError } from "../errors";
 
-export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
-export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
 const FORM = "application/x-www-form-urlencoded";
 
 /** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
+import { TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { type Answer, ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { TwilioStatusForm } from "./schemas";
@@ -8,7 +9,6 @@ import { validTwilioSignature } from "./twilio";
 import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 
-export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 const FORM = "application/x-www-form-urlencoded";
 const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 

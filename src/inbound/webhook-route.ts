@@ -1,7 +1,8 @@
 import type { Deps } from "../deps";
 import { sourceCheck } from "./guard";
-import type { Answer, IngestResult, Provider } from "./ingest";
+import type { Answer, IngestResult } from "./ingest";
 import { AppError, StorageError } from "../errors";
+import type { Provider } from "../domain/webhooks";
 
 /** Shared pieces of the webhook routes' documentation. */
 export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };

@@ -3,7 +3,7 @@ import { webhookEvents } from "../../db/schema";
 import type { Executor, Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
-import type { Provider } from "../inbound/ingest";
+import type { Provider } from "../domain/webhooks";
 
 /**
  * Processing one inbound event, shared by the single and the batch form of process-webhook: the provider's

@@ -1,0 +1,12 @@
+/** The providers whose webhooks Switchboard receives, as webhook_events.provider names them. */
+export const PROVIDERS = ["stripe", "twilio-sms", "twilio-status"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/**
+ * Where each provider calls (SPEC 3, 4, 5). The status callback path is also the one send-sms gives Twilio as
+ * `statusCallback`, so it is defined here, once, below both.
+ */
+export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
+export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
+export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
+export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
