@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { appointments, messages, smsMessages, smsStatusEvents, webhookEvents } from "../../db/schema";
-import { DELIVERED_STATUSES, type SmsStatus } from "../domain/sms-status";
+import { DELIVERED_STATUSES, type SmsStatus, type StatusCallback } from "../domain/sms-status";
 import type { Executor } from "../db";
 import { enqueue } from "../queue";
 
@@ -16,14 +16,6 @@ export const UNKNOWN_SID = "unknown MessageSid";
  */
 export async function lockSid(tx: Executor, sid: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`sms-sid:${sid}`}))`);
-}
-
-export interface StatusCallback {
-  sid: string;
-  status: string;
-  errorCode?: string;
-  rawDlrDoneDate?: string;
-  params: Record<string, string>;
 }
 
 /** One history row per callback event; processing the same event again (a replay) only links it. */

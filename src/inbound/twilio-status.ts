@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
+import { parseStatusCallback } from "../domain/sms-status";
 import { TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { type Answer, ingest } from "./ingest";
 import { BODY_LIMIT, readRawText, requireContentType } from "./request";
@@ -26,11 +27,10 @@ export function twilioStatusRoutes(deps: Deps) {
       const raw = await readRawText(request);
       const params = new URLSearchParams(raw);
       if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
-      const sid = params.get("MessageSid") ?? params.get("SmsSid");
-      const status = (params.get("MessageStatus") ?? params.get("SmsStatus"))?.toLowerCase();
-      if (!sid || !status) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
+      const callback = parseStatusCallback(params);
+      if (!callback) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
       return ingest(deps, {
-        provider: "twilio-status", key: `${sid}:${status}`, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
+        provider: "twilio-status", key: `${callback.sid}:${callback.status}`, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
         phone: normalizePhone(params.get("To") ?? ""),
       });
     },

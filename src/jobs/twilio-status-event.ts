@@ -1,24 +1,12 @@
 import { eq } from "drizzle-orm";
 import { smsMessages } from "../../db/schema";
-import { advances, FAILURE_STATUSES, isSmsStatus } from "../domain/sms-status";
+import { advances, FAILURE_STATUSES, isSmsStatus, parseStatusCallback } from "../domain/sms-status";
 import { changeMessageStatus } from "../effects/messages";
 import { handleSmsFailure } from "../effects/sms-failure";
 import {
-  applyToAppointment, lockSid, recordStatusEvent, replyMessageId, type StatusCallback, UNKNOWN_SID,
+  applyToAppointment, lockSid, recordStatusEvent, replyMessageId, UNKNOWN_SID,
 } from "../effects/sms-status";
 import type { Processor } from "./event-processor";
-
-function parseCallback(params: URLSearchParams): StatusCallback | undefined {
-  const sid = params.get("MessageSid") ?? params.get("SmsSid");
-  const status = (params.get("MessageStatus") ?? params.get("SmsStatus"))?.toLowerCase();
-  if (!sid || !status) return undefined;
-  return {
-    sid, status,
-    errorCode: params.get("ErrorCode") || undefined,
-    rawDlrDoneDate: params.get("RawDlrDoneDate") || undefined,
-    params: Object.fromEntries(params),
-  };
-}
 
 /**
  * A Twilio status callback (SPEC 4): kept in the SMS's status history, then the SMS moves forward only (rank table
@@ -26,7 +14,7 @@ function parseCallback(params: URLSearchParams): StatusCallback | undefined {
  * A move to failed / undelivered brings the email fallback and the support alert.
  */
 export const processTwilioStatus: Processor = async (deps, tx, event) => {
-  const cb = parseCallback(new URLSearchParams(event.rawBody));
+  const cb = parseStatusCallback(new URLSearchParams(event.rawBody));
   if (!cb) return { status: "failed", reason: "no MessageSid or MessageStatus" };
   await lockSid(tx, cb.sid);
   const [sms] = await tx.select().from(smsMessages).where(eq(smsMessages.twilioSid, cb.sid)).for("update");
