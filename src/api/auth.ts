@@ -2,9 +2,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
-import { readRawText } from "../inbound/request";
 import { claimIdempotencyKey, settleIdempotencyKey } from "./idempotency";
 import { AppError } from "../errors";
+import { readRawText } from "../http/request";
 
 const WINDOW_MS = 60_000;
 /** Management API request bodies (SPEC 13); beyond it a 413, read no further. */

@@ -6,13 +6,13 @@ import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../domain/webhooks";
 import { queueEmail } from "../effects/email";
 import { ingest } from "./ingest";
-import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
 import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import type { Tx } from "../db";
 import { AppError } from "../errors";
+import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
 
 const FORM = "application/x-www-form-urlencoded";
 
