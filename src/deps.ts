@@ -7,8 +7,7 @@ import type { GroupCommit } from "./inbound/group-commit";
 import { createIngestBatcher, type IngestInput, type IngestResult } from "./inbound/ingest";
 import { createResponseTimes, type ResponseTimes } from "./inbound/response-time";
 import { createLogger, type Logger } from "./log";
-import { createMetrics, type Metrics } from "./metrics";
-import { oldestWaitingSeconds } from "./outbound/store";
+import { createMetrics, type Metrics, oldestWaitingSeconds } from "./metrics";
 
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };

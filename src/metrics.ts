@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Sql } from "./db";
 
 export interface MetricProbes {
   /** Age in seconds of the oldest delivery still waiting to be sent, read from the database at scrape time. */
@@ -71,3 +72,10 @@ export function createMetrics(probes: MetricProbes = {}) {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Age in seconds of the oldest unfinished delivery (0 when none): the queue-lag gauge. */
+export async function oldestWaitingSeconds(sql: Sql): Promise<number> {
+  const [row] = await sql`select coalesce(extract(epoch from (now() - min(created_at))), 0)::float8 as age
+    from deliveries where status = 'pending'`;
+  return Number(row?.age ?? 0);
+}

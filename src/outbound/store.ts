@@ -1,18 +1,11 @@
 import { and, eq, sql as dsql } from "drizzle-orm";
 import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
-import type { Executor, Sql } from "../db";
+import type { Executor } from "../db";
 import { newSecret } from "./sign";
 import { enqueue } from "../queue";
 
 export type Endpoint = typeof webhookEndpoints.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;
-
-/** Age in seconds of the oldest unfinished delivery (0 when none): the queue-lag gauge. */
-export async function oldestWaitingSeconds(sql: Sql): Promise<number> {
-  const [row] = await sql`select coalesce(extract(epoch from (now() - min(created_at))), 0)::float8 as age
-    from deliveries where status = 'pending'`;
-  return Number(row?.age ?? 0);
-}
 
 export async function createConversationEndpoint(tx: Executor, conversationId: string, url: string): Promise<Endpoint> {
   const [row] = await tx.insert(webhookEndpoints)
