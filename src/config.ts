@@ -89,7 +89,7 @@ export const EnvSchema = T.Object({
   WORKER_LOCAL_QUEUE_SIZE: Int(0, 1000, 50),
   /** graphile-worker batches job completions (and failures) within this many ms; -1 writes each at once. */
   WORKER_COMPLETE_BATCH_MS: Int(0, 10_000, 5),
-  /** Group commit of inbound webhooks (src/inbound/group-commit.ts): batch size, wait for company, writes at once. */
+  /** Group commit of inbound webhooks (src/ingest/group-commit.ts): batch size, wait for company, writes at once. */
   INGEST_BATCH_MAX: Int(1, 2000, 256),
   INGEST_BATCH_WAIT_MS: Int(0, 1000, 0),
   INGEST_BATCH_IN_FLIGHT: Int(1, 64, 2),

@@ -3,11 +3,11 @@ import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
-import type { GroupCommit } from "./inbound/group-commit";
-import { createIngestBatcher, type IngestInput, type IngestResult } from "./inbound/ingest";
-import { createResponseTimes, type ResponseTimes } from "./inbound/response-time";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics, oldestWaitingSeconds } from "./metrics";
+import { createIngestBatcher, type IngestInput, type IngestResult } from "./ingest/ingest";
+import type { GroupCommit } from "./ingest/group-commit";
+import { createResponseTimes, type ResponseTimes } from "./ingest/response-time";
 
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };

@@ -3,7 +3,6 @@ import { t } from "elysia";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
-import { replayEvent } from "../inbound/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
@@ -17,6 +16,7 @@ import {
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { badRequest, notFound } from "../errors";
+import { replayEvent } from "../ingest/ingest";
 
 const detail = apiDetail("webhook events");
 const NEWEST_FIRST: Keyset = { id: webhookEvents.id, idType: "bigint", direction: "desc" };

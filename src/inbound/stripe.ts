@@ -2,11 +2,11 @@ import { Elysia } from "elysia";
 import Stripe from "stripe";
 import type { Deps } from "../deps";
 import { STRIPE_PATH } from "../domain/webhooks";
-import { type Answer, ingest } from "./ingest";
 import { StripeEventEnvelope } from "./schemas";
 import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { type Answer, ingest } from "../ingest/ingest";
 
 const TOLERANCE_SECONDS = 300;
 const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };

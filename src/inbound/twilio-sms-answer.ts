@@ -4,8 +4,8 @@ import {
   isAppointmentCommand, optInOutcome, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY,
 } from "../domain/sms-commands";
 import { changeSubscription, claimAutoReply, findParties } from "../effects/sms-replies";
-import type { Answer } from "./ingest";
 import type { Tx } from "../db";
+import type { Answer } from "../ingest/ingest";
 
 export const twimlAnswer = (status: number, message?: string): Answer =>
   ({ status, body: twiml(message), contentType: "text/xml; charset=utf-8" });

@@ -5,7 +5,6 @@ import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../domain/webhooks";
 import { queueEmail } from "../effects/email";
-import { ingest } from "./ingest";
 import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
@@ -13,6 +12,7 @@ import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import type { Tx } from "../db";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { ingest } from "../ingest/ingest";
 
 const FORM = "application/x-www-form-urlencoded";
 

@@ -3,12 +3,12 @@ import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { parseStatusCallback } from "../domain/sms-status";
 import { TWILIO_STATUS_PATH } from "../domain/webhooks";
-import { type Answer, ingest } from "./ingest";
 import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { type Answer, ingest } from "../ingest/ingest";
 
 const FORM = "application/x-www-form-urlencoded";
 const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };

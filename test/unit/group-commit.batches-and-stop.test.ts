@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createGroupCommit, GroupCommitStopped, type Settled } from "../../src/inbound/group-commit";
+import { createGroupCommit, GroupCommitStopped, type Settled } from "../../src/ingest/group-commit";
 
 /** A writer that records every batch it is given; items named "bad" fail alone, "throw" fails the whole write. */
 function recorder() {
