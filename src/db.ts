@@ -95,6 +95,12 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
+/** A deadlock or serialization failure (SQLSTATE 40P01, 40001): Postgres aborted the whole transaction. */
+export function isTransactionAbort(error: unknown): boolean {
+  for (const code of errorCodes(error)) if (code === "40P01" || code === "40001") return true;
+  return false;
+}
+
 /**
  * Runs `fn` again (up to 3 more times) when the pool handed it a connection that had died: after a database
  * restart every idle connection is stale. Only for idempotent work: a commit may land before the connection breaks.

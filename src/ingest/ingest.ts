@@ -2,7 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { Provider } from "../domain/webhooks";
-import { isConnectionError, retryOnStaleConnection, type Sql, type Tx } from "../db";
+import { isConnectionError, isTransactionAbort, retryOnStaleConnection, type Sql, type Tx } from "../db";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 import { enqueue, enqueueMany, type JobSpec } from "../queue";
 import { StorageError } from "../errors";
@@ -62,9 +62,6 @@ export async function ingest(deps: Deps, input: IngestInput): Promise<IngestResu
     throw error instanceof StorageError ? error : new StorageError(error);
   }
 }
-
-const isTransactionAbort = (error: unknown) =>
-  [error, (error as { cause?: unknown })?.cause].some((e) => ["40P01", "40001"].includes((e as { code?: string })?.code ?? ""));
 
 /** The batch writer behind `ingest`, configured from INGEST_BATCH_*; one per Deps. */
 export function createIngestBatcher(deps: Pick<Deps, "db" | "sql" | "config">): GroupCommit<IngestInput, IngestResult> {
