@@ -5,8 +5,7 @@ import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics, oldestWaitingSeconds } from "./metrics";
-import { createIngestBatcher, type IngestInput, type IngestResult } from "./ingest/ingest";
-import type { GroupCommit } from "./ingest/group-commit";
+import { createIngestBatcher, type IngestBatcher } from "./ingest/ingest";
 import { createResponseTimes, type ResponseTimes } from "./ingest/response-time";
 
 export interface Clock { now(): Date }
@@ -55,7 +54,7 @@ export interface Deps {
   /** Waits between paced SMS sends; tests may replace it. */
   sleep(ms: number): Promise<void>;
   /** Group commit of inbound webhooks (used by `ingest`); stopped, after a last flush, by closeDeps. */
-  ingestBatcher: GroupCommit<IngestInput, IngestResult>;
+  ingestBatcher: IngestBatcher;
   /** response_ms of stored webhooks, written after their commit; stopped by closeDeps. */
   responseTimes: ResponseTimes;
 }
