@@ -20,24 +20,3 @@ export async function enqueue(tx: Executor, task: string, payload: object, opts:
     job_key := ${opts.jobKey ?? null}::text
   )`);
 }
-
-export interface JobSpec extends JobOptions {
-  task: string;
-  payload: object;
-}
-
-/** Adds many jobs in one `graphile_worker.add_jobs` call through the caller's transaction (group commit). */
-export async function enqueueMany(tx: Executor, specs: JobSpec[]): Promise<void> {
-  if (specs.length === 0) return;
-  const rows = specs.map((s) => ({
-    identifier: s.task,
-    payload: s.payload,
-    queue_name: s.queueName ?? null,
-    run_at: s.runAt?.toISOString() ?? null,
-    max_attempts: s.maxAttempts ?? 25,
-    job_key: s.jobKey ?? null,
-  }));
-  await tx.execute(sql`select 1 from graphile_worker.add_jobs(
-    array(select json_populate_recordset(null::graphile_worker.job_spec, ${JSON.stringify(rows)}::json))
-  )`);
-}
