@@ -1,5 +1,5 @@
 import { and, eq, gte, lt } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { appointmentHistory, appointments, patients } from "../../db/schema";
 import type { Deps } from "../deps";
 import { type AppointmentStatus, canTransition } from "../domain/appointments";
@@ -31,7 +31,7 @@ const OLDEST_CHANGE_FIRST: Keyset = { id: appointmentHistory.id, idType: "bigint
 const Time = (description: string) => t.Optional(t.String({ format: "date-time", description }));
 
 export function appointmentRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/appointments")
+  return new Elysia({ prefix: "/v1/appointments" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {

@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { Elysia } from "elysia";
 import { clinics } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isShortCode, normalizePhone } from "../domain/phone";
@@ -14,7 +15,7 @@ const detail = apiDetail("clinics");
 const NEWEST_FIRST: Keyset = { sort: clinics.createdAt, id: clinics.id, idType: "uuid", direction: "desc" };
 
 export function clinicRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/clinics")
+  return new Elysia({ prefix: "/v1/clinics" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";
@@ -71,7 +71,7 @@ export function conversationRoutes(deps: Deps) {
       .where(eq(webhookEndpoints.conversationId, id));
     return row?.id ?? null;
   };
-  return managementApi(deps, "/v1/conversations")
+  return new Elysia({ prefix: "/v1/conversations" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {

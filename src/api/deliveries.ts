@@ -1,5 +1,5 @@
 import { and, asc, eq, gte, lte, ne } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { deliveries, deliveryAttempts } from "../../db/schema";
 import type { Deps } from "../deps";
 import { restartDeliveries } from "../outbound/store";
@@ -20,7 +20,7 @@ const summary = (row: typeof deliveries.$inferSelect) => {
 const Status = t.Union([t.Literal("pending"), t.Literal("succeeded"), t.Literal("failed")]);
 
 export function deliveryRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/deliveries")
+  return new Elysia({ prefix: "/v1/deliveries" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { emailOutbox } from "../../db/schema";
 import type { Deps } from "../deps";
 import { managementApi } from "./auth";
@@ -57,7 +57,7 @@ const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOStrin
 
 /** The email outbox (SPEC 8): every email Switchboard queued, with its delivery state. */
 export function emailRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/emails")
+  return new Elysia({ prefix: "/v1/emails" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {

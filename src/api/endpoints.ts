@@ -1,5 +1,5 @@
 import { and, eq, gte, lte } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { clinics, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
@@ -28,7 +28,7 @@ export function endpointRoutes(deps: Deps) {
     if (!row) throw notFound("webhook endpoint");
     return row;
   };
-  return managementApi(deps, "/v1/endpoints")
+  return new Elysia({ prefix: "/v1/endpoints" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { clinics, patients } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
@@ -13,7 +13,7 @@ const detail = apiDetail("patients");
 const NEWEST_FIRST: Keyset = { sort: patients.createdAt, id: patients.id, idType: "uuid", direction: "desc" };
 
 export function patientRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/patients")
+  return new Elysia({ prefix: "/v1/patients" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {

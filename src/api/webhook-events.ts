@@ -1,5 +1,5 @@
 import { and, eq, like, or } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
@@ -27,7 +27,7 @@ const keyMatches = (key: string) =>
   or(eq(webhookEvents.idempotencyKey, key), like(webhookEvents.idempotencyKey, `${escapeLike(key)}:%`));
 
 export function webhookEventRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/webhook-events")
+  return new Elysia({ prefix: "/v1/webhook-events" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {

@@ -1,7 +1,6 @@
 import { swagger } from "@elysiajs/swagger";
 import { Elysia, t } from "elysia";
 import { appointmentRoutes } from "../api/appointments";
-import { settleIdempotencyKey } from "../api/idempotency";
 import { clinicRoutes } from "../api/clinics";
 import { conversationRoutes } from "../api/conversations";
 import { deliveryRoutes } from "../api/deliveries";
@@ -63,13 +62,7 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
 
 export function createApp(deps: Deps) {
   return new Elysia()
-    .onError(async ({ code, error, set, request }) => {
-      const body = mapError(deps, code, error, set, request);
-      // A management POST that claimed an Idempotency-Key keeps this answer for its retries (or frees the key on 5xx).
-      await settleIdempotencyKey(deps, request, Number(set.status), body)
-        .catch((e) => deps.log.error("idempotency key not settled", { error: e }));
-      return body;
-    })
+    .onError(({ code, error, set, request }) => mapError(deps, code, error, set, request))
     // Registered before the plugin so that it sees the plugin's /docs/json answer and finishes the document.
     .onAfterHandle({ as: "global" }, ({ path, response }) =>
       (path === DOCS_JSON ? finishDocument(response as object) : undefined))
