@@ -26,7 +26,7 @@ type Headers = Record<string, string | number>;
  * (api/rate-limit.ts), then a JSON body of at most 256 KiB. A caller without the key learns nothing about the API's
  * shape and cannot make the server read a large body. Around the handler, Idempotency-Key on POST (idempotency.ts).
  */
-export function managementApi(deps: Pick<Deps, "config" | "db" | "clock">) {
+export function managementApi(deps: Pick<Deps, "config" | "db" | "clock" | "log">) {
   const expected = deps.config.API_KEY ? digest(deps.config.API_KEY) : undefined;
 
   async function admit(request: Request, headers: Headers, body: unknown): Promise<{ caller: Caller; body: unknown }> {
@@ -62,9 +62,12 @@ export function managementApi(deps: Pick<Deps, "config" | "db" | "clock">) {
     .onBeforeHandle({ as: "scoped" }, ({ request, caller }) => claimIdempotencyKey(deps, request, caller))
     // Every answer, the handler's or an error's (rendered by http/error-handler.ts), settles a claimed key.
     .mapResponse({ as: "scoped" }, async ({ request, set, responseValue }) => {
-      if (!(responseValue instanceof Response)) {
-        await settleIdempotencyKey(deps, request, Number(set.status ?? 200), responseValue);
-      }
+      if (responseValue instanceof Response) return;
+      const status = Number(set.status ?? 200);
+      const settled = settleIdempotencyKey(deps, request, status, responseValue);
+      // An error's answer goes out even when its key cannot be settled (the key is then free again in 24 hours).
+      if (status >= 400) await settled.catch((error) => deps.log.error("idempotency key not settled", { error }));
+      else await settled;
     });
 }
 
