@@ -7,6 +7,7 @@ import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import postgres from "postgres";
 import * as schema from "../db/schema";
+import { AppError } from "./errors";
 import type { Logger } from "./log";
 
 export type Sql = postgres.Sql;
@@ -99,6 +100,19 @@ export function isConnectionError(error: unknown): boolean {
 export function isTransactionAbort(error: unknown): boolean {
   for (const code of errorCodes(error)) if (code === "40P01" || code === "40001") return true;
   return false;
+}
+
+/**
+ * A database error the caller caused, as the AppError to answer it with: a data exception (SQLSTATE class 22: out
+ * of range, a NUL byte) is a value the request's schema let through but the column cannot hold. Undefined otherwise.
+ */
+export function callerError(error: unknown): AppError | undefined {
+  for (const code of errorCodes(error)) {
+    if (/^22[0-9A-Z]{3}$/.test(code)) {
+      return new AppError(400, "invalid_value", "a value is out of range or contains characters that cannot be stored");
+    }
+  }
+  return undefined;
 }
 
 /**

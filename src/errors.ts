@@ -1,8 +1,20 @@
-/** An expected failure with a stable `code` and the HTTP status it maps to. */
+/** What the API answers for an error (the ErrorBody schema in src/http/error-handler.ts documents it). */
+export interface ErrorResponse {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/**
+ * An expected failure: the HTTP status it is answered with and the body, whose `error.code` is stable
+ * (`not_found`, `bad_signature`, …). The class holds it as `errorCode`, not `code`: Elysia reads an error's
+ * `code` to find the class registered for it with `.error({...})`.
+ */
 export class AppError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  readonly body: ErrorResponse;
+
+  constructor(readonly status: number, readonly errorCode: string, message: string, details?: unknown) {
     super(message);
     this.name = "AppError";
+    this.body = { error: { code: errorCode, message, ...(details === undefined ? {} : { details }) } };
   }
 }
 

@@ -12,12 +12,12 @@ import {
   AppointmentCreate,
   AppointmentPatch,
   AppointmentStatus as StatusSchema,
-  ErrorBody,
   HistoryEntry,
   IdParam,
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("appointments");
 type Dto = typeof Appointment.static;

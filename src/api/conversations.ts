@@ -7,7 +7,7 @@ import { messagePayload } from "../outbound/payload";
 import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
 import { createConversationEndpoint, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import {
   Conversation,
   ConversationCreate,
@@ -19,6 +19,7 @@ import {
 } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("conversations");
 const OLDEST_FIRST: Keyset = { sort: messages.createdAt, id: messages.id, idType: "uuid", direction: "asc" };

@@ -5,10 +5,11 @@ import type { Deps } from "../deps";
 import { restartDeliveries } from "../outbound/store";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import { DeliveryDetail, DeliverySummary } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { AppError, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("deliveries");
 // seq orders deliveries as they were created, and is unique: it is the list's own tiebreaker.

@@ -4,9 +4,10 @@ import { emailOutbox } from "../../db/schema";
 import type { Deps } from "../deps";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("emails");
 const NEWEST_FIRST: Keyset = { sort: emailOutbox.createdAt, id: emailOutbox.id, idType: "uuid", direction: "desc" };

@@ -6,10 +6,11 @@ import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/sto
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import { Endpoint, ReplayRange, SecretRotated } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("webhook endpoints");
 const NEWEST_FIRST: Keyset = {

@@ -7,10 +7,6 @@ export const E164 = t.String({ pattern: "^\\+?[0-9 ().-]{7,20}$", examples: ["+1
 const Email = t.String({ format: "email", examples: ["front-desk@example-clinic.com"] });
 const HttpsUrl = t.String({ pattern: "^https?://", examples: ["https://hooks.example-clinic.com/switchboard"] });
 
-export const ErrorBody = t.Object({
-  error: t.Object({ code: t.String({ examples: ["not_found"] }), message: t.String(), details: t.Optional(t.Any()) }),
-}, { examples: [{ error: { code: "not_found", message: "clinic not found" } }] });
-
 export const ClinicCreate = t.Object({
   name: t.String({ minLength: 1, maxLength: 200, examples: ["Harbor Dental"] }),
   phone: t.String({ pattern: "^\\+?[0-9 ().-]{3,20}$", examples: ["+15551234567", "89123"], description: "The clinic's Twilio number: E.164, or a short code" }),

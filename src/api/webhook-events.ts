@@ -7,7 +7,6 @@ import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
   apiDetail,
-  ErrorBody,
   NumericIdParam,
   WebhookEvent,
   WebhookEventStatus,
@@ -17,6 +16,7 @@ import {
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { badRequest, notFound } from "../errors";
 import { replayEvent } from "../ingest/ingest";
+import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("webhook events");
 const NEWEST_FIRST: Keyset = { id: webhookEvents.id, idType: "bigint", direction: "desc" };

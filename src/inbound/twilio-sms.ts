@@ -36,7 +36,7 @@ export function twilioSmsRoutes(deps: Deps) {
     provider: "twilio-sms",
     forbidden: twimlAnswer(403),
     storageFailed: twimlAnswer(500, TECHNICAL_DIFFICULTIES_REPLY),
-    refusal: (error) => (error.code === "bad_signature" ? twimlAnswer(403, "Invalid request signature") : undefined),
+    refusal: (error) => (error.errorCode === "bad_signature" ? twimlAnswer(403, "Invalid request signature") : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
       const raw = await readRawText(request);

@@ -57,7 +57,7 @@ export function webhookHandler(deps: Deps, spec: WebhookSpec) {
       }
       if (error instanceof AppError) {
         count("rejected");
-        deps.log.warn("webhook rejected", { provider, code: error.code, reason: error.message });
+        deps.log.warn("webhook rejected", { provider, code: error.errorCode, reason: error.message });
         const answer = spec.refusal?.(error);
         if (answer) return reply(answer);
       }
