@@ -40,7 +40,7 @@ export function clinicRoutes(deps: Deps) {
           .returning();
         if (!rows[0]) throw new AppError(409, "conflict", `a clinic already uses ${phone}`);
         set.status = 201;
-        return toDto(rows[0]) as typeof Clinic.static;
+        return toDto(rows[0]);
       },
       {
         body: ClinicCreate,
@@ -58,7 +58,7 @@ export function clinicRoutes(deps: Deps) {
           .where(after(NEWEST_FIRST, query.cursor))
           .orderBy(...orderBy(NEWEST_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, ({ row }) => toDto(row) as typeof Clinic.static);
+        return toPage(rows, limit, ({ row }) => toDto(row));
       },
       {
         query: PageQuery,
@@ -71,7 +71,7 @@ export function clinicRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(clinics).where(eq(clinics.id, params.id));
         if (!row) throw notFound("clinic");
-        return toDto(row) as typeof Clinic.static;
+        return toDto(row);
       },
       { params: IdParam, response: { 200: Clinic, 404: ErrorBody }, detail: detail("getClinic", "Show a clinic") },
     );

@@ -16,7 +16,7 @@ const detail = apiDetail("deliveries");
 const NEWEST_FIRST: Keyset = { id: deliveries.seq, idType: "bigint", direction: "desc" };
 const summary = (row: typeof deliveries.$inferSelect) => {
   const { body: _b, seq: _s, dedupeKey: _d, orderKey: _o, roundStart: _r, ...rest } = row;
-  return toDto(rest) as typeof DeliverySummary.static;
+  return toDto(rest);
 };
 const Status = t.Union([t.Literal("pending"), t.Literal("succeeded"), t.Literal("failed")]);
 
@@ -71,9 +71,7 @@ export function deliveryRoutes(deps: Deps) {
         return {
           ...summary(row),
           body: row.body,
-          attempts_log: attempts.map(({ id: _i, deliveryId: _d, ...a }) =>
-            toDto(a),
-          ) as (typeof DeliveryDetail.static)["attempts_log"],
+          attempts_log: attempts.map(({ id: _i, deliveryId: _d, ...a }) => toDto(a)),
         };
       },
       {

@@ -21,7 +21,7 @@ const NEWEST_FIRST: Keyset = {
 };
 type Row = typeof webhookEndpoints.$inferSelect;
 const dto = ({ secret: _s, previousSecret: _p, secretShown: _h, updatedAt: _u, ...rest }: Row) =>
-  toDto(rest) as typeof Endpoint.static;
+  toDto(rest);
 
 export function endpointRoutes(deps: Deps) {
   const find = async (id: string) => {

@@ -1,8 +1,11 @@
-import { t } from "elysia";
+import { t, type TSchema } from "elysia";
+import { PROVIDERS } from "../domain/webhooks";
 
-const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") => t.String({ format: "uuid", examples: [example] });
-const Time = (example = "2026-11-23T15:00:00.000Z") => t.String({ format: "date-time", examples: [example] });
-const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
+/** The building blocks of every model of the management API. */
+export const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") =>
+  t.String({ format: "uuid", examples: [example] });
+export const Time = (example = "2026-11-23T15:00:00.000Z") => t.String({ format: "date-time", examples: [example] });
+export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
 export const E164 = t.String({ pattern: "^\\+?[0-9 ().-]{7,20}$", examples: ["+15551234567"], description: "E.164; spaces, dashes and brackets are removed" });
 const Email = t.String({ format: "email", examples: ["front-desk@example-clinic.com"] });
 const HttpsUrl = t.String({ pattern: "^https?://", examples: ["https://hooks.example-clinic.com/switchboard"] });
@@ -40,7 +43,7 @@ export const AppointmentStatus = t.Union([
   t.Literal("pending"), t.Literal("confirmed"), t.Literal("payment_pending"), t.Literal("cancellation_requested"),
   t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
 ]);
-export const WebhookProvider = t.Union([t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status")]);
+export const WebhookProvider = t.Union(PROVIDERS.map((provider) => t.Literal(provider)));
 export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),

@@ -29,7 +29,7 @@ export function patientRoutes(deps: Deps) {
           .returning();
         if (!rows[0]) throw new AppError(409, "conflict", "this clinic already has a patient with that phone");
         set.status = 201;
-        return toDto(rows[0]) as typeof Patient.static;
+        return toDto(rows[0]);
       },
       {
         body: PatientCreate,
@@ -56,7 +56,7 @@ export function patientRoutes(deps: Deps) {
           )
           .orderBy(...orderBy(NEWEST_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, ({ row }) => toDto(row) as typeof Patient.static);
+        return toPage(rows, limit, ({ row }) => toDto(row));
       },
       {
         query: t.Composite([
@@ -77,7 +77,7 @@ export function patientRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(patients).where(eq(patients.id, params.id));
         if (!row) throw notFound("patient");
-        return toDto(row) as typeof Patient.static;
+        return toDto(row);
       },
       { params: IdParam, response: { 200: Patient, 404: ErrorBody }, detail: detail("getPatient", "Show a patient") },
     );

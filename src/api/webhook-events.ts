@@ -62,7 +62,7 @@ export function webhookEventRoutes(deps: Deps) {
           )
           .orderBy(...orderBy(NEWEST_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, (row) => toDto(row) as typeof WebhookEventSummary.static);
+        return toPage(rows, limit, (row) => toDto(row));
       },
       {
         query: t.Composite([
@@ -98,7 +98,7 @@ export function webhookEventRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(webhookEvents).where(eq(webhookEvents.id, params.id));
         if (!row) throw notFound("webhook event");
-        return toDto(row) as typeof WebhookEvent.static;
+        return toDto(row);
       },
       {
         params: NumericIdParam,

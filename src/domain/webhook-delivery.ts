@@ -1,5 +1,8 @@
 /** Pure rules for outbound webhook attempts (SPEC 6): what an answer means and what happens next. */
 
+/** A delivery is pending until it succeeds or runs out of attempts. */
+export type DeliveryStatus = "pending" | "succeeded" | "failed";
+
 export type AttemptErrorType = "timeout" | "network" | "http_status" | "redirect" | "refused" | "gone";
 
 export interface AttemptOutcome {

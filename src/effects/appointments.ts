@@ -22,7 +22,7 @@ export async function changeStatus(
   cause: Cause,
   fields: Partial<typeof appointments.$inferInsert> = {},
 ): Promise<boolean> {
-  const from = appointment.status as AppointmentStatus;
+  const from = appointment.status;
   if (from === to || !canTransition(from, to, cause.type)) return false;
   await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() }).where(eq(appointments.id, appointment.id));
   await tx.insert(appointmentHistory).values({

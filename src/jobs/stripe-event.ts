@@ -1,7 +1,7 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { appointments, transactions } from "../../db/schema";
 import type { Deps } from "../deps";
-import { type AppointmentStatus, type Cause, paymentEffect } from "../domain/appointments";
+import { type Cause, paymentEffect } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
@@ -78,7 +78,7 @@ async function paymentSucceeded({ deps, tx, event, object, appointment, cause }:
   }).onConflictDoNothing().returning({ id: transactions.id });
   const now = deps.clock.now();
   const paid = { depositPaid: true, depositPaidAt: appointment.depositPaidAt ?? now, holdExpiresAt: null };
-  const effect = paymentEffect(appointment.status as AppointmentStatus);
+  const effect = paymentEffect(appointment.status);
   if (effect.kind === "keep") {
     // The money is real whatever the status: it is booked and the deposit is paid, but nothing is confirmed.
     await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
