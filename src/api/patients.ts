@@ -25,12 +25,16 @@ export function patientRoutes(deps: Deps) {
       return toDto(rows[0]) as typeof Patient.static;
     }, { body: PatientCreate, response: { 201: Patient, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody }, detail: detail("Create a patient") })
     .get("/", async ({ query }) => {
+      const phone = query.phone ? normalizePhone(query.phone) ?? query.phone : undefined;
       const rows = await deps.db.select().from(patients)
-        .where(query.clinic_id ? eq(patients.clinicId, query.clinic_id) : undefined)
+        .where(and(query.clinic_id ? eq(patients.clinicId, query.clinic_id) : undefined, phone ? eq(patients.phone, phone) : undefined))
         .orderBy(desc(patients.createdAt)).limit(query.limit ?? 50).offset(query.offset ?? 0);
       return { data: rows.map(toDto) as (typeof Patient.static)[] };
     }, {
-      query: t.Composite([Paging, t.Object({ clinic_id: t.Optional(t.String({ format: "uuid" })) })]),
+      query: t.Composite([Paging, t.Object({
+        clinic_id: t.Optional(t.String({ format: "uuid" })),
+        phone: t.Optional(t.String({ minLength: 3, maxLength: 40, examples: ["+15551234567"], description: "E.164 (a whatsapp: prefix is ignored)" })),
+      })]),
       response: { 200: list(Patient) }, detail: detail("List patients"),
     })
     .get("/:id", async ({ params }) => {
