@@ -1,6 +1,6 @@
 // The fake Twilio REST API: the tests' fake and `npm run dev`'s stand-in are this one file.
 import { randomBytes } from "node:crypto";
-import twilio from "twilio";
+import { API_VERSION, signTwilio, statusCallbackParams } from "../twilio-requests";
 
 /** A status callback the fake posted, with what the service answered (status code, or the network error). */
 export interface PostedCallback { status: string; url: string; at: string; answer: number | string }
@@ -43,12 +43,9 @@ export interface FakeTwilioOptions {
   };
 }
 
-const API_VERSION = "2010-04-01";
 const UNREACHABLE = { code: 30003, message: "Unreachable destination handset" };
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const rfc2822 = (at = new Date()) => at.toUTCString().replace("GMT", "+0000");
-/** RawDlrDoneDate as carriers report it: YYMMDDhhmm. */
-const dlrDate = (at: Date) => at.toISOString().slice(2, 16).replace(/[-T:]/g, "");
 const errorBody = (e: TwilioError) =>
   ({ code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
 const json = (body: unknown, status = 200) => Response.json(body, { status });
@@ -85,25 +82,17 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
   let stopped = false;
 
   async function postCallback(m: FakeMessage) {
-    const params: Record<string, string> = {
-      SmsSid: m.sid, SmsStatus: m.status, MessageStatus: m.status, To: m.to, MessageSid: m.sid,
-      AccountSid: m.account_sid, From: m.from, ApiVersion: API_VERSION,
-      ...(m.params.MessagingServiceSid ? { MessagingServiceSid: m.params.MessagingServiceSid } : {}),
-      ...(m.error_code ? { ErrorCode: String(m.error_code) } : {}),
-      ...(m.status === "delivered" || m.status === "undelivered" ? { RawDlrDoneDate: dlrDate(new Date()) } : {}),
-    };
+    const params = statusCallbackParams({
+      sid: m.sid, status: m.status, to: m.to, from: m.from, accountSid: m.account_sid,
+      messagingServiceSid: m.params.MessagingServiceSid, errorCode: m.error_code ? String(m.error_code) : undefined,
+    });
     const url = m.status_callback!;
     const record: PostedCallback = { status: m.status, url, at: new Date().toISOString(), answer: 0 };
     m.callbacks.push(record);
     try {
       const res = await fetch(opts.lifecycle?.target?.(url) ?? url, {
         method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded; charset=utf-8",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(opts.authToken, url, params),
-          "i-twilio-idempotency-token": crypto.randomUUID(),
-          "user-agent": "TwilioProxy/1.1",
-        },
+        headers: signTwilio(url, params, opts.authToken),
         body: new URLSearchParams(params).toString(),
         redirect: "manual",
         signal: AbortSignal.timeout(15_000),
