@@ -108,15 +108,15 @@ export async function ensureRunning(target: Pick<Target, "url">): Promise<void> 
 export type Api = ReturnType<typeof apiClient>;
 
 /** The management API of the target (Bearer API_KEY); 401 and an absent key are UsageErrors naming the fix. */
-export function apiClient(target: Pick<Target, "url" | "apiKey">) {
+export function apiClient(target: Pick<Target, "url" | "apiKey">, keyFlag = "--api-key or API_KEY") {
   async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    if (!target.apiKey) fail(`no API key for ${target.url}: pass --api-key or set API_KEY (\`npm run dev\` prints the one it made)`);
+    if (!target.apiKey) fail(`no API key for ${target.url}: pass ${keyFlag} (\`npm run dev\` prints the one it made)`);
     const res = await send(`${target.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${target.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (res.status === 401) fail(`${target.url} refused the API key: pass the right one with --api-key or API_KEY`);
+    if (res.status === 401) fail(`${target.url} refused the API key: pass the right one with ${keyFlag}`);
     const text = await res.text();
     let parsed: unknown = text;
     try {

@@ -20,7 +20,7 @@ interface Email { id: string; to: string; subject: string; status: string; creat
 interface Delivery { id: string; endpoint_id: string; event_type: string; status: string; attempts: number; last_status: number | null; last_error: string | null }
 
 const SMS_FINAL = new Set(["delivered", "undelivered", "failed", "read", "canceled", "skipped_opted_out", "logged"]);
-const short = (text: string, n = 60) => (text.length > n ? `${text.slice(0, n - 1)}…` : text).replace(/\s+/g, " ");
+const short = (text: string, n = 72) => (text.length > n ? `${text.slice(0, n - 1)}…` : text).replace(/\s+/g, " ");
 
 async function findEvent(api: Api, scope: Scope): Promise<Event | undefined> {
   const { data } = await api.get<{ data: Event[] }>(`/v1/webhook-events?${q({ provider: scope.provider, idempotency_key: scope.key, limit: 1 })}`);

@@ -2,6 +2,7 @@
 // works against a staging deployment too). Everything is looked up before it is created: a second run adds nothing.
 import { createHash } from "node:crypto";
 import { type Api, apiClient, ensureRunning, fail, program, q, resolveTarget, runProgram, send, type Target, targetOptions, type TargetFlags } from "./cli";
+import { TWILIO_SMS_PATH } from "../inbound/paths";
 import { DEMO_CLINIC, DEMO_PATIENTS as PATIENTS } from "./demo";
 import { RECEIVER_PREFIX } from "./stand-ins";
 import { inboundSmsParams, signTwilio } from "./twilio-requests";
@@ -43,7 +44,7 @@ async function optOut(target: Target, clinicPhone: string, p: Patient): Promise<
   if (!target.twilioAuthToken) return false;
   const sid = `SM${createHash("sha256").update(`seed-stop:${p.id}`).digest("hex").slice(0, 32)}`;
   const params = inboundSmsParams({ from: p.phone, to: clinicPhone, body: "STOP", accountSid: target.twilioAccountSid, sid });
-  const path = "/v1/clinic/webhooks/twilio/sms";
+  const path = TWILIO_SMS_PATH;
   const res = await send(`${target.url}${path}`, {
     method: "POST", headers: signTwilio(target.publicUrl + path, params, target.twilioAuthToken), body: new URLSearchParams(params).toString(),
   });

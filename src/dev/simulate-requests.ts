@@ -1,8 +1,6 @@
 // What `simulate` sends: each provider's request built and signed as that provider does, after the input is checked
 // against the target service (an unknown appointment, patient number or sid is a one-line error before anything is sent).
-import { STRIPE_PATH } from "../inbound/stripe";
-import { TWILIO_SMS_PATH } from "../inbound/twilio-sms";
-import { TWILIO_STATUS_PATH } from "../inbound/twilio-status";
+import { STRIPE_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../inbound/paths";
 import { type Api, apiClient, fail, q, type Target } from "./cli";
 import type { Scope } from "./follow";
 import { DEMO_CLINIC } from "./demo";
@@ -133,7 +131,7 @@ export async function prepareReplay(target: Target, flags: ReplayFlags): Promise
   source.username = source.password = "";
   const from = source.origin;
   if (!apiKey) fail(`no API key for ${from}: pass --from-api-key (or put it in the URL, https://:KEY@host)`);
-  const res = await apiClient({ url: from, apiKey }).call<RawEvent>("GET", `/v1/webhook-events/${flags.event}/raw`);
+  const res = await apiClient({ url: from, apiKey }, "--from-api-key").call<RawEvent>("GET", `/v1/webhook-events/${flags.event}/raw`);
   if (res.status === 404) fail(`no webhook event ${flags.event} at ${from}: list them with GET /v1/webhook-events`);
   if (res.status !== 200) throw new Error(`${from} answered ${res.status} for event ${flags.event}`);
   const raw = res.body;

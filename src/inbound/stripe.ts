@@ -6,7 +6,9 @@ import { type Answer, ingest } from "./ingest";
 import { readRawText, requireContentType } from "./request";
 import { webhookHandler } from "./webhook-route";
 
-export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
+import { STRIPE_PATH } from "./paths";
+
+export { STRIPE_PATH };
 const TOLERANCE_SECONDS = 300;
 const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
