@@ -86,8 +86,8 @@ export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
 })]);
 
 export const WebhookEventRaw = t.Object({
-  id: t.Integer(), provider: t.String({ examples: ["twilio-sms"] }), idempotency_key: t.String({ examples: ["SM0123"] }),
-  received_at: Time(),
+  id: t.Integer(), provider: t.String({ examples: ["twilio-sms"] }),
+  idempotency_key: t.String({ examples: ["SM0123"] }), received_at: Time(),
   path: t.String({ examples: ["/v1/clinic/webhooks/twilio/sms"], description: "The route it was received on" }),
   content_type: t.String({ examples: ["application/x-www-form-urlencoded"] }),
   raw_body: t.String({ description: "Byte for byte as the provider sent it" }),

@@ -27,13 +27,18 @@ export function patientRoutes(deps: Deps) {
     .get("/", async ({ query }) => {
       const phone = query.phone ? normalizePhone(query.phone) ?? query.phone : undefined;
       const rows = await deps.db.select().from(patients)
-        .where(and(query.clinic_id ? eq(patients.clinicId, query.clinic_id) : undefined, phone ? eq(patients.phone, phone) : undefined))
+        .where(and(
+          query.clinic_id ? eq(patients.clinicId, query.clinic_id) : undefined,
+          phone ? eq(patients.phone, phone) : undefined,
+        ))
         .orderBy(desc(patients.createdAt)).limit(query.limit ?? 50).offset(query.offset ?? 0);
       return { data: rows.map(toDto) as (typeof Patient.static)[] };
     }, {
       query: t.Composite([Paging, t.Object({
         clinic_id: t.Optional(t.String({ format: "uuid" })),
-        phone: t.Optional(t.String({ minLength: 3, maxLength: 40, examples: ["+15551234567"], description: "E.164 (a whatsapp: prefix is ignored)" })),
+        phone: t.Optional(t.String({
+          minLength: 3, maxLength: 40, examples: ["+15551234567"], description: "E.164 (a whatsapp: prefix is ignored)",
+        })),
       })]),
       response: { 200: list(Patient) }, detail: detail("List patients"),
     })

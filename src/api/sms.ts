@@ -15,10 +15,12 @@ const Uuid = t.String({ format: "uuid" });
 
 export const SmsSummary = t.Object({
   id: Uuid, kind: t.String({ examples: ["confirmation"] }), clinic_id: Uuid, patient_id: Nullable(Uuid),
-  appointment_id: Nullable(Uuid), channel: t.String({ examples: ["SMS"] }), to: t.String({ examples: ["+15551234567"] }),
+  appointment_id: Nullable(Uuid), channel: t.String({ examples: ["SMS"] }),
+  to: t.String({ examples: ["+15551234567"] }),
   from: t.String(), body: t.String(),
   status: t.String({ examples: ["delivered"], description: "pending, sending, skipped_opted_out, or Twilio's status" }),
-  twilio_sid: Nullable(t.String({ examples: ["SM0123456789abcdef0123456789abcdef"] })), error_code: Nullable(t.String()),
+  twilio_sid: Nullable(t.String({ examples: ["SM0123456789abcdef0123456789abcdef"] })),
+  error_code: Nullable(t.String()),
   error_message: Nullable(t.String()), attempts: t.Integer(), fallback_status: Nullable(t.String()),
   created_at: Time, sent_at: Nullable(Time), updated_at: Time,
 });
@@ -31,7 +33,8 @@ export const Sms = t.Composite([SmsSummary, t.Object({
 const columns = {
   id: smsMessages.id, kind: smsMessages.kind, clinicId: smsMessages.clinicId, patientId: smsMessages.patientId,
   appointmentId: smsMessages.appointmentId, channel: smsMessages.channel, to: smsMessages.to, from: smsMessages.from,
-  body: smsMessages.body, status: smsMessages.status, twilioSid: smsMessages.twilioSid, errorCode: smsMessages.errorCode,
+  body: smsMessages.body, status: smsMessages.status, twilioSid: smsMessages.twilioSid,
+  errorCode: smsMessages.errorCode,
   errorMessage: smsMessages.errorMessage, attempts: smsMessages.attempts, fallbackStatus: smsMessages.fallbackStatus,
   createdAt: smsMessages.createdAt, sentAt: smsMessages.sentAt, updatedAt: smsMessages.updatedAt,
 };
@@ -53,7 +56,9 @@ export function smsRoutes(deps: Deps) {
       query: t.Composite([Paging, t.Object({
         appointment_id: t.Optional(Uuid),
         patient_id: t.Optional(Uuid),
-        to: t.Optional(t.String({ minLength: 3, maxLength: 40, examples: ["+15551234567"], description: "Recipient (E.164)" })),
+        to: t.Optional(t.String({
+          minLength: 3, maxLength: 40, examples: ["+15551234567"], description: "Recipient (E.164)",
+        })),
         sid: t.Optional(t.String({ minLength: 2, maxLength: 64, description: "Twilio MessageSid" })),
         since: t.Optional(t.String({ format: "date-time", description: "Only SMS recorded at or after this time" })),
       })]),
@@ -70,5 +75,7 @@ export function smsRoutes(deps: Deps) {
         row.twilioSid ? eq(smsStatusEvents.twilioSid, row.twilioSid) : undefined,
       )).orderBy(asc(smsStatusEvents.id));
       return { ...toDto(row), status_history: history.map(toDto) } as typeof Sms.static;
-    }, { params: IdParam, response: { 200: Sms, 404: ErrorBody }, detail: detail("Show one SMS with its status history") });
+    }, {
+      params: IdParam, response: { 200: Sms, 404: ErrorBody }, detail: detail("Show one SMS with its status history"),
+    });
 }

@@ -11,7 +11,8 @@ import { TWILIO_STATUS_PATH } from "../inbound/twilio-status";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
-  ErrorBody, WebhookEventStatus, WebhookProvider, NumericIdParam, WebhookEvent, WebhookEventRaw, WebhookEventSummary, list,
+  ErrorBody, WebhookEventStatus, WebhookProvider, NumericIdParam, WebhookEvent, WebhookEventRaw, WebhookEventSummary,
+  list,
 } from "./models";
 
 const detail = (summary: string) => ({ tags: ["webhook events"], summary, security: [{ bearer: [] }] });
@@ -43,7 +44,8 @@ export function webhookEventRoutes(deps: Deps) {
         provider: t.Optional(WebhookProvider),
         status: t.Optional(WebhookEventStatus),
         idempotency_key: t.Optional(t.String({
-          minLength: 1, maxLength: 500, examples: ["evt_1Q2w3E"], description: "Stripe event id, MessageSid, or MessageSid:MessageStatus",
+          minLength: 1, maxLength: 500, examples: ["evt_1Q2w3E"],
+          description: "Stripe event id, MessageSid, or MessageSid:MessageStatus",
         })),
         before: t.Optional(t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "Cursor: only events with a smaller id" })),
         limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
@@ -62,9 +64,11 @@ export function webhookEventRoutes(deps: Deps) {
       }).from(webhookEvents).where(eq(webhookEvents.id, params.id));
       if (!row) throw notFound("webhook event");
       const contentType = row.headers["content-type"] ?? "";
-      const form = contentType.startsWith("application/x-www-form-urlencoded") ? new URLSearchParams(row.rawBody) : undefined;
+      const isForm = contentType.startsWith("application/x-www-form-urlencoded");
+      const form = isForm ? new URLSearchParams(row.rawBody) : undefined;
       return {
-        id: row.id, provider: row.provider, idempotency_key: row.idempotencyKey, received_at: row.receivedAt.toISOString(),
+        id: row.id, provider: row.provider, idempotency_key: row.idempotencyKey,
+        received_at: row.receivedAt.toISOString(),
         path: receivedOn(row.provider, form), content_type: contentType, raw_body: row.rawBody,
         params: form ? paramsObject(form) : null,
       } as typeof WebhookEventRaw.static;

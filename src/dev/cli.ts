@@ -35,10 +35,11 @@ export async function runProgram(cmd: Command, argv = process.argv): Promise<voi
 /** The options every command that talks to a Switchboard takes. */
 export function targetOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--url <url>", "the Switchboard to talk to (default: the `npm run dev` beside you, else http://127.0.0.1:$PORT)")
-      .env("SWITCHBOARD_URL"))
+    .addOption(new Option("--url <url>", "the Switchboard to talk to "
+      + "(default: the `npm run dev` beside you, else http://127.0.0.1:$PORT)").env("SWITCHBOARD_URL"))
     .addOption(new Option("--api-key <key>", "its management API key (default: $API_KEY, else the dev run's)"))
-    .addOption(new Option("--public-url <url>", "the URL it is reached at by Twilio, which signatures cover (default: $PUBLIC_URL, else --url)"));
+    .addOption(new Option("--public-url <url>", "the URL Twilio reaches it at, which signatures cover "
+      + "(default: $PUBLIC_URL, else --url)"));
 }
 
 export interface TargetFlags { url?: string; apiKey?: string; publicUrl?: string }
@@ -72,7 +73,7 @@ const sameOrigin = (a: string, b: string) => {
 export function resolveTarget(flags: TargetFlags, env: Record<string, string | undefined> = process.env): Target {
   const found = readSession(env.DATA_DIR || "./.data");
   const url = trim(flags.url ?? found?.url ?? `http://127.0.0.1:${env.PORT || 3000}`);
-  if (!/^https?:\/\/[^\s/]+/.test(url)) fail(`--url ${url} is not an http(s) URL; use e.g. --url http://127.0.0.1:3000`);
+  if (!/^https?:\/\/[^\s/]+/.test(url)) fail(`--url ${url} is not an http(s) URL; e.g. --url http://127.0.0.1:3000`);
   const session = found && sameOrigin(url, found.url) ? found : undefined;
   return {
     url,
@@ -87,7 +88,8 @@ export function resolveTarget(flags: TargetFlags, env: Record<string, string | u
 
 const unreachable = (url: string, error: unknown) => {
   const code = (error as { code?: string })?.code;
-  const why = code === "ConnectionRefused" || code === "ECONNREFUSED" ? "connection refused" : (error as Error)?.message ?? String(error);
+  const refused = code === "ConnectionRefused" || code === "ECONNREFUSED";
+  const why = refused ? "connection refused" : (error as Error)?.message ?? String(error);
   return `no Switchboard answering at ${url} (${why}): start one with \`npm run dev\`, or point --url at one`;
 };
 
@@ -113,7 +115,9 @@ export function apiClient(target: Pick<Target, "url" | "apiKey">, keyFlag = "--a
     if (!target.apiKey) fail(`no API key for ${target.url}: pass ${keyFlag} (\`npm run dev\` prints the one it made)`);
     const res = await send(`${target.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${target.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${target.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (res.status === 401) fail(`${target.url} refused the API key: pass the right one with ${keyFlag}`);
@@ -133,11 +137,15 @@ export function apiClient(target: Pick<Target, "url" | "apiKey">, keyFlag = "--a
     async get<T>(path: string, what?: string): Promise<T> {
       const res = await call<T>("GET", path);
       if (res.status === 404 && what) fail(`${what} not found at ${target.url}`);
-      if (res.status >= 300) throw new Error(`GET ${path} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      if (res.status >= 300) {
+        throw new Error(`GET ${path} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      }
       return res.body;
     },
   };
 }
 
-export const q = (params: Record<string, string | number | undefined>) =>
-  new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+/** A query string of the parameters that are set. */
+export const q = (params: Record<string, string | number | undefined>) => new URLSearchParams(
+  Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
+).toString();

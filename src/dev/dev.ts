@@ -50,7 +50,8 @@ async function startDev(env: Env): Promise<void> {
       target: (callback) => (callback.startsWith(publicUrl) ? localUrl + callback.slice(publicUrl.length) : callback),
     },
     smtp: !env.SMTP_URL,
-  }).catch((error) => fail(`the stand-ins cannot listen on port ${standInsPort} (${(error as Error).message}): set DEV_PORT to a free port`));
+  }).catch((error) => fail(`the stand-ins cannot listen on port ${standInsPort} (${(error as Error).message}): `
+    + "set DEV_PORT to a free port"));
 
   const childEnv: Env = {
     ...env, ...secrets.values, PORT: String(servicePort), PUBLIC_URL: publicUrl, DATA_DIR: dataDir,
@@ -76,27 +77,32 @@ async function startDev(env: Env): Promise<void> {
   void child.exited.then(() => stop());
 
   if (!(await waitReady(localUrl, child, 180_000))) {
-    if (child.exitCode === null) process.stderr.write(`error: Switchboard did not become ready at ${localUrl} within 3 minutes\n`);
-    else process.stderr.write("error: Switchboard stopped while starting (its log is above)\n");
+    process.stderr.write(child.exitCode === null
+      ? `error: Switchboard did not become ready at ${localUrl} within 3 minutes\n`
+      : "error: Switchboard stopped while starting (its log is above)\n");
     await stop(1);
   }
 
   const file = writeSession(dataDir, {
     pid: process.pid, url: localUrl, public_url: publicUrl, api_key: secrets.values.API_KEY,
     stripe_webhook_secret: secrets.values.STRIPE_WEBHOOK_SECRET, twilio_account_sid: secrets.values.TWILIO_ACCOUNT_SID,
-    twilio_auth_token: secrets.values.TWILIO_AUTH_TOKEN, stand_ins_url: standIns.url, started_at: new Date().toISOString(),
+    twilio_auth_token: secrets.values.TWILIO_AUTH_TOKEN, stand_ins_url: standIns.url,
+    started_at: new Date().toISOString(),
   });
   const lines = [
     "",
     "Switchboard is running for local development.",
     `  service      ${localUrl}   (API reference: ${localUrl}/docs)`,
-    ...(publicUrl !== localUrl ? [`  PUBLIC_URL   ${publicUrl}   (Twilio signatures and status callbacks use it)`] : []),
+    ...(publicUrl === localUrl ? [] : [`  PUBLIC_URL   ${publicUrl}   (what Twilio signatures and callbacks use)`]),
     `  stand-ins    ${standIns.url}/   <- the SMS, emails and webhooks they received, as JSON`,
-    `    Twilio API ${childEnv.TWILIO_API_URL}${standIns.twilioApiUrl ? "   (each SMS: queued, sent, delivered; to a number ending 0000: undelivered 30003)" : "   (yours)"}`,
+    `    Twilio API ${childEnv.TWILIO_API_URL}${standIns.twilioApiUrl
+      ? "   (each SMS: queued, sent, delivered; to a number ending 0000: undelivered 30003)" : "   (yours)"}`,
     `    SMTP       ${childEnv.SMTP_URL}${standIns.smtpUrl ? "   (keeps every email)" : "   (yours)"}`,
     `    receiver   ${standIns.receiverUrl}/<anything>   (a customer's callback URL)`,
     "",
-    secrets.generated.length > 0 ? "Generated for this session (set them in the environment to choose your own):" : "Secrets: all from your environment.",
+    secrets.generated.length > 0
+      ? "Generated for this session (set them in the environment to choose your own):"
+      : "Secrets: all from your environment.",
     ...secrets.generated.map((key) => `  ${key}=${secrets.values[key]}`),
     ...SECRETS.filter((key) => !secrets.generated.includes(key)).map((key) => `  ${key}: from your environment`),
     `Saved in ${file}, where \`npm run seed\` and \`npm run simulate\` find them.`,
@@ -107,7 +113,8 @@ async function startDev(env: Env): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-const cmd = program("dev", "Run Switchboard with local stand-ins for Twilio's API, an SMTP server and a customer's webhook receiver.")
+const cmd = program("dev", "Run Switchboard with local stand-ins for Twilio's API, an SMTP server and a customer's "
+  + "webhook receiver.")
   .addHelpText("after", `
 Environment: the same as \`npm start\` (PORT, DATA_DIR, DATABASE_URL, EMBEDDED_PG_PORT, API_KEY, PUBLIC_URL,
 STRIPE_WEBHOOK_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SUPPORT_EMAIL, LOG_LEVEL, ...). What is not given is

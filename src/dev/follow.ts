@@ -12,19 +12,26 @@ export interface Scope {
   sms: { appointmentIds?: string[]; to?: string; sid?: string };
 }
 
-interface Event { id: number; status: string; attempts: number; last_error: string | null; received_at: string }
-interface History { from_status: string | null; to_status: string; cause_type: string; cause_id: string | null; at: string }
-interface Appointment { id: string; status: string; hold_expires_at: string | null; deposit_paid: boolean; deposit_refunded: boolean }
-interface Sms { id: string; to: string; body: string; status: string; error_code: string | null; twilio_sid: string | null; status_history?: { status: string }[] }
-interface Email { id: string; to: string; subject: string; status: string; created_at: string; last_error: string | null }
-interface Delivery { id: string; endpoint_id: string; event_type: string; status: string; attempts: number; last_status: number | null; last_error: string | null }
+// The parts of the management API's answers read here.
+type Null<T> = T | null;
+interface Event { id: number; status: string; attempts: number; last_error: Null<string>; received_at: string }
+interface History { from_status: Null<string>; to_status: string; cause_type: string; cause_id: Null<string> }
+interface Appointment { id: string; status: string; hold_expires_at: Null<string> }
+interface Sms {
+  id: string; to: string; body: string; status: string; error_code: Null<string>; twilio_sid: Null<string>;
+  status_history?: { status: string }[];
+}
+interface Email { to: string; subject: string; status: string; created_at: string; last_error: Null<string> }
+interface Delivery {
+  endpoint_id: string; event_type: string; status: string; last_status: Null<number>; last_error: Null<string>;
+}
 
 const SMS_FINAL = new Set(["delivered", "undelivered", "failed", "read", "canceled", "skipped_opted_out", "logged"]);
 const short = (text: string, n = 72) => (text.length > n ? `${text.slice(0, n - 1)}…` : text).replace(/\s+/g, " ");
 
 async function findEvent(api: Api, scope: Scope): Promise<Event | undefined> {
-  const { data } = await api.get<{ data: Event[] }>(`/v1/webhook-events?${q({ provider: scope.provider, idempotency_key: scope.key, limit: 1 })}`);
-  return data[0];
+  const query = q({ provider: scope.provider, idempotency_key: scope.key, limit: 1 });
+  return (await api.get<{ data: Event[] }>(`/v1/webhook-events?${query}`)).data[0];
 }
 
 async function effects(api: Api, scope: Scope, event: Event) {
@@ -35,16 +42,19 @@ async function effects(api: Api, scope: Scope, event: Event) {
     // A Stripe event is named by its row id; an inbound SMS by its MessageSid (cause "sms").
     const history = data.filter((h) => (h.cause_type === "webhook_event" && h.cause_id === String(event.id))
       || (h.cause_type === "sms" && h.cause_id === scope.key));
-    if (history.length > 0) changes.push({ appointment: await api.get<Appointment>(`/v1/appointments/${id}`), history });
+    if (history.length === 0) continue;
+    changes.push({ appointment: await api.get<Appointment>(`/v1/appointments/${id}`), history });
   }
   const smsQueries = scope.sms.sid ? [q({ sid: scope.sms.sid })]
     : scope.sms.to ? [q({ to: scope.sms.to, since })]
     : (scope.sms.appointmentIds ?? []).map((id) => q({ appointment_id: id, since }));
   const sms: Sms[] = [];
   for (const query of smsQueries) {
-    for (const s of (await api.get<{ data: Sms[] }>(`/v1/sms?${query}`)).data) sms.push(await api.get<Sms>(`/v1/sms/${s.id}`));
+    const { data } = await api.get<{ data: Sms[] }>(`/v1/sms?${query}`);
+    for (const s of data) sms.push(await api.get<Sms>(`/v1/sms/${s.id}`));
   }
-  const emails = (await api.get<{ data: Email[] }>(`/v1/emails?${q({ limit: 50 })}`)).data.filter((e) => e.created_at >= since);
+  const emails = (await api.get<{ data: Email[] }>(`/v1/emails?${q({ limit: 50 })}`)).data
+    .filter((e) => e.created_at >= since);
   const deliveries = (await api.get<{ data: Delivery[] }>(`/v1/deliveries?${q({ since, limit: 50 })}`)).data;
   // The API lists newest first; a story reads oldest first.
   return { changes, sms: sms.reverse(), emails: emails.reverse(), deliveries: deliveries.reverse() };
@@ -58,17 +68,24 @@ const unsettled = (e: Effects) => [
 ];
 
 function report(event: Event, e: Effects, endpoints: Map<string, string>, stillMoving: boolean): string[] {
-  const lines = [`event #${event.id} ${event.status}${event.last_error ? `: ${event.last_error}` : ""}${event.attempts > 1 ? ` (after ${event.attempts} attempts)` : ""}`];
+  const why = event.last_error ? `: ${event.last_error}` : "";
+  const tries = event.attempts > 1 ? ` (after ${event.attempts} attempts)` : "";
+  const lines = [`event #${event.id} ${event.status}${why}${tries}`];
   for (const { appointment, history } of e.changes) {
     const moves = history.map((h) => `${h.from_status ?? "new"} → ${h.to_status}`).join(", ");
-    const hold = appointment.status === "payment_pending" && appointment.hold_expires_at ? `, held until ${appointment.hold_expires_at}` : "";
+    const held = appointment.status === "payment_pending" && appointment.hold_expires_at;
+    const hold = held ? `, held until ${appointment.hold_expires_at}` : "";
     lines.push(`  appointment ${appointment.id}: ${moves}${hold}`);
   }
   for (const s of e.sms) {
     const path = [...new Set([...(s.status_history ?? []).map((h) => h.status), s.status])].join(" → ");
-    lines.push(`  SMS to ${s.to} "${short(s.body)}": ${path}${s.error_code ? ` (error ${s.error_code})` : ""}${s.twilio_sid ? `  ${s.twilio_sid}` : ""}`);
+    const error = s.error_code ? ` (error ${s.error_code})` : "";
+    lines.push(`  SMS to ${s.to} "${short(s.body)}": ${path}${error}${s.twilio_sid ? `  ${s.twilio_sid}` : ""}`);
   }
-  for (const m of e.emails) lines.push(`  email to ${m.to} "${short(m.subject)}": ${m.status}${m.last_error ? ` (${short(m.last_error)})` : ""}`);
+  for (const m of e.emails) {
+    const error = m.last_error ? ` (${short(m.last_error)})` : "";
+    lines.push(`  email to ${m.to} "${short(m.subject)}": ${m.status}${error}`);
+  }
   for (const d of e.deliveries) {
     const answer = d.last_status ? ` (HTTP ${d.last_status})` : d.last_error ? ` (${short(d.last_error)})` : "";
     lines.push(`  webhook ${d.event_type} to ${endpoints.get(d.endpoint_id) ?? d.endpoint_id}: ${d.status}${answer}`);
@@ -78,7 +95,9 @@ function report(event: Event, e: Effects, endpoints: Map<string, string>, stillM
   const counted = new Map<string, number>();
   for (const line of lines) counted.set(line, (counted.get(line) ?? 0) + 1);
   const out = [...counted].map(([line, n]) => (n > 1 ? `${line}  ×${n}` : line));
-  if (stillMoving) out.push(`  (still on the way when we stopped watching: ${unsettled(e).join(", ")}; look again with the management API)`);
+  if (stillMoving) {
+    out.push(`  (still on the way when we stopped watching: ${unsettled(e).join(", ")}; the API shows the rest)`);
+  }
   return out;
 }
 
@@ -93,14 +112,15 @@ export async function follow(api: Api, scope: Scope, timeoutMs: number): Promise
     let event: Event | undefined;
     spin.set("finding the stored event");
     while (!(event = await findEvent(api, scope)) && Date.now() < until) await Bun.sleep(200);
-    if (!event) return { status: "missing", lines: [`no ${scope.provider} event ${scope.key} is stored: was it refused?`] };
+    if (!event) return { status: "missing", lines: [`no ${scope.provider} event ${scope.key} is stored: refused?`] };
     while (event.status === "pending" && Date.now() < until) {
       spin.set(`event #${event.id} waiting to be processed${event.attempts ? ` (attempt ${event.attempts + 1})` : ""}`);
       await Bun.sleep(200);
       event = await api.get<Event>(`/v1/webhook-events/${event.id}`);
     }
     if (event.status === "pending") {
-      return { status: "pending", lines: [`event #${event.id} is still pending after ${timeoutMs / 1000} s: is a worker running (ROLE=all or worker)?`] };
+      const hint = `is still pending after ${timeoutMs / 1000} s: is a worker running (ROLE=all or worker)?`;
+      return { status: "pending", lines: [`event #${event.id} ${hint}`] };
     }
     // Effects chain (an SMS fails, then an email and a webhook follow): settled means final and unchanged for a while.
     let last = "";
@@ -111,11 +131,13 @@ export async function follow(api: Api, scope: Scope, timeoutMs: number): Promise
       if (signature !== last) [last, quietSince] = [signature, Date.now()];
       const waiting = unsettled(seen);
       if (waiting.length === 0 && Date.now() - quietSince >= 1500) break;
-      spin.set(waiting.length ? `event #${event.id} ${event.status}; waiting for ${waiting.join(", ")}` : "watching for more effects");
+      const what = waiting.length ? `waiting for ${waiting.join(", ")}` : "watching";
+      spin.set(`event #${event.id} ${event.status}; ${what}`);
       await Bun.sleep(250);
       seen = await effects(api, scope, event);
     }
-    const endpoints = new Map((await api.get<{ data: { id: string; url: string }[] }>(`/v1/endpoints?${q({ limit: 200 })}`)).data.map((x) => [x.id, x.url]));
+    const { data } = await api.get<{ data: { id: string; url: string }[] }>(`/v1/endpoints?${q({ limit: 200 })}`);
+    const endpoints = new Map(data.map((x) => [x.id, x.url]));
     return { status: event.status, lines: report(event, seen, endpoints, unsettled(seen).length > 0) };
   } finally {
     spin.stop();

@@ -1,7 +1,10 @@
 // `npm run seed`: a demo clinic, three patients and their upcoming appointments, through the management API (so it
 // works against a staging deployment too). Everything is looked up before it is created: a second run adds nothing.
 import { createHash } from "node:crypto";
-import { type Api, apiClient, ensureRunning, fail, program, q, resolveTarget, runProgram, send, type Target, targetOptions, type TargetFlags } from "./cli";
+import {
+  type Api, apiClient, ensureRunning, fail, program, q, resolveTarget, runProgram, send, type Target, targetOptions,
+  type TargetFlags,
+} from "./cli";
 import { TWILIO_SMS_PATH } from "../inbound/paths";
 import { DEMO_CLINIC, DEMO_PATIENTS as PATIENTS } from "./demo";
 import { RECEIVER_PREFIX } from "./stand-ins";
@@ -16,7 +19,9 @@ interface Appointment { id: string; starts_at: string; status: string; deposit_a
 
 async function created<T>(api: Api, path: string, body: unknown): Promise<T> {
   const res = await api.call<T>("POST", path, body);
-  if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  if (res.status !== 201) {
+    throw new Error(`POST ${path} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  }
   return res.body;
 }
 
@@ -25,11 +30,13 @@ async function clinic(api: Api, callbackUrl: string | undefined, warn: (s: strin
   const found = data.find((c) => c.phone === DEMO_CLINIC.phone);
   if (found) {
     if (callbackUrl && found.callback_url !== callbackUrl) {
-      warn(`the demo clinic keeps its callback URL ${found.callback_url ?? "(none)"}; clinics cannot be changed through the API`);
+      warn(`the demo clinic keeps its callback URL ${found.callback_url ?? "(none)"}; `
+        + "clinics cannot be changed through the API");
     }
     return { ...found, created: false };
   }
-  return { ...await created<Clinic>(api, "/v1/clinics", { ...DEMO_CLINIC, ...(callbackUrl ? { callback_url: callbackUrl } : {}) }), created: true };
+  const body = { ...DEMO_CLINIC, ...(callbackUrl ? { callback_url: callbackUrl } : {}) };
+  return { ...await created<Clinic>(api, "/v1/clinics", body), created: true };
 }
 
 async function patient(api: Api, clinicId: string, p: (typeof PATIENTS)[number]) {
@@ -43,24 +50,31 @@ async function patient(api: Api, clinicId: string, p: (typeof PATIENTS)[number])
 async function optOut(target: Target, clinicPhone: string, p: Patient): Promise<boolean> {
   if (!target.twilioAuthToken) return false;
   const sid = `SM${createHash("sha256").update(`seed-stop:${p.id}`).digest("hex").slice(0, 32)}`;
-  const params = inboundSmsParams({ from: p.phone, to: clinicPhone, body: "STOP", accountSid: target.twilioAccountSid, sid });
+  const params = inboundSmsParams({
+    from: p.phone, to: clinicPhone, body: "STOP", accountSid: target.twilioAccountSid, sid,
+  });
   const path = TWILIO_SMS_PATH;
   const res = await send(`${target.url}${path}`, {
-    method: "POST", headers: signTwilio(target.publicUrl + path, params, target.twilioAuthToken), body: new URLSearchParams(params).toString(),
+    method: "POST", headers: signTwilio(target.publicUrl + path, params, target.twilioAuthToken),
+    body: new URLSearchParams(params).toString(),
   });
-  if (res.status === 403) fail(`${target.url} refused the STOP's signature: set TWILIO_AUTH_TOKEN and PUBLIC_URL to the service's`);
+  if (res.status === 403) {
+    fail(`${target.url} refused the STOP's signature: set TWILIO_AUTH_TOKEN and PUBLIC_URL to the service's`);
+  }
   return res.ok;
 }
 
 async function appointment(api: Api, patientId: string, index: number) {
-  const { data } = await api.get<{ data: Appointment[] }>(`/v1/appointments?${q({ patient_id: patientId, limit: 200 })}`);
+  const query = q({ patient_id: patientId, limit: 200 });
+  const { data } = await api.get<{ data: Appointment[] }>(`/v1/appointments?${query}`);
   const upcoming = data.filter((a) => ACTIVE.has(a.status) && Date.parse(a.starts_at) > Date.now())
     .sort((a, b) => a.starts_at.localeCompare(b.starts_at))[0];
   if (upcoming) return { ...upcoming, created: false };
   // Three days out (past the reminder window), on the hour, one patient after the other.
   const day = new Date();
   const startsAt = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 3, 15 + index));
-  return { ...await created<Appointment>(api, "/v1/appointments", { patient_id: patientId, starts_at: startsAt.toISOString(), ...DEPOSIT }), created: true };
+  const body = { patient_id: patientId, starts_at: startsAt.toISOString(), ...DEPOSIT };
+  return { ...await created<Appointment>(api, "/v1/appointments", body), created: true };
 }
 
 async function seed(flags: TargetFlags & { callbackUrl?: string; json?: boolean }) {
@@ -68,8 +82,11 @@ async function seed(flags: TargetFlags & { callbackUrl?: string; json?: boolean 
   await ensureRunning(target);
   const api = apiClient(target);
   const warnings: string[] = [];
-  const callbackUrl = flags.callbackUrl ?? (target.session ? `${target.session.stand_ins_url}${RECEIVER_PREFIX}harbor-dental` : undefined);
-  if (!callbackUrl) warnings.push("no callback URL for the clinic (no `npm run dev` beside us): pass --callback-url to get its webhooks");
+  const receiver = target.session && `${target.session.stand_ins_url}${RECEIVER_PREFIX}harbor-dental`;
+  const callbackUrl = flags.callbackUrl ?? receiver;
+  if (!callbackUrl) {
+    warnings.push("no callback URL for the clinic (no `npm run dev` beside us): pass --callback-url for its webhooks");
+  }
   const c = await clinic(api, callbackUrl, (w) => warnings.push(w));
   const people = [];
   for (const [index, p] of PATIENTS.entries()) {
@@ -93,7 +110,8 @@ async function seed(flags: TargetFlags & { callbackUrl?: string; json?: boolean 
     "Patients, each with an appointment and a $60.00 deposit to pay:",
     ...people.flatMap((p) => [
       `  ${p.name.padEnd(13)} ${p.phone}  patient ${p.id}  (${state(p.created)})${p.opted_out ? "  opted out" : ""}`,
-      `  ${"".padEnd(13)} appointment ${p.appointment.id}  ${p.appointment.starts_at}  ${p.appointment.status}  (${state(p.appointment.created)})`,
+      `  ${"".padEnd(13)} appointment ${p.appointment.id}  ${p.appointment.starts_at}  ${p.appointment.status}`
+        + `  (${state(p.appointment.created)})`,
       `  ${"".padEnd(13)} ${p.note}`,
     ]),
     ...warnings.map((w) => `\nnote: ${w}`),
@@ -109,7 +127,8 @@ async function seed(flags: TargetFlags & { callbackUrl?: string; json?: boolean 
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-const cmd = targetOptions(program("seed", "Create the demo clinic, three patients and their upcoming appointments (once: a second run adds nothing)."))
+const cmd = targetOptions(program("seed", "Create the demo clinic, three patients and their upcoming appointments "
+  + "(once: a second run adds nothing)."))
   .option("--callback-url <url>", "the clinic's callback URL (default: the receiver of the `npm run dev` beside you)")
   .option("--json", "print what it made or found as JSON")
   .action((opts) => seed(opts));

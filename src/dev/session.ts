@@ -31,7 +31,7 @@ const GENERATE: Record<Secret, () => string> = {
 };
 
 /** The environment's secrets, with the missing ones generated; `generated` names those. */
-export function sessionSecrets(env: Record<string, string | undefined>): { values: Record<Secret, string>; generated: Secret[] } {
+export function sessionSecrets(env: Record<string, string | undefined>) {
   const generated: Secret[] = [];
   const values = {} as Record<Secret, string>;
   for (const key of SECRETS) {

@@ -37,8 +37,9 @@ export async function startStandIns(opts: StandInsOptions) {
 
   const views = {
     sms: () => (twilio?.messages ?? []).map((m) => ({
-      sid: m.sid, to: m.to, from: m.from, body: m.body, media_urls: m.media_urls, status: m.status, error_code: m.error_code,
-      date_created: m.date_created, status_callbacks: m.callbacks.map(({ status, at, answer }) => ({ status, at, answer })),
+      sid: m.sid, to: m.to, from: m.from, body: m.body, media_urls: m.media_urls, status: m.status,
+      error_code: m.error_code, date_created: m.date_created,
+      status_callbacks: m.callbacks.map(({ status, at, answer }) => ({ status, at, answer })),
     })).reverse(),
     emails: () => (smtp?.messages ?? []).map(readEmail).reverse(),
     webhooks: () => receiver.received.map(webhookView).reverse(),
@@ -58,9 +59,9 @@ export async function startStandIns(opts: StandInsOptions) {
       if (request.method !== "GET") return notFound();
       if (pathname === "/") {
         return page({
-          about: "What the stand-ins of `npm run dev` received, newest first: SMS sent through the fake Twilio API "
-            + "(with the status callbacks it posted back), emails caught by the SMTP sink, webhooks posted to the receiver. "
-            + "Also at /sms, /emails and /webhooks.",
+          about: "What the stand-ins of `npm run dev` received, newest first: SMS sent through the fake Twilio "
+            + "API (with the status callbacks it posted back), emails caught by the SMTP sink, webhooks posted to the "
+            + "receiver. Also at /sms, /emails and /webhooks.",
           sms: views.sms(), emails: views.emails(), webhooks: views.webhooks(),
         });
       }

@@ -29,59 +29,76 @@ export interface Deposit {
 
 const now = () => Math.floor(Date.now() / 1000);
 /** How a clinic's checkout ties a payment to its appointment (SPEC 5); none when no appointment was named. */
-const metadata = (deposit: Deposit): Stripe.Metadata => (deposit.appointmentId ? { booking_id: deposit.appointmentId } : {});
+const metadata = (d: Deposit): Stripe.Metadata => (d.appointmentId ? { booking_id: d.appointmentId } : {});
 
 const PI_STATUS: Record<string, Stripe.PaymentIntent.Status> = {
-  "payment_intent.succeeded": "succeeded", "payment_intent.processing": "processing", "payment_intent.canceled": "canceled",
+  "payment_intent.succeeded": "succeeded", "payment_intent.processing": "processing",
+  "payment_intent.canceled": "canceled",
   "payment_intent.requires_action": "requires_action", "payment_intent.amount_capturable_updated": "requires_capture",
   "payment_intent.created": "requires_payment_method", "payment_intent.payment_failed": "requires_payment_method",
   "payment_intent.partially_funded": "requires_payment_method",
 };
 
 const DECLINED: Stripe.PaymentIntent.LastPaymentError = {
-  code: "card_declined", decline_code: "insufficient_funds", doc_url: "https://stripe.com/docs/error-codes/card-declined",
+  code: "card_declined", decline_code: "insufficient_funds",
+  doc_url: "https://stripe.com/docs/error-codes/card-declined",
   message: "Your card has insufficient funds.", payment_method_type: "card", type: "card_error",
 };
 
-export function paymentIntent(deposit: Deposit, status: Stripe.PaymentIntent.Status, ids = { pi: stripeId("pi"), ch: stripeId("ch") }): Stripe.PaymentIntent {
+export function paymentIntent(
+  deposit: Deposit, status: Stripe.PaymentIntent.Status, ids = { pi: stripeId("pi"), ch: stripeId("ch") },
+): Stripe.PaymentIntent {
   const succeeded = status === "succeeded";
   const failed = status === "requires_payment_method";
   return {
     id: ids.pi, object: "payment_intent", allowed_payment_method_types: null, amount: deposit.amount,
     amount_capturable: status === "requires_capture" ? deposit.amount : 0, amount_details: { tip: {} },
     amount_received: succeeded ? deposit.amount : 0, application: null, application_fee_amount: null,
-    automatic_payment_methods: { allow_redirects: "always", enabled: true }, canceled_at: status === "canceled" ? now() : null,
+    automatic_payment_methods: { allow_redirects: "always", enabled: true },
+    canceled_at: status === "canceled" ? now() : null,
     cancellation_reason: status === "canceled" ? "requested_by_customer" : null, capture_method: "automatic_async",
-    client_secret: `${ids.pi}_secret_${randomBytes(12).toString("hex")}`, confirmation_method: "automatic", created: now() - 5,
+    client_secret: `${ids.pi}_secret_${randomBytes(12).toString("hex")}`, confirmation_method: "automatic",
+    created: now() - 5,
     currency: deposit.currency, customer: null, customer_account: null, description: "Appointment deposit",
     excluded_payment_method_types: null, last_payment_error: failed ? { ...DECLINED, charge: ids.ch } : null,
     latest_charge: succeeded || failed ? ids.ch : null, livemode: false, managed_payments: null,
     metadata: metadata(deposit), next_action: null, on_behalf_of: null,
     payment_method: succeeded ? stripeId("pm") : null,
     payment_method_configuration_details: { id: stripeId("pmc"), parent: null },
-    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: "automatic" } },
+    payment_method_options: {
+      card: { installments: null, mandate_options: null, network: null, request_three_d_secure: "automatic" },
+    },
     payment_method_types: ["card"], payment_record: null, processing: null, receipt_email: null, review: null,
-    setup_future_usage: null, shipping: null, source: null, statement_descriptor: null, statement_descriptor_suffix: null,
+    setup_future_usage: null, shipping: null, source: null, statement_descriptor: null,
+    statement_descriptor_suffix: null,
     status, transfer_data: null, transfer_group: null,
   };
 }
 
-export function charge(deposit: Deposit, opts: { refunded?: number; status?: Stripe.Charge.Status; paymentIntent?: string } = {}): Stripe.Charge {
+export function charge(
+  deposit: Deposit, opts: { refunded?: number; status?: Stripe.Charge.Status; paymentIntent?: string } = {},
+): Stripe.Charge {
   const refunded = opts.refunded ?? 0;
   const status = opts.status ?? "succeeded";
   const id = stripeId("ch");
   return {
-    id, object: "charge", amount: deposit.amount, amount_captured: status === "succeeded" ? deposit.amount : 0, amount_refunded: refunded,
+    id, object: "charge", amount: deposit.amount, amount_captured: status === "succeeded" ? deposit.amount : 0,
+    amount_refunded: refunded,
     application: null, application_fee: null, application_fee_amount: null, balance_transaction: stripeId("txn"),
-    billing_details: { address: { city: null, country: "US", line1: null, line2: null, postal_code: "10001", state: null },
-      email: null, name: null, phone: null, tax_id: null },
+    billing_details: {
+      address: { city: null, country: "US", line1: null, line2: null, postal_code: "10001", state: null },
+      email: null, name: null, phone: null, tax_id: null,
+    },
     calculated_statement_descriptor: "SWITCHBOARD CLINIC", captured: status === "succeeded", created: now() - 5,
     currency: deposit.currency, customer: null, description: "Appointment deposit", disputed: false,
     failure_balance_transaction: null, failure_code: status === "failed" ? "card_declined" : null,
-    failure_message: status === "failed" ? "Your card has insufficient funds." : null, fraud_details: {}, livemode: false,
+    failure_message: status === "failed" ? "Your card has insufficient funds." : null, fraud_details: {},
+    livemode: false,
     metadata: metadata(deposit), on_behalf_of: null,
-    outcome: { advice_code: null, network_advice_code: null, network_decline_code: null, network_status: "approved_by_network",
-      reason: null, risk_level: "normal", risk_score: 32, seller_message: "Payment complete.", type: "authorized" },
+    outcome: {
+      advice_code: null, network_advice_code: null, network_decline_code: null, network_status: "approved_by_network",
+      reason: null, risk_level: "normal", risk_score: 32, seller_message: "Payment complete.", type: "authorized",
+    },
     paid: status === "succeeded", payment_intent: opts.paymentIntent ?? stripeId("pi"), payment_method: stripeId("pm"),
     payment_method_details: null, receipt_email: null, receipt_number: null,
     receipt_url: `https://pay.stripe.com/receipts/payment/${randomBytes(24).toString("base64url")}`,
@@ -97,13 +114,16 @@ function objectFor(type: string, deposit: Deposit): Stripe.Event.Data.Object {
   if (type.startsWith("payment_intent.")) return paymentIntent(deposit, status ?? "requires_payment_method");
   if (type === "charge.refunded") return charge(deposit, { refunded: deposit.amount });
   if (type === "charge.failed") return charge(deposit, { status: "failed" });
-  if (type.startsWith("charge.")) return charge(deposit, { status: type === "charge.pending" ? "pending" : "succeeded" });
+  if (type === "charge.pending") return charge(deposit, { status: "pending" });
+  if (type.startsWith("charge.")) return charge(deposit);
   const resource = type.slice(0, type.lastIndexOf("."));
   return { id: stripeId(resource.split(".").at(-1)!.slice(0, 4)), object: resource, metadata: metadata(deposit) };
 }
 
 /** An event of `type` about the appointment's deposit, in the envelope Stripe posts (api_version of this SDK). */
-export function stripeEvent(type: string, deposit: Deposit, opts: { id?: string; object?: Stripe.Event.Data.Object } = {}): Stripe.Event {
+export function stripeEvent(
+  type: string, deposit: Deposit, opts: { id?: string; object?: Stripe.Event.Data.Object } = {},
+): Stripe.Event {
   return {
     id: opts.id ?? stripeId("evt"), object: "event", api_version: Stripe.API_VERSION, created: now(),
     data: { object: opts.object ?? objectFor(type, deposit) }, livemode: false, pending_webhooks: 1,
@@ -126,7 +146,9 @@ export function closest(word: string, candidates: string[]): string | undefined 
     let row = Array.from({ length: b.length + 1 }, (_, i) => i);
     for (let i = 1; i <= a.length; i++) {
       const next = [i];
-      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      for (let j = 1; j <= b.length; j++) {
+        next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      }
       row = next;
     }
     return row[b.length]!;

@@ -9,7 +9,8 @@ export const twilioSid = (prefix: "SM" | "MM" | "MG") => `${prefix}${randomBytes
 
 /** Twilio's default Advanced Opt-Out keywords, as they arrive flagged in `OptOutType` (CANCEL included). */
 const OPT_OUT_TYPES: Record<string, string> = {
-  STOP: "STOP", STOPALL: "STOP", UNSUBSCRIBE: "STOP", END: "STOP", QUIT: "STOP", REVOKE: "STOP", OPTOUT: "STOP", CANCEL: "STOP",
+  STOP: "STOP", STOPALL: "STOP", UNSUBSCRIBE: "STOP", END: "STOP", QUIT: "STOP", REVOKE: "STOP", OPTOUT: "STOP",
+  CANCEL: "STOP",
   START: "START", UNSTOP: "START", YES: "START", HELP: "HELP", INFO: "HELP",
 };
 
@@ -17,14 +18,16 @@ const MEDIA_TYPES: Record<string, string> = {
   jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp", mp4: "video/mp4",
   "3gp": "video/3gpp", mp3: "audio/mpeg", ogg: "audio/ogg", amr: "audio/amr", pdf: "application/pdf", vcf: "text/vcard",
 };
-const mediaType = (url: string) => MEDIA_TYPES[url.split(/[?#]/)[0]!.split(".").at(-1)!.toLowerCase()] ?? "application/octet-stream";
+const mediaType = (url: string) =>
+  MEDIA_TYPES[url.split(/[?#]/)[0]!.split(".").at(-1)!.toLowerCase()] ?? "application/octet-stream";
+const COUNTRIES: Record<string, string> = { "+44": "GB", "+33": "FR", "+49": "DE", "+34": "ES", "+61": "AU" };
 
 /** Where Twilio says a number is, from its country code (the numbers here are made up, so the US ones say New York). */
 function place(phone: string, side: "From" | "To"): Record<string, string> {
   const us = phone.startsWith("+1");
-  const country = us ? "US" : ({ "+44": "GB", "+33": "FR", "+49": "DE", "+34": "ES", "+61": "AU" } as Record<string, string>)[phone.slice(0, 3)] ?? "";
   return {
-    [`${side}Country`]: country, [`${side}State`]: us ? "NY" : "", [`${side}City`]: us ? "NEW YORK" : "", [`${side}Zip`]: us ? "10001" : "",
+    [`${side}Country`]: us ? "US" : COUNTRIES[phone.slice(0, 3)] ?? "", [`${side}State`]: us ? "NY" : "",
+    [`${side}City`]: us ? "NEW YORK" : "", [`${side}Zip`]: us ? "10001" : "",
   };
 }
 
@@ -50,15 +53,18 @@ export function inboundSmsParams(sms: InboundSms): Record<string, string> {
   const params: Record<string, string> = {
     ...(sms.whatsapp ? {} : { ...place(sms.to, "To"), ...place(sms.from, "From") }),
     SmsMessageSid: sid, NumMedia: String(media.length), SmsSid: sid, SmsStatus: "received", Body: sms.body,
-    To: address(sms.to), MessagingServiceSid: sms.messagingServiceSid ?? `MG${"0".repeat(32)}`, NumSegments: segments(sms.body),
-    ReferralNumMedia: "0", MessageSid: sid, AccountSid: sms.accountSid, From: address(sms.from), ApiVersion: API_VERSION,
+    To: address(sms.to), MessagingServiceSid: sms.messagingServiceSid ?? `MG${"0".repeat(32)}`,
+    NumSegments: segments(sms.body), ReferralNumMedia: "0", MessageSid: sid, AccountSid: sms.accountSid,
+    From: address(sms.from), ApiVersion: API_VERSION,
   };
   media.forEach((url, i) => {
     params[`MediaContentType${i}`] = mediaType(url);
     params[`MediaUrl${i}`] = url;
   });
   if (sms.whatsapp) {
-    Object.assign(params, { ProfileName: "WhatsApp user", WaId: sms.from.replace(/\D/g, ""), MessageType: media.length ? "image" : "text" });
+    Object.assign(params, {
+      ProfileName: "WhatsApp user", WaId: sms.from.replace(/\D/g, ""), MessageType: media.length ? "image" : "text",
+    });
   }
   // Twilio flags the keywords of the Messaging Service's Advanced Opt-Out (on by default) in OptOutType.
   if (!sms.whatsapp && OPT_OUT_TYPES[keyword]) params.OptOutType = OPT_OUT_TYPES[keyword]!;
@@ -89,7 +95,9 @@ export function statusCallbackParams(c: StatusCallback): Record<string, string> 
 }
 
 /** Headers of a Twilio webhook request, X-Twilio-Signature computed for `signedUrl` (PUBLIC_URL + path). */
-export function signTwilio(signedUrl: string, params: Record<string, string | string[]>, authToken: string): Record<string, string> {
+export function signTwilio(
+  signedUrl: string, params: Record<string, string | string[]>, authToken: string,
+): Record<string, string> {
   return {
     "content-type": "application/x-www-form-urlencoded; charset=utf-8",
     "x-twilio-signature": twilio.getExpectedTwilioSignature(authToken, signedUrl, params),

@@ -18,10 +18,13 @@ let sql: postgres.Sql;
 let dev: Proc;
 let session: DevSession;
 // The tools find the service and its secrets only through the dev run's session file under DATA_DIR.
-const tool = (script: "seed" | "simulate", args: string[], env: Record<string, string> = {}) => runTool(script, args, { DATA_DIR: dataDir, ...env });
-const standIns = async (part: "sms" | "emails" | "webhooks") => (await fetch(`${session.stand_ins_url}/${part}`)).json() as Promise<any[]>;
+const tool = (script: "seed" | "simulate", args: string[]) => runTool(script, args, { DATA_DIR: dataDir });
+const standIns = async (part: "sms" | "emails" | "webhooks") =>
+  (await fetch(`${session.stand_ins_url}/${part}`)).json() as Promise<any[]>;
+/** The demo appointments by first name: { ada, ben, cleo }. */
 const appointmentIds = async () => Object.fromEntries((await sql`
-  select p.name, a.id from appointments a join patients p on p.id = a.patient_id`).map((r) => [r.name.split(" ")[0].toLowerCase(), r.id]));
+  select p.name, a.id from appointments a join patients p on p.id = a.patient_id`)
+  .map((r) => [r.name.split(" ")[0].toLowerCase(), r.id]));
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -39,7 +42,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test("dev generates and prints the secrets it was not given, serves the service, and shows its stand-ins' page", async () => {
+test("dev generates and prints the secrets it was not given, serves the service and its stand-ins' page", async () => {
   expect(dev.output()).toContain(`API_KEY=${session.api_key}`);
   expect(dev.output()).toContain(`STRIPE_WEBHOOK_SECRET=${session.stripe_webhook_secret}`);
   expect(session.twilio_account_sid).toMatch(/^AC[0-9a-f]{32}$/);
@@ -49,23 +52,27 @@ test("dev generates and prints the secrets it was not given, serves the service,
   expect(await (await fetch(`${session.stand_ins_url}/`)).json()).toMatchObject({ sms: [], emails: [], webhooks: [] });
 });
 
-test("seed creates the demo clinic, three patients (one opted out by his STOP) and appointments; a second run adds nothing", async () => {
+test("seed: a clinic, three patients (one opted out by his STOP), appointments; run twice, adds nothing", async () => {
   const first = await tool("seed", ["--json"]);
   expect(first.code).toBe(0);
   const made = JSON.parse(first.stdout);
   expect(made.clinic).toMatchObject({ created: true, callback_url: `${session.stand_ins_url}/hooks/harbor-dental` });
-  expect(made.patients.map((p: any) => [p.name, p.opted_out, p.appointment.status, p.appointment.deposit_amount])).toEqual([
-    ["Ada Lovelace", false, "pending", 6000], ["Ben Okafor", true, "pending", 6000], ["Cleo Martin", false, "pending", 6000],
-  ]);
+  expect(made.patients.map((p: any) => [p.name, p.opted_out, p.appointment.status, p.appointment.deposit_amount]))
+    .toEqual([
+      ["Ada Lovelace", false, "pending", 6000], ["Ben Okafor", true, "pending", 6000],
+      ["Cleo Martin", false, "pending", 6000],
+    ]);
   const again = await tool("seed", []);
   expect(again.code).toBe(0);
   expect(again.stdout).toContain("already there");
   expect(again.stdout).not.toContain("(created)");
-  const [counts] = await sql`select (select count(*)::int from clinics) as clinics, (select count(*)::int from patients) as patients,
-    (select count(*)::int from appointments) as appointments, (select count(*)::int from webhook_events) as events`;
+  const [counts] = await sql`select (select count(*)::int from clinics) as clinics,
+    (select count(*)::int from patients) as patients, (select count(*)::int from appointments) as appointments,
+    (select count(*)::int from webhook_events) as events`;
   expect(counts).toEqual({ clinics: 1, patients: 3, appointments: 3, events: 1 });
   const [stop] = await sql`select raw_body from webhook_events where provider = 'twilio-sms'`;
-  expect(Object.fromEntries(new URLSearchParams(stop!.raw_body))).toMatchObject({ Body: "STOP", OptOutType: "STOP", From: "+15550102222" });
+  expect(Object.fromEntries(new URLSearchParams(stop!.raw_body)))
+    .toMatchObject({ Body: "STOP", OptOutType: "STOP", From: "+15550102222" });
 });
 
 test("stripe payment_failed: hold and email; then payment_intent.succeeded: confirmation SMS delivered", async () => {
@@ -83,8 +90,10 @@ test("stripe payment_failed: hold and email; then payment_intent.succeeded: conf
   const [event] = await sql`select raw_body from webhook_events where provider = 'stripe' order by id desc limit 1`;
   const sent = JSON.parse(event!.raw_body);
   expect(sent).toMatchObject({ object: "event", type: "payment_intent.payment_failed", livemode: false });
-  expect(sent.data.object).toMatchObject({ object: "payment_intent", status: "requires_payment_method", amount: 6000, currency: "usd",
-    metadata: { booking_id: ada }, last_payment_error: { code: "card_declined", type: "card_error" } });
+  expect(sent.data.object).toMatchObject({
+    object: "payment_intent", status: "requires_payment_method", amount: 6000, currency: "usd",
+    metadata: { booking_id: ada }, last_payment_error: { code: "card_declined", type: "card_error" },
+  });
 
   const paid = await tool("simulate", ["stripe", "payment_intent.succeeded", "--appointment", ada]);
   expect(paid.code).toBe(0);
@@ -93,45 +102,58 @@ test("stripe payment_failed: hold and email; then payment_intent.succeeded: conf
   const [sms] = await sql`select status, twilio_sid from sms_messages where appointment_id = ${ada}`;
   expect(sms!.status).toBe("delivered");
   const atTwilio = (await standIns("sms")).find((m) => m.sid === sms!.twilio_sid);
-  expect(atTwilio.status_callbacks.map((c: any) => [c.status, c.answer])).toEqual([["queued", 200], ["sent", 200], ["delivered", 200]]);
+  expect(atTwilio.status_callbacks.map((c: any) => [c.status, c.answer]))
+    .toEqual([["queued", 200], ["sent", 200], ["delivered", 200]]);
 });
 
-test("--repeat 5 --concurrency 3: five identical answers, one event, one SMS; Cleo's SMS fails 30003 and support hears of it", async () => {
+test("--repeat 5 --concurrency 3: same answers, one event, one SMS; Cleo's fails 30003, support is told", async () => {
   const { cleo } = await appointmentIds();
-  const run = await tool("simulate", ["stripe", "payment_intent.succeeded", "--appointment", cleo, "--repeat", "5", "--concurrency", "3"]);
+  const repeat = ["--repeat", "5", "--concurrency", "3"];
+  const run = await tool("simulate", ["stripe", "payment_intent.succeeded", "--appointment", cleo, ...repeat]);
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(/← 200 \{"received":true\}  ×5/);
   expect(run.stdout).toContain("undelivered (error 30003)");
   const key = run.stdout.match(/payment_intent\.succeeded (evt_\w+)/)![1]!;
-  expect((await sql`select status from webhook_events where idempotency_key = ${key}`).map((r) => r.status)).toEqual(["processed"]);
-  expect((await sql`select status, error_code from sms_messages where appointment_id = ${cleo}`).map((r) => ({ ...r })))
-    .toEqual([{ status: "undelivered", error_code: "30003" }]);
-  expect((await standIns("emails")).some((m) => m.to.includes("support@switchboard.test") && /undelivered/i.test(m.subject))).toBe(true);
+  const events = await sql`select status from webhook_events where idempotency_key = ${key}`;
+  expect(events.map((r) => r.status)).toEqual(["processed"]);
+  const sms = await sql`select status, error_code from sms_messages where appointment_id = ${cleo}`;
+  expect(sms.map((r) => ({ ...r }))).toEqual([{ status: "undelivered", error_code: "30003" }]);
+  const alerts = (await standIns("emails")).filter((m) => m.to.includes("support@switchboard.test"));
+  expect(alerts.some((m) => /undelivered/i.test(m.subject))).toBe(true);
   expect((await standIns("webhooks")).some((w) => w.event === "sms.failed")).toBe(true);
 });
 
-test("sms: CONFIRM gets its reply, an MMS on WhatsApp keeps every media, and Twilio's parameters all arrive", async () => {
+test("sms: CONFIRM gets its reply, a WhatsApp MMS keeps every media, and Twilio's parameters all arrive", async () => {
   const confirm = await tool("simulate", ["sms", "--from", "+15550101111", "--body", "CONFIRM"]);
   expect(confirm.code).toBe(0);
   expect(confirm.stdout).toContain("← 200 <Response/>");
-  expect(confirm.stdout).toMatch(/SMS to \+15550101111 "Harbor Dental \(demo\): your appointment on .*": queued → sent → delivered/);
-  expect((await sql`select body from sms_messages where kind = 'reply' order by created_at desc limit 1`)[0]!.body).toContain("is confirmed");
+  expect(confirm.stdout).toMatch(/SMS to \+15550101111 "Harbor Dental \(demo\): your .*": queued → sent → delivered/);
+  const [reply] = await sql`select body from sms_messages where kind = 'reply' order by created_at desc limit 1`;
+  expect(reply!.body).toContain("is confirmed");
   const media = ["https://example.test/card.jpg", "https://example.test/referral.pdf"];
-  const mms = await tool("simulate", ["sms", "--from", "+15550101111", "--body", "my card", "--media", ...media, "--whatsapp"]);
+  const mms = await tool("simulate", [
+    "sms", "--from", "+15550101111", "--body", "x", "--whatsapp", "--media", ...media,
+  ]);
   expect(mms.code).toBe(0);
   const sid = mms.stdout.match(/(MM[0-9a-f]{32})/)![1]!;
   const [row] = await sql`select raw_body from webhook_events where idempotency_key = ${sid}`;
   const params = Object.fromEntries(new URLSearchParams(row!.raw_body));
-  expect(params).toMatchObject({ From: "whatsapp:+15550101111", To: "whatsapp:+15550100100", NumMedia: "2", MediaUrl1: media[1],
-    MediaContentType0: "image/jpeg", MediaContentType1: "application/pdf", AccountSid: session.twilio_account_sid, ApiVersion: "2010-04-01" });
-  for (const name of ["MessagingServiceSid", "NumSegments", "SmsMessageSid", "SmsSid", "WaId"]) expect(params[name]).toBeString();
+  expect(params).toMatchObject({
+    From: "whatsapp:+15550101111", To: "whatsapp:+15550100100", NumMedia: "2", MediaUrl1: media[1],
+    MediaContentType0: "image/jpeg", MediaContentType1: "application/pdf", AccountSid: session.twilio_account_sid,
+    ApiVersion: "2010-04-01",
+  });
+  for (const name of ["MessagingServiceSid", "NumSegments", "SmsMessageSid", "SmsSid", "WaId"]) {
+    expect(params[name]).toBeString();
+  }
   const [message] = await sql`select channel, media from messages where external_id = ${sid} and type = 'USER_INPUT'`;
   expect(message!.channel).toBe("WHATSAPP");
   expect(message!.media.map((m: any) => m.url)).toEqual(media);
 });
 
 test("status: a callback for a sent SMS moves it on (read after delivered) and is kept in its history", async () => {
-  const [sms] = await sql`select id, twilio_sid from sms_messages where status = 'delivered' order by created_at limit 1`;
+  const [sms] = await sql`
+    select id, twilio_sid from sms_messages where status = 'delivered' order by created_at limit 1`;
   const run = await tool("simulate", ["status", "read", "--sid", sms!.twilio_sid]);
   expect(run.code).toBe(0);
   expect(run.stdout).toContain('← 200 {"status":"received"}');
@@ -149,8 +171,10 @@ test("bad input: one line naming the problem and the fix, exit code 2, nothing s
   const [before] = await sql`select count(*)::int as n from webhook_events`;
   const { ada } = await appointmentIds();
   const cases: [string[], RegExp][] = [
-    [["stripe", "payment_intent.succeded", "--appointment", ada], /unknown Stripe event type .*did you mean payment_intent\.succeeded/],
-    [["stripe", "payment_intent.succeeded", "--appointment", "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11"], /no appointment 6f1c2b9e.*npm run seed/],
+    [["stripe", "payment_intent.succeded", "--appointment", ada],
+      /unknown Stripe event type .*did you mean payment_intent\.succeeded/],
+    [["stripe", "payment_intent.succeeded", "--appointment", "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11"],
+      /no appointment 6f1c2b9e.*npm run seed/],
     [["sms", "--from", "555-0101", "--body", "hi"], /--from "555-0101" is not a phone number: write it in E\.164/],
     [["stripe", "payment_intent.succeeded", "--appointment", ada, "--url", `http://127.0.0.1:${await freePort()}`],
       /no Switchboard answering at .*connection refused.*npm run dev/],
@@ -167,8 +191,9 @@ test("bad input: one line naming the problem and the fix, exit code 2, nothing s
 });
 
 test("--help on every command", async () => {
-  for (const [script, args] of [["dev", []], ["seed", []], ["simulate", []], ["simulate", ["stripe"]], ["simulate", ["sms"]],
-    ["simulate", ["status"]], ["simulate", ["replay"]]] as const) {
+  const commands = [["dev", []], ["seed", []], ["simulate", []], ["simulate", ["stripe"]], ["simulate", ["sms"]],
+    ["simulate", ["status"]], ["simulate", ["replay"]]] as const;
+  for (const [script, args] of commands) {
     const run = await runTool(script, [...args, "--help"], {});
     expect({ script, args, code: run.code }).toEqual({ script, args, code: 0 });
     expect(run.stdout).toContain("Usage:");

@@ -31,31 +31,36 @@ test("an inbound SMS is found by its MessageSid and read back as received: raw b
   expect(raw.body.content_type).toStartWith("application/x-www-form-urlencoded");
 });
 
-test("a Stripe event reads back with its JSON body untouched and no parameters; an unknown id is 404, no key 401", async () => {
-  const body = `{"id": "evt_raw_${Date.now()}",  "object": "event", "type": "customer.created", "data": {"object": {}}}`;
-  expect((await w.h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(body))).status).toBe(200);
+test("a Stripe event reads back with its JSON body untouched, no parameters; unknown id 404, no key 401", async () => {
+  // Spacing and a line break JSON.stringify would not write: the body must come back as sent.
+  const body = `{"id": "evt_raw_${Date.now()}",  "object": "event",\n"type": "customer.created", "data": {}}`;
+  const path = "/api/v1/webhooks/stripe/payment-events";
+  expect((await w.h.request(path, await signedStripeRequest(body))).status).toBe(200);
   const [event] = (await get(`/v1/webhook-events?idempotency_key=${JSON.parse(body).id}`)).body.data;
   const raw = await get(`/v1/webhook-events/${event.id}/raw`);
-  expect(raw.body).toMatchObject({ provider: "stripe", path: "/api/v1/webhooks/stripe/payment-events", params: null, raw_body: body });
+  expect(raw.body).toMatchObject({ provider: "stripe", path, params: null, raw_body: body });
 
   expect((await get("/v1/webhook-events/999999999/raw")).status).toBe(404);
   expect((await w.h.request(`/v1/webhook-events/${event.id}/raw`)).status).toBe(401);
 });
 
-test("outbound SMS are listed by appointment, recipient and sid, and one shows every status callback in order", async () => {
+test("outbound SMS are listed by appointment, recipient and sid; one shows its status callbacks in order", async () => {
   const sent = await w.sent();
   await w.callback(sent.sid, "sent");
   await w.callback(sent.sid, "undelivered", { ErrorCode: "30003" });
   await w.h.drain();
 
   const byAppointment = (await get(`/v1/sms?appointment_id=${sent.appointment.id}`)).body.data;
-  expect(byAppointment.map((s: any) => [s.id, s.twilio_sid, s.status, s.error_code])).toEqual([[sent.smsId, sent.sid, "undelivered", "30003"]]);
-  expect((await get(`/v1/sms?to=${encodeURIComponent(sent.patient.phone)}`)).body.data.map((s: any) => s.id)).toEqual([sent.smsId]);
+  expect(byAppointment.map((s: any) => [s.id, s.twilio_sid, s.status, s.error_code]))
+    .toEqual([[sent.smsId, sent.sid, "undelivered", "30003"]]);
+  const byPhone = (await get(`/v1/sms?to=${encodeURIComponent(sent.patient.phone)}`)).body.data;
+  expect(byPhone.map((s: any) => s.id)).toEqual([sent.smsId]);
   expect((await get(`/v1/sms?sid=${sent.sid}`)).body.data.map((s: any) => s.id)).toEqual([sent.smsId]);
   expect((await get(`/v1/sms?since=${new Date(Date.now() + 60_000).toISOString()}`)).body.data).toEqual([]);
 
   const one = await get(`/v1/sms/${sent.smsId}`);
-  expect(one.body.status_history.map((h: any) => [h.status, h.error_code])).toEqual([["sent", null], ["undelivered", "30003"]]);
+  expect(one.body.status_history.map((h: any) => [h.status, h.error_code]))
+    .toEqual([["sent", null], ["undelivered", "30003"]]);
   expect((await get("/v1/sms/6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11")).status).toBe(404);
 });
 

@@ -6,12 +6,17 @@ const ROOT = resolve(import.meta.dir, "../..");
 export interface ToolRun { code: number; stdout: string; stderr: string }
 
 /** `npm run <script> -- args`, with only the given environment (plus PATH and HOME); bounded by `limitMs`. */
-export async function runTool(script: "seed" | "simulate" | "dev", args: string[], env: Record<string, string>, limitMs = 60_000): Promise<ToolRun> {
+export async function runTool(
+  script: "seed" | "simulate" | "dev", args: string[], env: Record<string, string>, limitMs = 60_000,
+): Promise<ToolRun> {
   const proc = Bun.spawn([process.execPath, `src/dev/${script}.ts`, ...args], {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdout: "pipe", stderr: "pipe",
+    cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdout: "pipe", stderr: "pipe",
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), limitMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }

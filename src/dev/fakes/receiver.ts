@@ -22,8 +22,8 @@ export function createReceiver(script: Behaviour[] = [{ status: 200 }]) {
 
   async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    const entry: Received = { at: Date.now(), path: url.pathname, headers: Object.fromEntries(req.headers), body: await req.text() };
-    received.push(entry);
+    const headers = Object.fromEntries(req.headers);
+    received.push({ at: Date.now(), path: url.pathname, headers, body: await req.text() });
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     const perPath = pathInFlight.get(url.pathname) ?? { now: 0, max: 0 };

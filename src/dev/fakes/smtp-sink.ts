@@ -2,22 +2,24 @@ import { SMTPServer } from "smtp-server";
 
 export interface SinkMessage { from: string; to: string[]; raw: string; at: string }
 
-const decodeQp = (s: string) => Buffer.from(
-  s.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1",
-).toString("utf8");
+const unQuote = (s: string) =>
+  s.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+const decodeQp = (s: string) => Buffer.from(unQuote(s), "latin1").toString("utf8");
 
 /** RFC 2047 encoded words (=?UTF-8?Q?…?= / =?UTF-8?B?…?=), as nodemailer writes a subject that is not ASCII. */
-const decodeWords = (s: string) => s.replace(/=\?([^?]+)\?([QBqb])\?([^?]*)\?=\s*/g, (_m, _charset, kind: string, text: string) =>
-  (kind.toUpperCase() === "B" ? Buffer.from(text, "base64").toString("utf8") : decodeQp(text.replace(/_/g, " "))));
+const ENCODED_WORD = /=\?([^?]+)\?([QBqb])\?([^?]*)\?=\s*/g;
+const decodeWords = (s: string) => s.replace(ENCODED_WORD, (_m, _set, kind: string, t: string) =>
+  (kind.toUpperCase() === "B" ? Buffer.from(t, "base64").toString("utf8") : decodeQp(t.replace(/_/g, " "))));
 
-/** A sunk message as a person reads it: its headers and plain-text body, decoded (single-part text, as Switchboard sends). */
+/** A sunk message as a person reads it: headers and plain-text body decoded (single-part text, as sent here). */
 export function readEmail(m: SinkMessage) {
   const split = m.raw.search(/\r?\n\r?\n/);
   const head = (split < 0 ? m.raw : m.raw.slice(0, split)).replace(/\r?\n[ \t]+/g, " ");
   const body = split < 0 ? "" : m.raw.slice(split).replace(/^\r?\n\r?\n/, "");
   const header = (name: string) => head.match(new RegExp(`^${name}:\\s*(.*)$`, "im"))?.[1]?.trim() ?? "";
   const encoding = header("Content-Transfer-Encoding").toLowerCase();
-  const text = encoding === "base64" ? Buffer.from(body, "base64").toString("utf8") : encoding === "quoted-printable" ? decodeQp(body) : body;
+  const text = encoding === "base64" ? Buffer.from(body, "base64").toString("utf8")
+    : encoding === "quoted-printable" ? decodeQp(body) : body;
   return {
     received_at: m.at, from: m.from, to: m.to, subject: decodeWords(header("Subject")), date: header("Date"),
     message_id: header("Message-ID"), text: text.replace(/\r\n/g, "\n").trimEnd(),
@@ -41,8 +43,8 @@ export async function startSmtpSink() {
       stream.on("end", () => {
         const code = refusals.shift();
         if (code) {
-          const error = Object.assign(new Error(code >= 500 ? "Mailbox unavailable" : "Try again later"), { responseCode: code });
-          return callback(error);
+          const error = new Error(code >= 500 ? "Mailbox unavailable" : "Try again later");
+          return callback(Object.assign(error, { responseCode: code }));
         }
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
@@ -61,7 +63,7 @@ export async function startSmtpSink() {
     messages,
     refuse(code: number, times = 1) { for (let i = 0; i < times; i++) refusals.push(code); },
     /** Plain-text body of a message (quoted-printable soft breaks removed). */
-    text: (m: SinkMessage) => m.raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_s, h) => String.fromCharCode(parseInt(h, 16))),
+    text: (m: SinkMessage) => unQuote(m.raw),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

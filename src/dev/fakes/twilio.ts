@@ -38,7 +38,7 @@ export interface FakeTwilioOptions {
    */
   lifecycle?: {
     stepMs?: number;
-    /** Where to post a callback for `statusCallback` (a PUBLIC_URL the fake cannot reach); the signature stays for the original. */
+    /** Where to post a callback for `statusCallback` (a PUBLIC_URL out of reach); it stays signed for the original. */
     target?: (statusCallback: string) => string;
   };
 }
@@ -49,7 +49,9 @@ const rfc2822 = (at = new Date()) => at.toUTCString().replace("GMT", "+0000");
 const errorBody = (e: TwilioError) =>
   ({ code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
 const json = (body: unknown, status = 200) => Response.json(body, { status });
-const notFound = () => json(errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }), 404);
+const twilioError = (status: number, code: number, message: string) =>
+  json(errorBody({ status, code, message }), status);
+const notFound = () => twilioError(404, 20404, "The requested resource was not found");
 const fails = (to: string) => to.replace(/\D/g, "").endsWith("0000");
 
 /** GSM-7 segments: 160 characters alone, 153 each when split. */
@@ -57,10 +59,12 @@ const segments = (body: string) => (body.length <= 160 ? 1 : Math.ceil(body.leng
 
 function resource(m: FakeMessage) {
   return {
-    sid: m.sid, account_sid: m.account_sid, api_version: API_VERSION, to: m.to, from: m.from, body: m.body, status: m.status,
+    sid: m.sid, account_sid: m.account_sid, api_version: API_VERSION, to: m.to, from: m.from, body: m.body,
+    status: m.status,
     direction: "outbound-api", num_segments: String(segments(m.body)), num_media: String(m.media_urls.length),
     price: m.date_sent ? "-0.00790" : null, price_unit: "USD", error_code: m.error_code, error_message: m.error_message,
-    messaging_service_sid: m.params.MessagingServiceSid ?? null, date_created: m.date_created, date_updated: m.date_updated,
+    messaging_service_sid: m.params.MessagingServiceSid ?? null, date_created: m.date_created,
+    date_updated: m.date_updated,
     date_sent: m.date_sent, uri: `/${API_VERSION}/Accounts/${m.account_sid}/Messages/${m.sid}.json`,
     subresource_uris: { media: `/${API_VERSION}/Accounts/${m.account_sid}/Messages/${m.sid}/Media.json` },
   };
@@ -115,7 +119,9 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
         m.status = steps[i]!;
         m.date_updated = rfc2822(now);
         if (m.status === "sent") m.date_sent = rfc2822(now);
-        if (m.status === "undelivered") Object.assign(m, { error_code: UNREACHABLE.code, error_message: UNREACHABLE.message });
+        if (m.status === "undelivered") {
+          Object.assign(m, { error_code: UNREACHABLE.code, error_message: UNREACHABLE.message });
+        }
         if (m.status_callback) await postCallback(m);
         next(i + 1);
       }, stepMs);
@@ -130,17 +136,17 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     creates.push(params);
     const next = script.shift();
     if (next && "error" in next) return json(errorBody(next.error), next.error.status);
-    if (!params.To) return json(errorBody({ status: 400, code: 21604, message: "A 'To' phone number is required." }), 400);
+    if (!params.To) return twilioError(400, 21604, "A 'To' phone number is required.");
     if (!params.From && !params.MessagingServiceSid) {
-      return json(errorBody({ status: 400, code: 21603, message: "A 'From' phone number is required." }), 400);
+      return twilioError(400, 21603, "A 'From' phone number is required.");
     }
-    if (!params.Body && !params.MediaUrl) return json(errorBody({ status: 400, code: 21602, message: "Message body is required." }), 400);
+    if (!params.Body && !params.MediaUrl) return twilioError(400, 21602, "Message body is required.");
     const now = rfc2822();
     const message: FakeMessage = {
       sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid, to: params.To, from: params.From ?? "",
       body: params.Body ?? "", status: "queued", status_callback: params.StatusCallback ?? null, date_created: now,
-      date_updated: now, date_sent: null, error_code: null, error_message: null, params, media_urls: form.getAll("MediaUrl"),
-      callbacks: [],
+      date_updated: now, date_sent: null, error_code: null, error_message: null, params,
+      media_urls: form.getAll("MediaUrl"), callbacks: [],
     };
     messages.push(message);
     if (opts.lifecycle) playLifecycle(message, opts.lifecycle.stepMs ?? 300);
@@ -162,16 +168,16 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/Messages(?:\/(\w+))?\.json$/);
     if (!match) return notFound();
     if (request.headers.get("authorization") !== auth || match[1] !== opts.accountSid) {
-      return json(errorBody({ status: 401, code: 20003, message: "Authenticate" }), 401);
+      return twilioError(401, 20003, "Authenticate");
     }
     const sid = match[2];
     if (sid) {
-      if (request.method !== "GET") return json(errorBody({ status: 405, code: 20004, message: "Method not allowed" }), 405);
+      if (request.method !== "GET") return twilioError(405, 20004, "Method not allowed");
       const found = messages.find((m) => m.sid === sid);
       return found ? json(resource(found)) : notFound();
     }
     if (request.method === "GET") return list(url);
-    if (request.method !== "POST") return json(errorBody({ status: 405, code: 20004, message: "Method not allowed" }), 405);
+    if (request.method !== "POST") return twilioError(405, 20004, "Method not allowed");
     return create(request);
   }
 
