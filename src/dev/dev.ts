@@ -60,8 +60,10 @@ async function startDev(env: Env): Promise<void> {
     OUTBOUND_ALLOW_PRIVATE: env.OUTBOUND_ALLOW_PRIVATE ?? "true",
     SUPPORT_EMAIL: env.SUPPORT_EMAIL ?? "support@switchboard.test",
   };
+  // A process group of its own: Ctrl-C in the terminal reaches only us, and we stop the service in order (a drain,
+  // then its Postgres), instead of Postgres getting the same SIGINT and dropping the connections the drain needs.
   const child = Bun.spawn([process.execPath, resolve(import.meta.dir, "service.ts")], {
-    env: childEnv, stdin: "pipe", stdout: "inherit", stderr: "inherit",
+    env: childEnv, stdin: "pipe", stdout: "inherit", stderr: "inherit", detached: true,
   });
 
   let stopping: Promise<never> | undefined;
