@@ -17,6 +17,8 @@ let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: postgres.Sql;
 let dev: Proc;
 let session: DevSession;
+// Given, as `npm start` would take it; the other secrets are left to the dev run to make.
+const GIVEN_API_KEY = "given-api-key-0123456789";
 // The tools find the service and its secrets only through the dev run's session file under DATA_DIR.
 const tool = (script: "seed" | "simulate", args: string[]) => runTool(script, args, { DATA_DIR: dataDir });
 const standIns = async (part: "sms" | "emails" | "webhooks") =>
@@ -31,7 +33,7 @@ beforeAll(async () => {
   sql = postgres(database.url, { max: 2, onnotice: () => {} });
   dev = spawnProcess([process.execPath, "src/dev/dev.ts"], join(import.meta.dir, "../.."), {
     DATABASE_URL: database.url, PORT: String(await freePort()), DEV_PORT: String(await freePort()), DATA_DIR: dataDir,
-    LOG_LEVEL: "warn", DEV_SMS_STEP_MS: "50",
+    LOG_LEVEL: "warn", DEV_SMS_STEP_MS: "50", API_KEY: GIVEN_API_KEY,
   });
   session = await waitFor(() => readSession(dataDir), "the dev session", 60_000);
 }, 90_000);
@@ -42,9 +44,12 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test("dev generates and prints the secrets it was not given, serves the service and its stand-ins' page", async () => {
-  expect(dev.output()).toContain(`API_KEY=${session.api_key}`);
+test("dev keeps the secrets it is given, makes and prints the others, serves the service and stand-ins", async () => {
+  expect(session.api_key).toBe(GIVEN_API_KEY);
+  expect(dev.output()).toContain("API_KEY: from your environment");
+  expect(dev.output()).not.toContain(GIVEN_API_KEY);
   expect(dev.output()).toContain(`STRIPE_WEBHOOK_SECRET=${session.stripe_webhook_secret}`);
+  expect(dev.output()).toContain(`TWILIO_AUTH_TOKEN=${session.twilio_auth_token}`);
   expect(session.twilio_account_sid).toMatch(/^AC[0-9a-f]{32}$/);
   expect(session.public_url).toBe(session.url);
   const ready = await fetch(`${session.url}/v1/clinics`, { headers: { authorization: `Bearer ${session.api_key}` } });
@@ -186,6 +191,10 @@ test("bad input: one line naming the problem and the fix, exit code 2, nothing s
     expect(errorLines(run)).toHaveLength(1);
     expect(errorLines(run)[0]).toMatch(message);
   }
+  const notRunning = await tool("seed", ["--url", `http://127.0.0.1:${await freePort()}`]);
+  expect(notRunning.code).toBe(2);
+  expect(errorLines(notRunning)).toHaveLength(1);
+  expect(errorLines(notRunning)[0]).toMatch(/no Switchboard answering at .*start one with `npm run dev`/);
   const [after] = await sql`select count(*)::int as n from webhook_events`;
   expect(after!.n).toBe(before!.n);
 });
