@@ -66,7 +66,7 @@ export async function prepareStripe(target: Target, type: string, flags: StripeF
   const amount = flags.amount ?? appointment?.deposit_amount ?? 6000;
   const currency = (flags.currency ?? appointment?.currency ?? "usd").toLowerCase();
   const deposit = { appointmentId: appointment?.id ?? "", amount, currency };
-  // A refund of --amount out of the deposit that was charged.
+  // The deposit's charge with --amount refunded in all so far (Stripe's amount_refunded is a running total).
   const charged = { ...deposit, amount: Math.max(amount, appointment?.deposit_amount ?? 0) };
   const object = type === "charge.refunded" ? charge(charged, { refunded: amount }) : undefined;
   const event = stripeEvent(type, deposit, { id: flags.eventId, object });

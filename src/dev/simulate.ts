@@ -82,7 +82,7 @@ input or an unreachable service, 1 when the service refused the webhook or could
 runOptions(cmd.command("stripe <event-type>")
   .description("a Stripe event (any type the stripe SDK knows) about an appointment's deposit")
   .option("--appointment <id>", "the appointment (metadata.booking_id); required for payment_intent.* and charge.*")
-  .addOption(new Option("--amount <cents>", "minor units (default: the appointment's deposit; or what is refunded)")
+  .addOption(new Option("--amount <cents>", "minor units (default: the deposit); charge.refunded: total refunded")
     .argParser(count("--amount", 100_000_000)))
   .option("--currency <code>", "three-letter currency (default: the appointment's)")
   .option("--event-id <id>", "the event id (default: a new evt_…); the same id twice is a retry"))

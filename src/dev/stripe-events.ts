@@ -1,6 +1,6 @@
 // Stripe events as Stripe sends them: the envelope and full PaymentIntent / Charge objects of the installed SDK's
 // API version, typed with the SDK's own types so that an SDK upgrade shows what changed.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,7 +8,20 @@ import Stripe from "stripe";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /** Stripe's id shape: a prefix, then 24 characters (`pi_3QxYz…`). */
-export const stripeId = (prefix: string) => `${prefix}_3${[...randomBytes(23)].map((b) => BASE62[b % 62]).join("")}`;
+const idOf = (prefix: string, bytes: Buffer) =>
+  `${prefix}_3${[...bytes.subarray(0, 23)].map((b) => BASE62[b % 62]).join("")}`;
+export const stripeId = (prefix: string) => idOf(prefix, randomBytes(23));
+
+/**
+ * One PaymentIntent, and one Charge that paid it, per appointment, as at Stripe: a later `charge.refunded` names the
+ * charge that paid (Stripe's amount_refunded is that charge's running total), whichever `simulate` run sent what.
+ */
+export function depositIds(d: { appointmentId: string }): { pi: string; ch: string } {
+  if (!d.appointmentId) return { pi: stripeId("pi"), ch: stripeId("ch") };
+  const derived = (prefix: string) =>
+    idOf(prefix, createHash("sha256").update(`${prefix}:${d.appointmentId}`).digest());
+  return { pi: derived("pi"), ch: derived("ch") };
+}
 
 /** Every event type the installed stripe SDK knows: its `Stripe.Event.Type` union, read from its type definitions. */
 export function stripeEventTypes(): string[] {
@@ -46,10 +59,12 @@ const DECLINED: Stripe.PaymentIntent.LastPaymentError = {
 };
 
 export function paymentIntent(
-  deposit: Deposit, status: Stripe.PaymentIntent.Status, ids = { pi: stripeId("pi"), ch: stripeId("ch") },
+  deposit: Deposit, status: Stripe.PaymentIntent.Status,
 ): Stripe.PaymentIntent {
   const succeeded = status === "succeeded";
   const failed = status === "requires_payment_method";
+  // A declined attempt is a charge of its own; the one that pays is the deposit's.
+  const ids = { pi: depositIds(deposit).pi, ch: failed ? stripeId("ch") : depositIds(deposit).ch };
   return {
     id: ids.pi, object: "payment_intent", allowed_payment_method_types: null, amount: deposit.amount,
     amount_capturable: status === "requires_capture" ? deposit.amount : 0, amount_details: { tip: {} },
@@ -80,7 +95,8 @@ export function charge(
 ): Stripe.Charge {
   const refunded = opts.refunded ?? 0;
   const status = opts.status ?? "succeeded";
-  const id = stripeId("ch");
+  const ids = depositIds(deposit);
+  const id = status === "failed" ? stripeId("ch") : ids.ch;
   return {
     id, object: "charge", amount: deposit.amount, amount_captured: status === "succeeded" ? deposit.amount : 0,
     amount_refunded: refunded,
@@ -99,7 +115,7 @@ export function charge(
       advice_code: null, network_advice_code: null, network_decline_code: null, network_status: "approved_by_network",
       reason: null, risk_level: "normal", risk_score: 32, seller_message: "Payment complete.", type: "authorized",
     },
-    paid: status === "succeeded", payment_intent: opts.paymentIntent ?? stripeId("pi"), payment_method: stripeId("pm"),
+    paid: status === "succeeded", payment_intent: opts.paymentIntent ?? ids.pi, payment_method: stripeId("pm"),
     payment_method_details: null, receipt_email: null, receipt_number: null,
     receipt_url: `https://pay.stripe.com/receipts/payment/${randomBytes(24).toString("base64url")}`,
     refunded: refunded >= deposit.amount, review: null, shipping: null, source: null, source_transfer: null,

@@ -111,6 +111,25 @@ test("stripe payment_failed: hold and email; then payment_intent.succeeded: conf
     .toEqual([["queued", 200], ["sent", 200], ["delivered", 200]]);
 });
 
+test("charge.refunded twice: a running total on the charge that paid, so $20 then $40 more, then full", async () => {
+  const { ada } = await appointmentIds();
+  for (const total of ["2000", "6000"]) {
+    const run = await tool("simulate", ["stripe", "charge.refunded", "--appointment", ada, "--amount", total]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("email to ada@example.com");
+  }
+  const refunds = await sql`
+    select amount, charge_id from transactions where appointment_id = ${ada} and kind = 'refund' order by id`;
+  expect(refunds.map((r) => r.amount)).toEqual([2000, 4000]);
+  // Both refunds name the charge that paid the deposit in the earlier payment_intent.succeeded.
+  const [paid] = await sql`select raw_body from webhook_events
+    where raw_body like '%"type": "payment_intent.succeeded"%' and raw_body like ${`%${ada}%`}`;
+  const chargeThatPaid = JSON.parse(paid!.raw_body).data.object.latest_charge;
+  expect(refunds.map((r) => r.charge_id)).toEqual([chargeThatPaid, chargeThatPaid]);
+  const [row] = await sql`select deposit_refund_status, deposit_refunded_amount from appointments where id = ${ada}`;
+  expect(row).toEqual({ deposit_refund_status: "full", deposit_refunded_amount: 6000 });
+});
+
 test("--repeat 5 --concurrency 3: same answers, one event, one SMS; Cleo's fails 30003, support is told", async () => {
   const { cleo } = await appointmentIds();
   const repeat = ["--repeat", "5", "--concurrency", "3"];
