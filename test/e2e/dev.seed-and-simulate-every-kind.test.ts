@@ -119,7 +119,7 @@ test("charge.refunded twice: a running total on the charge that paid, so $20 the
     expect(run.stdout).toContain("email to ada@example.com");
   }
   const refunds = await sql`
-    select amount, charge_id from transactions where appointment_id = ${ada} and kind = 'refund' order by id`;
+    select amount, charge_id from transactions where appointment_id = ${ada} and kind = 'refund' order by created_at`;
   expect(refunds.map((r) => r.amount)).toEqual([2000, 4000]);
   // Both refunds name the charge that paid the deposit in the earlier payment_intent.succeeded.
   const [paid] = await sql`select raw_body from webhook_events
