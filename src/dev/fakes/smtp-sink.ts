@@ -28,11 +28,14 @@ export function readEmail(m: SinkMessage) {
 
 /**
  * A real SMTP server on loopback. `refuse(code, times)` makes it answer the next `times` DATA commands
- * with that code (4xx temporary, 5xx permanent).
+ * with that code (4xx temporary, 5xx permanent). `hold()` makes it take the next message and keep its answer
+ * until `release()`: the message counts as received, as when a server has it but the client never hears so.
  */
 export async function startSmtpSink() {
   const messages: SinkMessage[] = [];
   const refusals: number[] = [];
+  const held = new Set<() => void>();
+  let holdNext = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -40,7 +43,11 @@ export async function startSmtpSink() {
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
+      stream.on("end", async () => {
+        if (holdNext > 0) {
+          holdNext--;
+          await new Promise<void>((resolve) => held.add(resolve));
+        }
         const code = refusals.shift();
         if (code) {
           const error = new Error(code >= 500 ? "Mailbox unavailable" : "Try again later");
@@ -62,8 +69,19 @@ export async function startSmtpSink() {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     refuse(code: number, times = 1) { for (let i = 0; i < times; i++) refusals.push(code); },
+    hold() { holdNext++; },
+    /** How many answers are being held now. */
+    get holding() { return held.size; },
+    release() {
+      for (const resolve of held) resolve();
+      held.clear();
+    },
     /** Plain-text body of a message (quoted-printable soft breaks removed). */
     text: (m: SinkMessage) => unQuote(m.raw),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close() {
+      for (const resolve of held) resolve();
+      held.clear();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -26,7 +26,15 @@ export interface FakeMessage {
 }
 
 export interface TwilioError { status: number; code: number; message: string }
-type Scripted = { error: TwilioError } | { delayMs: number };
+/**
+ * How the next create call is answered: refused before anything is created (`error`), held before anything is
+ * created until released (`hangBefore`), or the message is created and then the answer is late (`delayMs`), never
+ * comes until released (`hang`), is an error anyway (`errorAfterCreate`, as a 5xx Twilio gives after it stored
+ * the message), or carries another status.
+ */
+type Scripted =
+  | { error: TwilioError } | { hangBefore: true } | { delayMs: number } | { hang: true }
+  | { errorAfterCreate: TwilioError } | { status: string };
 
 export interface FakeTwilioOptions {
   accountSid: string;
@@ -81,6 +89,10 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
   const creates: Record<string, string>[] = [];
   const script: Scripted[] = [];
   const nextSids: string[] = [];
+  const listScript: TwilioError[] = [];
+  const held = new Set<() => void>();
+  const hold = () => new Promise<void>((resolve) => held.add(resolve));
+  let lists = 0;
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const auth = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString("base64")}`;
   let stopped = false;
@@ -135,6 +147,7 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     const params = Object.fromEntries(form);
     creates.push(params);
     const next = script.shift();
+    if (next && "hangBefore" in next) await hold();
     if (next && "error" in next) return json(errorBody(next.error), next.error.status);
     if (!params.To) return twilioError(400, 21604, "A 'To' phone number is required.");
     if (!params.From && !params.MessagingServiceSid) {
@@ -144,17 +157,23 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     const now = rfc2822();
     const message: FakeMessage = {
       sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid, to: params.To, from: params.From ?? "",
-      body: params.Body ?? "", status: "queued", status_callback: params.StatusCallback ?? null, date_created: now,
+      body: params.Body ?? "", status: next && "status" in next ? next.status : "queued",
+      status_callback: params.StatusCallback ?? null, date_created: now,
       date_updated: now, date_sent: null, error_code: null, error_message: null, params,
       media_urls: form.getAll("MediaUrl"), callbacks: [],
     };
     messages.push(message);
     if (opts.lifecycle) playLifecycle(message, opts.lifecycle.stepMs ?? 300);
     if (next && "delayMs" in next) await Bun.sleep(next.delayMs);
+    if (next && "hang" in next) await hold();
+    if (next && "errorAfterCreate" in next) return json(errorBody(next.errorAfterCreate), next.errorAfterCreate.status);
     return json(resource(message), 201);
   }
 
   function list(url: URL): Response {
+    lists++;
+    const listError = listScript.shift();
+    if (listError) return json(errorBody(listError), listError.status);
     const to = url.searchParams.get("To"), from = url.searchParams.get("From");
     const found = messages.filter((m) => (!to || m.to === to) && (!from || m.from === from)).reverse();
     return json({
@@ -189,11 +208,33 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     creates,
     fail(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) script.push({ error }); },
     delay(delayMs: number, times = 1) { for (let i = 0; i < times; i++) script.push({ delayMs }); },
+    /** The next create stores the message and holds its answer until `release()` (or stop). */
+    hang() { script.push({ hang: true }); },
+    /** The next create is held, before Twilio stores anything, until `release()` (or stop). */
+    hangBeforeCreate() { script.push({ hangBefore: true }); },
+    /** How many create requests are being held now. */
+    get hanging() { return held.size; },
+    release() {
+      for (const resolve of held) resolve();
+      held.clear();
+    },
+    /** The next creates store the message, then answer this error (Twilio failing after it took the message). */
+    failAfterCreate(error: TwilioError, times = 1) {
+      for (let i = 0; i < times; i++) script.push({ errorAfterCreate: error });
+    },
+    /** The next create answers with this status instead of "queued" (e.g. "sending"). */
+    answerStatus(status: string) { script.push({ status }); },
+    /** The next list look-ups answer this error. */
+    failList(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) listScript.push(error); },
+    /** How many list look-ups were made. */
+    get lists() { return lists; },
     /** The sid the next created message gets (so a test can post its status callback before the send finishes). */
     useSid(sid: string) { nextSids.push(sid); },
-    /** Cancels the status callbacks not yet posted. */
+    /** Cancels the status callbacks not yet posted and answers every held request. */
     stop() {
       stopped = true;
+      for (const resolve of held) resolve();
+      held.clear();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
     },
@@ -204,14 +245,15 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
 export function startFakeTwilio(opts: FakeTwilioOptions) {
   const fake = createFakeTwilio(opts);
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: fake.handle });
-  return {
-    ...fake,
+  const served = {
     url: `http://127.0.0.1:${server.port}`,
     close: () => {
       fake.stop();
       return server.stop(true);
     },
   };
+  // Descriptors, not a spread: `hanging` and `lists` stay live getters.
+  return Object.defineProperties(served, Object.getOwnPropertyDescriptors(fake)) as typeof served & typeof fake;
 }
 
 export type FakeTwilio = ReturnType<typeof startFakeTwilio>;
