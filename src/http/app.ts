@@ -8,6 +8,7 @@ import { deliveryRoutes } from "../api/deliveries";
 import { emailRoutes } from "../api/emails";
 import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
+import { smsRoutes } from "../api/sms";
 import { webhookEventRoutes } from "../api/webhook-events";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
@@ -97,7 +98,8 @@ export function createApp(deps: Deps) {
     .use(conversationRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(endpointRoutes(deps))
-    .use(emailRoutes(deps));
+    .use(emailRoutes(deps))
+    .use(smsRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;
