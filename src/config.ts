@@ -1,5 +1,6 @@
 import { type Static, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { AlertEnv, alertConfigProblems } from "./alerts/config";
 import { cidrMatcher } from "./inbound/request";
 
 const Bool = T.Union([T.Literal("true"), T.Literal("false"), T.Literal("1"), T.Literal("0")]);
@@ -74,6 +75,8 @@ export const EnvSchema = T.Object({
   INGEST_WRITE_TIMEOUT_MS: Int(100, 120_000, 10_000),
   /** Events per process-webhook job a group commit queues (processed in one transaction); 1: a job per event. */
   INGEST_JOB_BATCH: Int(1, 1000, 50),
+  /** Alert rules: thresholds, windows, where notifications go (src/alerts/config.ts). */
+  ...AlertEnv,
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -113,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.set("INBOUND_ALLOW_CIDRS", (error as Error).message);
     }
   }
+  for (const [key, problem] of alertConfigProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
   if (parsed.NODE_ENV === "production") {
     for (const key of ["API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET"] as const) {
       if (!parsed[key] && !problems.has(key)) problems.set(key, `${key}: required when NODE_ENV=production`);

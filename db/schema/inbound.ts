@@ -21,4 +21,6 @@ export const webhookEvents = pgTable("webhook_events", {
 }, (t) => [
   uniqueIndex("webhook_events_provider_key").on(t.provider, t.idempotencyKey),
   index("webhook_events_status_idx").on(t.provider, t.status, t.id),
+  // Alert rules read a window of recent events per provider (failure share, answer times, silence).
+  index("webhook_events_provider_received_idx").on(t.provider, t.receivedAt),
 ]);

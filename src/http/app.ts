@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { swagger } from "@elysiajs/swagger";
 import { Elysia, t } from "elysia";
+import { alertRoutes } from "../api/alerts";
 import { appointmentRoutes } from "../api/appointments";
 import { clinicRoutes } from "../api/clinics";
 import { conversationRoutes } from "../api/conversations";
@@ -12,6 +13,7 @@ import { webhookEventRoutes } from "../api/webhook-events";
 import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
+import { twilioDebuggerRoutes } from "../inbound/twilio-debugger";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
 import { AppError } from "./errors";
@@ -94,6 +96,7 @@ export function createApp(deps: Deps) {
     .use(stripeRoutes(deps))
     .use(twilioSmsRoutes(deps))
     .use(twilioStatusRoutes(deps))
+    .use(twilioDebuggerRoutes(deps))
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))
@@ -101,7 +104,8 @@ export function createApp(deps: Deps) {
     .use(conversationRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(endpointRoutes(deps))
-    .use(emailRoutes(deps));
+    .use(emailRoutes(deps))
+    .use(alertRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;
