@@ -81,8 +81,8 @@ export function createMetrics(probes: MetricProbes = {}) {
     }),
     emails: new Counter({
       name: "switchboard_emails_total",
-      help: "Outbox email send outcomes (sent, failed, retry, logged)",
-      labelNames: ["outcome"] as const,
+      help: "Outbox email send outcomes (sent, failed, retry, logged) by kind (alert, sms_fallback, ...)",
+      labelNames: ["outcome", "kind"] as const,
       registers: [registry],
     }),
     twilioDebuggerEvents: new Counter({

@@ -4,7 +4,9 @@ import { backlog } from "../../src/alerts/rules/backlog";
 import { processingFailures, providerSilence, twilioDebugger } from "../../src/alerts/rules/inbound";
 import { smsFailures } from "../../src/alerts/rules/messaging";
 import { deliveryRetries } from "../../src/alerts/rules/outbound";
+import { parseCronItems } from "graphile-worker";
 import { ConfigError, loadConfig } from "../../src/config";
+import { CRON } from "../../src/jobs";
 import { parseDebuggerEvent } from "../../src/domain/twilio-debugger";
 
 const config = loadConfig({ NODE_ENV: "test", PUBLIC_URL: "https://sb.example.test/" });
@@ -41,6 +43,15 @@ describe("rule decisions are pure functions of figures and thresholds", () => {
     expect(providerSilence.enabled!(config)).toBe(false);
     const found = twilioDebugger.decide([{ error_code: "30007", events: 2, errors: 2, warnings: 0, last_at: "2026-11-23T15:00:00Z", examples: [] }], config);
     expect(found[0]).toMatchObject({ key: "30007", firing: true, figures: { twilio_docs: "https://www.twilio.com/docs/api/errors/30007" } });
+  });
+});
+
+describe("the evaluation schedule", () => {
+  test("runs every minute, one waiting job at a time, ahead of the webhook backlog, never retried", () => {
+    const [item] = parseCronItems(CRON).filter((i) => i.identifier === "evaluate-alerts");
+    expect(item).toMatchObject({ task: "evaluate-alerts", options: { jobKey: "evaluate-alerts", maxAttempts: 1, priority: -10 } });
+    const everyMinute = [0, 1, 59].map((minute) => item!.match({ min: minute, hour: 3, date: 4, month: 5, dow: 2 } as any));
+    expect(everyMinute).toEqual([true, true, true]);
   });
 });
 
