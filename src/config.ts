@@ -27,6 +27,8 @@ export const EnvSchema = T.Object({
   TWILIO_TIMEOUT_MS: Int(100, 120_000, 15_000),
   /** Auto-reply loop guard: at most this many automatic replies from one clinic number to one number per window. */
   SMS_AUTO_REPLY_LIMIT: Int(0, 1000, 5),
+  /** A send whose number's next pacing slot is further off than this is requeued for then instead of sleeping. */
+  SMS_PACING_MAX_SLEEP_MS: Int(0, 600_000, 2_000),
   SMS_AUTO_REPLY_WINDOW_MINUTES: Int(1, 24 * 60, 10),
   STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8 })),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
