@@ -19,7 +19,7 @@ export const AlertEnv = {
   })),
   ALERT_FAILURE_PERCENT: Percent(10, "share of a provider's finished events that failed"),
   ALERT_FAILURE_WINDOW_MINUTES: Minutes(15, "window of the failure share"),
-  ALERT_FAILURE_MIN_EVENTS: Int(1, 1_000_000, 5, "finished events a provider needs in the window before its share counts"),
+  ALERT_FAILURE_MIN_EVENTS: Int(1, 1_000_000, 5, "finished events a provider needs in the window to be judged"),
   ALERT_BACKLOG_SECONDS: Int(10, 7 * 86_400, 300, "seconds: age of the oldest waiting webhook event or due job"),
   ALERT_INGEST_P99_MS: Int(1, 600_000, 1000, "milliseconds: p99 of the stored answer times"),
   ALERT_INGEST_WINDOW_MINUTES: Minutes(15, "window of the ingest p99"),
@@ -35,13 +35,15 @@ export const AlertEnv = {
   ALERT_EMAIL_WINDOW_MINUTES: Minutes(60, "window of failed emails"),
   ALERT_EMAIL_PENDING_MINUTES: Minutes(15, "how long an email may wait in the outbox"),
   /** 0 (default) turns the rule off. */
-  ALERT_SILENCE_HOURS: Int(0, 7 * 24, 0, "hours (0 to 168) without a webhook from a provider that usually sends; 0: off"),
+  ALERT_SILENCE_HOURS: Int(0, 7 * 24, 0, "hours (0 to 168) without a webhook from a usual sender; 0: off"),
   ALERT_DEBUGGER_MIN_EVENTS: Int(1, 1_000_000, 1, "Twilio Debugger events with one error code within the window"),
   ALERT_DEBUGGER_WINDOW_MINUTES: Minutes(60, "window of Twilio Debugger events"),
 };
 
 /** Cross-key rules of the alert settings, as "KEY: problem" lines for ConfigError. */
-export function alertConfigProblems(env: { ALERT_WEBHOOK_URL?: string; ALERT_WEBHOOK_SECRET?: string }): [string, string][] {
+export function alertConfigProblems(
+  env: { ALERT_WEBHOOK_URL?: string; ALERT_WEBHOOK_SECRET?: string },
+): [string, string][] {
   if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) {
     return [["ALERT_WEBHOOK_SECRET", "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set"]];
   }

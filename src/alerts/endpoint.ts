@@ -17,7 +17,8 @@ type AlertWebhookConfig = Pick<Config, "ALERT_WEBHOOK_URL" | "ALERT_WEBHOOK_SECR
 export async function alertEndpoint(tx: Executor, config: AlertWebhookConfig): Promise<Endpoint | undefined> {
   const { ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_SECRET: secret } = config;
   if (!url || !secret) return undefined;
-  await tx.insert(webhookEndpoints).values({ purpose: ALERTS_PURPOSE, url, secret, secretShown: true }).onConflictDoNothing();
+  await tx.insert(webhookEndpoints).values({ purpose: ALERTS_PURPOSE, url, secret, secretShown: true })
+    .onConflictDoNothing();
   const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.purpose, ALERTS_PURPOSE));
   if (endpoint!.url === url && endpoint!.secret === secret) return endpoint;
   const rolled = endpoint!.secret !== secret;

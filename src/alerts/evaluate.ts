@@ -48,7 +48,8 @@ async function evaluateRule(deps: EvaluateDeps, rule: Rule<any>): Promise<RuleOu
     const firing = new Map(assessed.filter((a) => a.firing).map((a) => [a.key, a]));
     const open = await openIncidentsOf(tx, rule.name);
 
-    const change = async (key: string, fn: (sp: Tx) => Promise<{ event: AlertEvent; incident: Incident } | undefined>) => {
+    type Change = { event: AlertEvent; incident: Incident } | undefined;
+    const change = async (key: string, fn: (sp: Tx) => Promise<Change>) => {
       try {
         await tx.transaction(async (sp) => {
           const result = await fn(sp);
@@ -78,10 +79,13 @@ async function evaluateRule(deps: EvaluateDeps, rule: Rule<any>): Promise<RuleOu
   });
   for (const { event, incident, channels } of done) {
     deps.metrics.alerts.inc({ rule: rule.name, event });
-    const fields = { rule: rule.name, key: incident.key, incidentId: incident.id, title: incident.title, notified: channels };
-    if (channels.length === 0) deps.log.warn(`alert ${event}; SUPPORT_EMAIL and ALERT_WEBHOOK_URL are unset, so only logged`, fields);
+    const { key, id: incidentId, title } = incident;
+    const fields = { rule: rule.name, key, incidentId, title, notified: channels };
+    const unsent = "no SUPPORT_EMAIL or ALERT_WEBHOOK_URL: logged only";
+    if (channels.length === 0) deps.log.warn(`alert ${event}; ${unsent}`, fields);
     else if (event === "resolved") deps.log.info("alert resolved", fields);
     else deps.log.warn(`alert ${event}`, fields);
   }
-  return { rule: rule.name, changes: done.map((d) => ({ event: d.event, key: d.incident.key, incidentId: d.incident.id })) };
+  const changes = done.map((d) => ({ event: d.event, key: d.incident.key, incidentId: d.incident.id }));
+  return { rule: rule.name, changes };
 }

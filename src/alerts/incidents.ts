@@ -10,7 +10,9 @@ export type Incident = typeof incidents.$inferSelect;
  * partial unique index on open incidents: the second waits for the first to commit and then updates its row, so
  * exactly one caller gets `opened: true` (and notifies).
  */
-export async function openOrTouch(tx: Executor, rule: string, a: Assessment): Promise<{ incident: Incident; opened: boolean }> {
+export async function openOrTouch(
+  tx: Executor, rule: string, a: Assessment,
+): Promise<{ incident: Incident; opened: boolean }> {
   const [row] = await tx.insert(incidents)
     .values({ rule, key: a.key, title: a.title, figures: a.figures, examples: a.examples })
     .onConflictDoUpdate({
@@ -60,8 +62,9 @@ export interface IncidentQuery { status?: "open" | "resolved"; rule?: string; li
 
 /** Open incidents first, then the most recently opened. */
 export function listIncidents(db: Executor, q: IncidentQuery): Promise<Incident[]> {
+  const status = { open: isNull(incidents.resolvedAt), resolved: isNotNull(incidents.resolvedAt) };
   return db.select().from(incidents).where(and(
-    q.status === "open" ? isNull(incidents.resolvedAt) : q.status === "resolved" ? isNotNull(incidents.resolvedAt) : undefined,
+    q.status ? status[q.status] : undefined,
     q.rule ? eq(incidents.rule, q.rule) : undefined,
   )).orderBy(sql`${incidents.resolvedAt} is null desc`, desc(incidents.openedAt), desc(incidents.id))
     .limit(q.limit ?? 50).offset(q.offset ?? 0);

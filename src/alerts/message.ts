@@ -20,7 +20,9 @@ export function consoleUrl(config: Pick<Config, "PUBLIC_URL">, kind: string, id:
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The incident as the API, the alert webhook and the console show it. */
-export function incidentView(config: Pick<Config, "PUBLIC_URL">, incident: Incident, rule?: Pick<Rule, "description" | "hint">) {
+export function incidentView(
+  config: Pick<Config, "PUBLIC_URL">, incident: Incident, rule?: Pick<Rule, "description" | "hint">,
+) {
   return {
     id: incident.id,
     rule: incident.rule,
@@ -59,22 +61,29 @@ const figureLine = ([name, value]: [string, unknown]) =>
 /** Subject and plain-text body of the email to SUPPORT_EMAIL: what, since when, how bad, examples, what to do. */
 export function alertEmail(view: IncidentView, event: AlertEvent, now: Date): { subject: string; body: string } {
   const nowIso = now.toISOString();
-  const label = event === "opened" ? "ALERT" : event === "resolved" ? "RESOLVED" : `STILL OPEN (${duration(view.opened_at, nowIso)})`;
+  const label = event === "opened" ? "ALERT"
+    : event === "resolved" ? "RESOLVED" : `STILL OPEN (${duration(view.opened_at, nowIso)})`;
+  const resolved = view.resolved_at ? `; resolved ${view.resolved_at}` : "";
+  const acknowledged = view.acknowledged_at
+    ? [`Acknowledged: ${view.acknowledged_at}${view.acknowledged_by ? ` by ${view.acknowledged_by}` : ""}`] : [];
   const lines = [
     event === "resolved"
       ? `Resolved after ${duration(view.opened_at, view.resolved_at ?? nowIso)}: ${view.title}`
       : `${view.title}`,
     "",
     `What: ${view.description ?? view.rule} (rule ${view.rule}, key ${view.key})`,
-    `Since: ${view.opened_at} (last seen ${view.last_seen_at})${view.resolved_at ? `; resolved ${view.resolved_at}` : ""}`,
-    ...(view.acknowledged_at ? [`Acknowledged: ${view.acknowledged_at}${view.acknowledged_by ? ` by ${view.acknowledged_by}` : ""}`] : []),
+    `Since: ${view.opened_at} (last seen ${view.last_seen_at})${resolved}`,
+    ...acknowledged,
     "",
     "Figures:",
     ...Object.entries(view.figures).map(figureLine),
   ];
   if (view.examples.length > 0) {
     lines.push("", "Examples:");
-    for (const e of view.examples) lines.push(`  ${e.kind} ${e.id}${e.detail ? `: ${e.detail}` : ""}${e.url ? `\n    ${e.url}` : ""}`);
+    for (const e of view.examples) {
+      lines.push(`  ${e.kind} ${e.id}${e.detail ? `: ${e.detail}` : ""}`);
+      if (e.url) lines.push(`    ${e.url}`);
+    }
   }
   if (event !== "resolved" && view.hint) lines.push("", `What to check: ${view.hint}`);
   lines.push("", `Incident: ${view.url}`);

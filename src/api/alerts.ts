@@ -17,14 +17,17 @@ const RuleName = t.Union(RULES.map((r) => t.Literal(r.name)));
 export const Incident = t.Object({
   id: t.String({ format: "uuid" }),
   rule: t.String({ examples: ["processing_failures"] }),
-  key: t.String({ examples: ["stripe"], description: "What the rule is about: a provider, an endpoint id, a Twilio error code, or `all`" }),
+  key: t.String({
+    examples: ["stripe"],
+    description: "What the rule is about: a provider, an endpoint id, a Twilio error code, or `all`",
+  }),
   status: Status,
   title: t.String({ examples: ["stripe: 4 of 10 events failed (40%) in 15 min"] }),
   description: Nullable(t.String()),
   hint: Nullable(t.String({ description: "Where to look first" })),
   opened_at: Time, last_seen_at: Time, resolved_at: Nullable(Time), acknowledged_at: Nullable(Time),
   acknowledged_by: Nullable(t.String()),
-  reminders: t.Integer({ description: "Reminders sent so far (every ALERT_REPEAT_HOURS while open and unacknowledged)" }),
+  reminders: t.Integer({ description: "Reminders sent so far (every ALERT_REPEAT_HOURS while open, unacknowledged)" }),
   figures: t.Record(t.String(), t.Any(), { description: "What the rule measured, with its threshold and window" }),
   examples: t.Array(t.Object({
     kind: t.String({ examples: ["webhook_event"] }), id: t.String(), detail: t.Optional(t.String()),
@@ -54,7 +57,9 @@ export function alertRoutes(deps: Deps) {
       return view(row);
     }, {
       params: IdParam,
-      body: t.Optional(t.Object({ by: t.Optional(t.String({ minLength: 1, maxLength: 200, examples: ["ada (on call)"] })) })),
+      body: t.Optional(t.Object({
+        by: t.Optional(t.String({ minLength: 1, maxLength: 200, examples: ["ada (on call)"] })),
+      })),
       response: { 200: Incident, 404: ErrorBody },
       detail: detail("Acknowledge an incident: someone is on it, so no more reminders (its resolution is still sent)"),
     });

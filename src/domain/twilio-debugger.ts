@@ -24,14 +24,15 @@ export function parseDebuggerEvent(params: URLSearchParams): DebuggerEvent | und
   } catch {
     // Kept in the stored raw body; the event is still grouped (as `unknown`) and alerted.
   }
-  const code = payload.error_code;
+  const raw = payload.error_code;
+  const code = typeof raw === "string" || typeof raw === "number" ? String(raw).trim().slice(0, 32) : "";
   const timestamp = params.get("Timestamp") ?? params.get("TimeStamp");
   const occurredAt = timestamp ? new Date(timestamp) : null;
   return {
     sid,
     accountSid: params.get("AccountSid"),
     level: (params.get("Level") ?? "error").trim().toLowerCase() || "error",
-    errorCode: (typeof code === "string" || typeof code === "number") && String(code).trim() ? String(code).trim().slice(0, 32) : "unknown",
+    errorCode: code || "unknown",
     resourceSid: typeof payload.resource_sid === "string" ? payload.resource_sid : null,
     occurredAt: occurredAt && !Number.isNaN(occurredAt.getTime()) ? occurredAt : null,
     moreInfo: isObject(payload.more_info) ? payload.more_info : null,

@@ -19,13 +19,17 @@ export function twilioDebuggerRoutes(deps: Deps) {
   return new Elysia().post(TWILIO_DEBUGGER_PATH, webhookHandler(deps, {
     provider: "twilio-debugger",
     forbidden: FORBIDDEN,
-    storageFailed: { status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" },
+    storageFailed: {
+      status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json",
+    },
     refusal: (error) => (error.code === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
       const raw = await readRawText(request);
       const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
+      if (!validTwilioSignature(deps, request, params)) {
+        throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
+      }
       const sid = params.get("Sid")?.trim();
       if (!sid) throw new AppError(400, "malformed", "Sid is required");
       return ingest(deps, {
@@ -45,7 +49,8 @@ export function twilioDebuggerRoutes(deps: Deps) {
         content: {
           [FORM]: {
             schema: { type: "object" },
-            example: "Sid=NO0123&AccountSid=AC0123&Timestamp=2026-11-23T15%3A00%3A00Z&Level=Error&PayloadType=application%2Fjson"
+            example: "Sid=NO0123&AccountSid=AC0123&Timestamp=2026-11-23T15%3A00%3A00Z&Level=Error"
+              + "&PayloadType=application%2Fjson"
               + "&Payload=%7B%22error_code%22%3A%2230003%22%2C%22resource_sid%22%3A%22SM0123%22%7D",
           },
         },

@@ -25,13 +25,14 @@ const hooks = () => receiver.at("/alerts").map((r) => new Webhook(SECRET).verify
   .map((p) => `${p.type} ${p.data.rule} ${p.data.key}`);
 
 describe("when the SMTP server refuses the alert emails", () => {
-  test("the emails end failed, the webhook still carries the alert, and evaluation goes on to the resolution", async () => {
+  test("the emails end failed, the webhook still carries the alert, evaluation goes on to the resolution", async () => {
     h.smtp.refuse(550, 10);
     await insertEvents(h, { provider: "stripe", count: 5, status: "failed", lastError: "boom" });
     expect(changesOf(await evaluate(h))).toEqual(["processing_failures opened stripe"]);
     await h.drain();
     const [incident] = await incidentsOf(h, "processing_failures");
-    const [opened] = await rowsOf(h)`select status, last_error from email_outbox where dedupe_key = ${`alert:${incident.id}:opened`}`;
+    const [opened] = await rowsOf(h)`select status, last_error from email_outbox
+      where dedupe_key = ${`alert:${incident.id}:opened`}`;
     expect(opened).toMatchObject({ status: "failed" });
     expect(opened.last_error).toContain("Mailbox unavailable");
     expect(hooks()).toEqual(["alert.opened processing_failures stripe"]);
@@ -47,7 +48,7 @@ describe("when the SMTP server refuses the alert emails", () => {
 });
 
 describe("when queueing a notification fails in the database", () => {
-  test("that change is rolled back and retried next minute, while the other rules are evaluated and notified", async () => {
+  test("that change is rolled back and retried next minute; the other rules are evaluated and notified", async () => {
     // The outbox refuses the alert email about one provider (a constraint, a full disk, a bug in a trigger...).
     await rowsOf(h)`create function refuse_alert_email() returns trigger language plpgsql as $$
       begin raise exception 'outbox refused the alert email'; end $$`;
@@ -57,18 +58,20 @@ describe("when queueing a notification fails in the database", () => {
     await insertEvents(h, { provider: "twilio-status", count: 19, responseMs: 5 });
     await insertEvents(h, { provider: "twilio-status", count: 1, responseMs: 9000 });
 
-    const outcome = await evaluate(h, [processingFailures, backlog, ingestLatency]);
+    const rules = [processingFailures, backlog, ingestLatency];
+    const outcome = await evaluate(h, rules);
     expect(outcome.every((o) => o.error === undefined)).toBe(true);
     expect(changesOf(outcome)).toEqual(["ingest_p99 opened twilio-status"]);
     expect((await incidentsOf(h, "processing_failures")).filter((i) => i.key === "twilio-sms")).toEqual([]);
     expect(h.logs.some((l) => l.includes("alert change not recorded") && l.includes("twilio-sms"))).toBe(true);
 
     await rowsOf(h)`drop trigger refuse_alert_email on email_outbox`;
-    expect(changesOf(await evaluate(h, [processingFailures, backlog, ingestLatency]))).toEqual(["processing_failures opened twilio-sms"]);
+    expect(changesOf(await evaluate(h, rules))).toEqual(["processing_failures opened twilio-sms"]);
     const [incident] = (await incidentsOf(h, "processing_failures")).filter((i) => i.key === "twilio-sms");
     expect(await alertEmails(h, incident.id)).toEqual(["opened"]);
     await h.drain();
-    expect(hooks().slice(2)).toEqual(["alert.opened ingest_p99 twilio-status", "alert.opened processing_failures twilio-sms"]);
+    expect(hooks().slice(2))
+      .toEqual(["alert.opened ingest_p99 twilio-status", "alert.opened processing_failures twilio-sms"]);
   });
 
   test("a rule whose figures cannot be read is reported and the rules after it still run", async () => {

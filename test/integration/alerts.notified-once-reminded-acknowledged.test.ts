@@ -26,26 +26,31 @@ const alertDeliveries = (incidentId: string) => rowsOf(h)`select event_type from
 describe("two evaluators at the same moment", () => {
   test("open and resolve each incident once, with one email and one webhook each time", async () => {
     const endpointFailures = async (url: string, completedAgo: string) => {
-      const [endpoint] = await rowsOf(h)`insert into webhook_endpoints (url, secret) values (${url}, 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==')
-        returning id`;
-      await rowsOf(h)`insert into deliveries (endpoint_id, event_type, dedupe_key, webhook_id, body, status, completed_at)
-        select ${endpoint!.id}, 'message.created', ${url} || g, 'msg_' || g, '{}', 'failed', now() - ${completedAgo}::interval
+      const [endpoint] = await rowsOf(h)`insert into webhook_endpoints (url, secret)
+        values (${url}, 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==') returning id`;
+      await rowsOf(h)`insert into deliveries (endpoint_id, event_type, dedupe_key, webhook_id, body, status,
+          completed_at)
+        select ${endpoint!.id}, 'message.created', ${url} || g, 'msg_' || g, '{}', 'failed',
+          now() - ${completedAgo}::interval
         from generate_series(1, 6) g`;
       return endpoint!.id as string;
     };
     // Several rounds, each racing both evaluators over a fresh endpoint's failures and then its recovery.
     for (let round = 0; round < 6; round++) {
       const id = await endpointFailures(`https://down-${round}.example.test/`, "10 seconds");
-      const opened = await Promise.all([evaluateAlerts(h.deps, [deliveryFailures]), evaluateAlerts(other, [deliveryFailures])]);
+      const both = (first: Deps, second: Deps) =>
+        Promise.all([evaluateAlerts(first, [deliveryFailures]), evaluateAlerts(second, [deliveryFailures])]);
+      const opened = await both(h.deps, other);
       expect(changesOf(opened.flat())).toEqual([`delivery_failures opened ${id}`]);
       await rowsOf(h)`update deliveries set completed_at = now() - interval '2 hours' where endpoint_id = ${id}`;
-      const resolved = await Promise.all([evaluateAlerts(other, [deliveryFailures]), evaluateAlerts(h.deps, [deliveryFailures])]);
+      const resolved = await both(other, h.deps);
       expect(changesOf(resolved.flat())).toEqual([`delivery_failures resolved ${id}`]);
 
       const incidents = (await incidentsOf(h, "delivery_failures")).filter((i) => i.key === id);
       expect(incidents).toHaveLength(1);
       expect(await alertEmails(h, incidents[0].id)).toEqual(["opened", "resolved"]);
-      expect(await alertDeliveries(incidents[0].id)).toEqual([{ event_type: "alert.opened" }, { event_type: "alert.resolved" }]);
+      expect(await alertDeliveries(incidents[0].id))
+        .toEqual([{ event_type: "alert.opened" }, { event_type: "alert.resolved" }]);
     }
     // Every alert delivery goes to the one endpoint of ALERT_WEBHOOK_URL.
     expect(await rowsOf(h)`select url, purpose from webhook_endpoints where purpose is not null`)
@@ -67,12 +72,15 @@ describe("while an incident stays open", () => {
     expect(changesOf(await evaluate(h, [processingFailures]))).toEqual(["processing_failures reminder stripe"]);
     expect(changesOf(await evaluate(h, [processingFailures]))).toEqual([]);
     expect(await alertEmails(h, incident.id)).toEqual(["opened", "reminder:1"]);
-    expect(await alertDeliveries(incident.id)).toEqual([{ event_type: "alert.opened" }, { event_type: "alert.reminder" }]);
+    expect(await alertDeliveries(incident.id))
+      .toEqual([{ event_type: "alert.opened" }, { event_type: "alert.reminder" }]);
 
     const ack = await h.api("POST", `/v1/alerts/${incident.id}/acknowledge`, { by: "ada (on call)" });
     expect(ack.status).toBe(200);
-    expect(await ack.json()).toMatchObject({ id: incident.id, status: "open", acknowledged_by: "ada (on call)", reminders: 1 });
-    const again = await (await h.api("POST", `/v1/alerts/${incident.id}/acknowledge`, { by: "someone else" })).json() as any;
+    expect(await ack.json())
+      .toMatchObject({ id: incident.id, status: "open", acknowledged_by: "ada (on call)", reminders: 1 });
+    const again = await (await h.api("POST", `/v1/alerts/${incident.id}/acknowledge`, { by: "someone else" }))
+      .json() as any;
     expect(again.acknowledged_by).toBe("ada (on call)");
     await back(10);
     expect(changesOf(await evaluate(h, [processingFailures]))).toEqual([]);
@@ -98,7 +106,8 @@ describe("GET /v1/alerts", () => {
     expect(list.data[0].examples[0].url).toBe(`${PUBLIC_URL}/console/webhook-events/${list.data[0].examples[0].id}`);
     expect(list.data.slice(open.length).every((i: any) => i.status === "resolved")).toBe(true);
 
-    const resolved = await (await h.api("GET", "/v1/alerts?status=resolved&rule=delivery_failures&limit=2")).json() as any;
+    const resolved = await (await h.api("GET", "/v1/alerts?status=resolved&rule=delivery_failures&limit=2"))
+      .json() as any;
     expect(resolved.data).toHaveLength(2);
     expect(resolved.data.every((i: any) => i.rule === "delivery_failures" && i.resolved_at)).toBe(true);
     expect((await h.api("GET", "/v1/alerts?rule=nonsense")).status).toBe(400);
@@ -109,7 +118,10 @@ describe("GET /v1/alerts", () => {
     expect((await h.api("POST", "/v1/alerts/6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11/acknowledge")).status).toBe(404);
     expect((await h.request("/v1/alerts")).status).toBe(401);
 
-    const paths = Object.keys((await (await h.request("/docs/json")).json() as any).paths).map((p) => p.replace(/\/$/, ""));
-    expect(paths).toEqual(expect.arrayContaining(["/v1/alerts", "/v1/alerts/{id}", "/v1/alerts/{id}/acknowledge", "/api/v1/webhooks/twilio/debugger"]));
+    const document = await (await h.request("/docs/json")).json() as any;
+    const paths = Object.keys(document.paths).map((p) => p.replace(/\/$/, ""));
+    expect(paths).toEqual(expect.arrayContaining([
+      "/v1/alerts", "/v1/alerts/{id}", "/v1/alerts/{id}/acknowledge", "/api/v1/webhooks/twilio/debugger",
+    ]));
   });
 });

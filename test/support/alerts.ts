@@ -10,7 +10,8 @@ let seq = 0;
 
 /** Webhook events as ingest stores them, received `ageSeconds` ago (database clock). Returns their ids. */
 export async function insertEvents(h: Harness, opts: {
-  provider?: string; count: number; status?: string; ageSeconds?: number; responseMs?: number; lastError?: string | null;
+  provider?: string; count: number; status?: string; ageSeconds?: number; responseMs?: number;
+  lastError?: string | null;
 }): Promise<number[]> {
   const rows = await rowsOf(h)`
     insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status, response_body,

@@ -38,19 +38,29 @@ describe("rule decisions are pure functions of figures and thresholds", () => {
 
   test("silence fires only when enabled, usual at this time, and quiet; debugger by count per code", () => {
     const silent = (hours: number, usual: number, recent: boolean) => providerSilence.decide(
-      [{ provider: "stripe", last_received_at: null, recent, usual_weeks: usual }], { ...config, ALERT_SILENCE_HOURS: hours })[0]!.firing;
-    expect([silent(0, 4, false), silent(3, 3, false), silent(3, 2, false), silent(3, 4, true)]).toEqual([false, true, false, false]);
+      [{ provider: "stripe", last_received_at: null, recent, usual_weeks: usual }],
+      { ...config, ALERT_SILENCE_HOURS: hours },
+    )[0]!.firing;
+    expect([silent(0, 4, false), silent(3, 3, false), silent(3, 2, false), silent(3, 4, true)])
+      .toEqual([false, true, false, false]);
     expect(providerSilence.enabled!(config)).toBe(false);
-    const found = twilioDebugger.decide([{ error_code: "30007", events: 2, errors: 2, warnings: 0, last_at: "2026-11-23T15:00:00Z", examples: [] }], config);
-    expect(found[0]).toMatchObject({ key: "30007", firing: true, figures: { twilio_docs: "https://www.twilio.com/docs/api/errors/30007" } });
+    const found = twilioDebugger.decide([
+      { error_code: "30007", events: 2, errors: 2, warnings: 0, last_at: "2026-11-23T15:00:00Z", examples: [] },
+    ], config);
+    expect(found[0]).toMatchObject({
+      key: "30007", firing: true, figures: { twilio_docs: "https://www.twilio.com/docs/api/errors/30007" },
+    });
   });
 });
 
 describe("the evaluation schedule", () => {
   test("runs every minute, one waiting job at a time, ahead of the webhook backlog, never retried", () => {
     const [item] = parseCronItems(CRON).filter((i) => i.identifier === "evaluate-alerts");
-    expect(item).toMatchObject({ task: "evaluate-alerts", options: { jobKey: "evaluate-alerts", maxAttempts: 1, priority: -10 } });
-    const everyMinute = [0, 1, 59].map((minute) => item!.match({ min: minute, hour: 3, date: 4, month: 5, dow: 2 } as any));
+    expect(item).toMatchObject({
+      task: "evaluate-alerts", options: { jobKey: "evaluate-alerts", maxAttempts: 1, priority: -10 },
+    });
+    const at = (min: number) => ({ min, hour: 3, date: 4, month: 5, dow: 2 });
+    const everyMinute = [0, 1, 59].map((minute) => item!.match(at(minute)));
     expect(everyMinute).toEqual([true, true, true]);
   });
 });
@@ -59,10 +69,12 @@ describe("alert settings", () => {
   test("defaults are the README's, and ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET", () => {
     expect(config).toMatchObject({
       ALERT_REPEAT_HOURS: 4, ALERT_FAILURE_PERCENT: 10, ALERT_FAILURE_WINDOW_MINUTES: 15, ALERT_BACKLOG_SECONDS: 300,
-      ALERT_INGEST_P99_MS: 1000, ALERT_DELIVERY_FAILURES: 5, ALERT_RETRIES_PER_MINUTE: 10, ALERT_SMS_FAILURE_PERCENT: 10,
+      ALERT_INGEST_P99_MS: 1000, ALERT_DELIVERY_FAILURES: 5, ALERT_RETRIES_PER_MINUTE: 10,
+      ALERT_SMS_FAILURE_PERCENT: 10,
       ALERT_EMAIL_FAILURES: 3, ALERT_EMAIL_PENDING_MINUTES: 15, ALERT_SILENCE_HOURS: 0, ALERT_DEBUGGER_MIN_EVENTS: 1,
     });
-    expect(() => loadConfig({ ALERT_WEBHOOK_URL: "https://alerts.example.test/" })).toThrow(/ALERT_WEBHOOK_SECRET: required/);
+    expect(() => loadConfig({ ALERT_WEBHOOK_URL: "https://alerts.example.test/" }))
+      .toThrow(/ALERT_WEBHOOK_SECRET: required/);
     try {
       loadConfig({ ALERT_WEBHOOK_URL: "not a url", ALERT_WEBHOOK_SECRET: "short", ALERT_FAILURE_PERCENT: "150" });
       throw new Error("accepted");
@@ -75,16 +87,22 @@ describe("alert settings", () => {
 
 describe("a Twilio Debugger event", () => {
   const params = (payload: string, extra: Record<string, string> = {}) =>
-    new URLSearchParams({ Sid: "NO123", AccountSid: "AC1", Level: "Warning", Timestamp: "2026-11-23T15:00:00Z", Payload: payload, ...extra });
+    new URLSearchParams({
+      Sid: "NO123", AccountSid: "AC1", Level: "Warning", Timestamp: "2026-11-23T15:00:00Z", Payload: payload, ...extra,
+    });
 
   test("takes its error code from the JSON payload, a number or a string", () => {
-    expect(parseDebuggerEvent(params(JSON.stringify({ error_code: 11200, resource_sid: "SM1", more_info: { Msg: "x" } }))))
-      .toMatchObject({ sid: "NO123", level: "warning", errorCode: "11200", resourceSid: "SM1", moreInfo: { Msg: "x" } });
-    expect(parseDebuggerEvent(params("{}", { Level: "ERROR" }))).toMatchObject({ level: "error", errorCode: "unknown" });
+    const payload = JSON.stringify({ error_code: 11200, resource_sid: "SM1", more_info: { Msg: "x" } });
+    expect(parseDebuggerEvent(params(payload)))
+      .toMatchObject({ sid: "NO123", level: "warning", errorCode: "11200", resourceSid: "SM1" });
+    expect(parseDebuggerEvent(params(payload))?.moreInfo).toEqual({ Msg: "x" });
+    expect(parseDebuggerEvent(params("{}", { Level: "ERROR" })))
+      .toMatchObject({ level: "error", errorCode: "unknown" });
   });
 
   test("is still an event when the payload is not JSON, and none without a Sid", () => {
-    expect(parseDebuggerEvent(params("<html>", { Timestamp: "yesterday" }))).toMatchObject({ errorCode: "unknown", occurredAt: null });
+    expect(parseDebuggerEvent(params("<html>", { Timestamp: "yesterday" })))
+      .toMatchObject({ errorCode: "unknown", occurredAt: null });
     expect(parseDebuggerEvent(new URLSearchParams({ Level: "Error" }))).toBeUndefined();
   });
 });
@@ -109,11 +127,14 @@ describe("notifications", () => {
     expect(body).toContain(`POST /v1/alerts/${incident.id}/acknowledge`);
     expect(view.examples[1]).toEqual({ kind: "job", id: "7", url: null });
 
-    const resolved = incidentView(config, { ...incident, resolvedAt: new Date("2026-11-23T17:30:00Z") }, processingFailures);
+    const later = { ...incident, resolvedAt: new Date("2026-11-23T17:30:00Z") };
+    const resolved = incidentView(config, later, processingFailures);
     expect(alertEmail(resolved, "resolved", new Date()).body).toStartWith("Resolved after 2 h 30 min: ");
-    expect(alertEmail(view, "reminder", new Date("2026-11-23T19:00:00Z")).subject).toStartWith("[Switchboard] STILL OPEN (4 h 0 min): ");
+    expect(alertEmail(view, "reminder", new Date("2026-11-23T19:00:00Z")).subject)
+      .toStartWith("[Switchboard] STILL OPEN (4 h 0 min): ");
     expect(JSON.parse(alertWebhookBody(view, "opened", new Date("2026-11-23T15:05:00Z")))).toMatchObject({
-      type: "alert.opened", timestamp: "2026-11-23T15:05:00.000Z", data: { id: incident.id, status: "open", figures: incident.figures },
+      type: "alert.opened", timestamp: "2026-11-23T15:05:00.000Z",
+      data: { id: incident.id, status: "open", figures: incident.figures },
     });
   });
 

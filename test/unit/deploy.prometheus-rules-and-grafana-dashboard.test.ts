@@ -24,7 +24,8 @@ function run(...args: string[]) {
 
 const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8"));
 const dashboardExprs: string[] = dashboard.panels.flatMap((p: any) => (p.targets ?? []).map((t: any) => t.expr));
-const alertNames = (text: string, key: string) => [...text.matchAll(new RegExp(`${key}: (Switchboard\\w+)`, "g"))].map((m) => m[1]);
+const alertNames = (text: string, key: string) =>
+  [...text.matchAll(new RegExp(`${key}: (Switchboard\\w+)`, "g"))].map((m) => m[1]);
 
 describe("deploy/prometheus/alerts.yml", () => {
   if (inCi && !promtool) {
@@ -66,7 +67,10 @@ describe("deploy/grafana/switchboard.json", () => {
   test.skipIf(!promtool)("its queries are valid PromQL (checked by promtool as recording rules)", () => {
     const dir = mkdtempSync(join(tmpdir(), "switchboard-dashboard-"));
     try {
-      const rules = dashboardExprs.map((expr, i) => `      - record: switchboard:dashboard_panel_${i}\n        expr: ${JSON.stringify(expr.replaceAll("$__rate_interval", "5m"))}`);
+      const rules = dashboardExprs.map((expr, i) => [
+        `      - record: switchboard:dashboard_panel_${i}`,
+        `        expr: ${JSON.stringify(expr.replaceAll("$__rate_interval", "5m"))}`,
+      ].join("\n"));
       const file = join(dir, "dashboard.rules.yml");
       writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join("\n")}\n`);
       const { code, output } = run("check", "rules", file);

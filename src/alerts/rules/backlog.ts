@@ -36,7 +36,8 @@ export const backlog: Rule<BacklogRow[]> = {
     select 'webhook_events' as queue,
       (select extract(epoch from now() - min(received_at))::float8 from events) as oldest_seconds,
       (select count(*)::int from unnest(${names(WATCHED_PROVIDERS)}) as p(provider)
-        cross join lateral (select 1 from webhook_events where provider = p.provider and status = 'pending') w) as waiting,
+        cross join lateral (select 1 from webhook_events
+          where provider = p.provider and status = 'pending') w) as waiting,
       (select array_agg(json_build_object('kind', 'webhook_event', 'id', id::text, 'detail',
         concat_ws('; ', provider, 'received ' || received_at, 'attempts ' || attempts, left(last_error, 160)))
         order by received_at) from events) as examples
@@ -45,7 +46,8 @@ export const backlog: Rule<BacklogRow[]> = {
       (select extract(epoch from now() - min(run_at))::float8 from jobs),
       (select count(*)::int from graphile_worker._private_jobs where is_available and run_at <= now()),
       (select array_agg(json_build_object('kind', 'job', 'id', id::text, 'detail',
-        concat_ws('; ', task, 'due ' || run_at, 'attempts ' || attempts, left(last_error, 160))) order by run_at) from jobs)`),
+        concat_ws('; ', task, 'due ' || run_at, 'attempts ' || attempts, left(last_error, 160)))
+        order by run_at) from jobs)`),
   decide: (figures, config) => figures.map((f): Assessment => {
     const age = Math.round(f.oldest_seconds ?? 0);
     const what = f.queue === "jobs" ? "due jobs" : "pending webhook events";
@@ -53,7 +55,9 @@ export const backlog: Rule<BacklogRow[]> = {
       key: f.queue,
       firing: age > config.ALERT_BACKLOG_SECONDS,
       title: `${f.waiting} ${what}; the oldest has waited ${age} s`,
-      figures: { queue: f.queue, oldest_seconds: age, waiting: f.waiting, threshold_seconds: config.ALERT_BACKLOG_SECONDS },
+      figures: {
+        queue: f.queue, oldest_seconds: age, waiting: f.waiting, threshold_seconds: config.ALERT_BACKLOG_SECONDS,
+      },
       examples: f.examples ?? [],
     };
   }),

@@ -24,11 +24,13 @@ export const processingFailures: Rule<FailureRow[]> = {
     ) f`),
   decide: (figures, config) => figures.map((f): Assessment => {
     const share = percent(f.failed, f.finished);
-    const firing = f.failed > 0 && f.finished >= config.ALERT_FAILURE_MIN_EVENTS && share >= config.ALERT_FAILURE_PERCENT;
+    const firing = f.failed > 0 && f.finished >= config.ALERT_FAILURE_MIN_EVENTS
+      && share >= config.ALERT_FAILURE_PERCENT;
     return {
       key: f.provider,
       firing,
-      title: `${f.provider}: ${f.failed} of ${f.finished} events failed (${share}%) in ${config.ALERT_FAILURE_WINDOW_MINUTES} min`,
+      title: `${f.provider}: ${f.failed} of ${f.finished} events failed (${share}%) `
+        + `in ${config.ALERT_FAILURE_WINDOW_MINUTES} min`,
       figures: {
         provider: f.provider, failed: f.failed, finished: f.finished, share_percent: share,
         threshold_percent: config.ALERT_FAILURE_PERCENT, min_events: config.ALERT_FAILURE_MIN_EVENTS,
@@ -65,7 +67,8 @@ export const ingestLatency: Rule<LatencyRow[]> = {
     return {
       key: f.provider,
       firing,
-      title: `${f.provider}: p99 answer time ${p99} ms over ${f.events} webhooks in ${config.ALERT_INGEST_WINDOW_MINUTES} min`,
+      title: `${f.provider}: p99 answer time ${p99} ms over ${f.events} webhooks `
+        + `in ${config.ALERT_INGEST_WINDOW_MINUTES} min`,
       figures: {
         provider: f.provider, p99_ms: p99, events: f.events, threshold_ms: config.ALERT_INGEST_P99_MS,
         min_events: config.ALERT_INGEST_MIN_EVENTS, window_minutes: config.ALERT_INGEST_WINDOW_MINUTES,
@@ -113,7 +116,8 @@ export const providerSilence: Rule<SilenceRow[]> = {
         : `${f.provider}: no webhook for ${config.ALERT_SILENCE_HOURS} h (last ${last}); `
           + `${f.usual_weeks} of the last ${SILENCE_WEEKS} weeks had some at this time`,
       figures: {
-        provider: f.provider, last_received_at: f.last_received_at ? last : null, silent_hours: config.ALERT_SILENCE_HOURS,
+        provider: f.provider, last_received_at: f.last_received_at ? last : null,
+        silent_hours: config.ALERT_SILENCE_HOURS,
         weeks_with_traffic_at_this_time: f.usual_weeks, weeks_looked_at: SILENCE_WEEKS,
       },
       examples: [],
@@ -137,7 +141,8 @@ export const twilioDebugger: Rule<DebuggerRow[]> = {
       count(*) filter (where level = 'warning')::int as warnings,
       max(received_at) as last_at,
       (array_agg(json_build_object('kind', 'webhook_event', 'id', webhook_event_id::text,
-        'detail', concat_ws(' ', level, resource_sid, left(more_info ->> 'Msg', 160))) order by id desc))[1:5] as examples
+        'detail', concat_ws(' ', level, resource_sid, left(more_info ->> 'Msg', 160)))
+        order by id desc))[1:5] as examples
     from twilio_debugger_events
     where received_at > now() - ${minutes(config.ALERT_DEBUGGER_WINDOW_MINUTES)}
     group by error_code`),

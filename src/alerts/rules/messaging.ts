@@ -4,7 +4,10 @@ import { type Assessment, type IncidentExample, percent, type Rule, rows } from 
 const minutes = (n: number) => sql`make_interval(mins => ${n}::int)`;
 
 interface Count { value: string | null; n: number }
-interface SmsRow { finished: number; failed: number; by_error: Count[] | null; by_sender: Count[] | null; examples: IncidentExample[] | null }
+interface SmsRow {
+  finished: number; failed: number; by_error: Count[] | null; by_sender: Count[] | null;
+  examples: IncidentExample[] | null;
+}
 
 /**
  * Share of the SMS that reached a final status in the window and ended undelivered or failed (refused by Twilio at
@@ -35,10 +38,12 @@ export const smsFailures: Rule<SmsRow> = {
     return [{
       key: "all",
       firing: f.failed > 0 && f.finished >= config.ALERT_SMS_MIN_MESSAGES && share >= config.ALERT_SMS_FAILURE_PERCENT,
-      title: `${f.failed} of ${f.finished} SMS undelivered or failed (${share}%) in ${config.ALERT_SMS_WINDOW_MINUTES} min`
+      title: `${f.failed} of ${f.finished} SMS undelivered or failed (${share}%) `
+        + `in ${config.ALERT_SMS_WINDOW_MINUTES} min`
         + (f.by_error?.[0]?.value ? `, mostly error ${f.by_error[0].value}` : ""),
       figures: {
-        failed: f.failed, finished: f.finished, share_percent: share, threshold_percent: config.ALERT_SMS_FAILURE_PERCENT,
+        failed: f.failed, finished: f.finished, share_percent: share,
+        threshold_percent: config.ALERT_SMS_FAILURE_PERCENT,
         min_messages: config.ALERT_SMS_MIN_MESSAGES, window_minutes: config.ALERT_SMS_WINDOW_MINUTES,
         by_error_code: f.by_error ?? [], by_sending_number: f.by_sender ?? [],
       },
@@ -86,14 +91,18 @@ export const emailOutbox: Rule<EmailRow> = {
       key: "failed",
       firing: f.failed >= config.ALERT_EMAIL_FAILURES,
       title: `${f.failed} emails failed in ${config.ALERT_EMAIL_WINDOW_MINUTES} min`,
-      figures: { failed: f.failed, threshold: config.ALERT_EMAIL_FAILURES, window_minutes: config.ALERT_EMAIL_WINDOW_MINUTES },
+      figures: {
+        failed: f.failed, threshold: config.ALERT_EMAIL_FAILURES, window_minutes: config.ALERT_EMAIL_WINDOW_MINUTES,
+      },
       examples: f.failed_examples ?? [],
     }, {
       key: "waiting",
       firing: f.waiting > 0,
       title: `${f.waiting} emails waiting over ${config.ALERT_EMAIL_PENDING_MINUTES} min in the outbox`
         + (f.waiting > 0 ? `; the oldest for ${oldest} min` : ""),
-      figures: { waiting: f.waiting, oldest_waiting_minutes: oldest, threshold_minutes: config.ALERT_EMAIL_PENDING_MINUTES },
+      figures: {
+        waiting: f.waiting, oldest_waiting_minutes: oldest, threshold_minutes: config.ALERT_EMAIL_PENDING_MINUTES,
+      },
       examples: f.waiting_examples ?? [],
     }];
   },

@@ -39,7 +39,11 @@ export const deliveryFailures: Rule<EndpointFailuresRow[]> = {
   })),
 };
 
-interface RetriesRow { retries: number; top: { endpoint_id: string; url: string; retries: number }[] | null; examples: IncidentExample[] | null }
+interface RetriesRow {
+  retries: number;
+  top: { endpoint_id: string; url: string; retries: number }[] | null;
+  examples: IncidentExample[] | null;
+}
 
 /** Attempts after the first (retries) started in the window, per minute, across all endpoints. */
 export const deliveryRetries: Rule<RetriesRow> = {
@@ -55,7 +59,8 @@ export const deliveryRetries: Rule<RetriesRow> = {
     )
     select (select count(*)::int from recent) as retries,
       (select json_agg(t) from (select r.endpoint_id, e.url, count(*)::int as retries from recent r
-        join webhook_endpoints e on e.id = r.endpoint_id group by r.endpoint_id, e.url order by 3 desc limit 3) t) as top,
+        join webhook_endpoints e on e.id = r.endpoint_id
+        group by r.endpoint_id, e.url order by 3 desc limit 3) t) as top,
       (select array_agg(json_build_object('kind', 'delivery', 'id', delivery_id::text, 'detail',
         concat_ws('; ', 'attempt ' || attempt, error_type, 'HTTP ' || status_code)) order by started_at desc)
         from (select * from recent order by started_at desc limit 5) x) as examples`))[0]!,
