@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { alertEndpoint } from "../../src/alerts/endpoint";
 import { evaluateAlerts } from "../../src/alerts/evaluate";
 import { processingFailures } from "../../src/alerts/rules/inbound";
 import { deliveryFailures } from "../../src/alerts/rules/outbound";
@@ -123,5 +124,19 @@ describe("GET /v1/alerts", () => {
     expect(paths).toEqual(expect.arrayContaining([
       "/v1/alerts", "/v1/alerts/{id}", "/v1/alerts/{id}/acknowledge", "/api/v1/webhooks/twilio/debugger",
     ]));
+  });
+});
+
+describe("the alert webhook's endpoint", () => {
+  test("follows ALERT_WEBHOOK_URL, and a new ALERT_WEBHOOK_SECRET is rolled like a rotation", async () => {
+    const [before] = await rowsOf(h)`select id, secret from webhook_endpoints where purpose = 'alerts'`;
+    const secret = newSecret();
+    const changed = { ...h.config, ALERT_WEBHOOK_URL: "https://pager.example.test/in", ALERT_WEBHOOK_SECRET: secret };
+    const moved = await alertEndpoint(h.deps.db, changed);
+    expect(moved).toMatchObject({ id: before!.id, url: "https://pager.example.test/in", secret });
+    expect(moved!.previousSecret).toBe(before!.secret);
+    expect(moved!.previousSecretExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    expect(await alertEndpoint(h.deps.db, changed)).toMatchObject({ secret, previousSecret: before!.secret });
+    expect(await alertEndpoint(h.deps.db, { ...changed, ALERT_WEBHOOK_URL: undefined })).toBeUndefined();
   });
 });
