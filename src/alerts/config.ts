@@ -40,12 +40,22 @@ export const AlertEnv = {
   ALERT_DEBUGGER_WINDOW_MINUTES: Minutes(60, "window of Twilio Debugger events"),
 };
 
-/** Cross-key rules of the alert settings, as "KEY: problem" lines for ConfigError. */
+/**
+ * Cross-key rules of the alert settings, as [key, problem] pairs for ConfigError. The alert URL is refused at start
+ * where every delivery to it would be refused anyway (src/outbound/ssrf.ts: http only to loopback, and only with
+ * OUTBOUND_ALLOW_PRIVATE).
+ */
 export function alertConfigProblems(
-  env: { ALERT_WEBHOOK_URL?: string; ALERT_WEBHOOK_SECRET?: string },
+  env: { ALERT_WEBHOOK_URL?: string; ALERT_WEBHOOK_SECRET?: string; OUTBOUND_ALLOW_PRIVATE?: string },
 ): [string, string][] {
+  const problems: [string, string][] = [];
   if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) {
-    return [["ALERT_WEBHOOK_SECRET", "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set"]];
+    problems.push(["ALERT_WEBHOOK_SECRET", "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set"]);
   }
-  return [];
+  const allowPrivate = env.OUTBOUND_ALLOW_PRIVATE === "true" || env.OUTBOUND_ALLOW_PRIVATE === "1";
+  if (env.ALERT_WEBHOOK_URL?.startsWith("http://") && !allowPrivate) {
+    const rule = "must be https (http only to loopback, with OUTBOUND_ALLOW_PRIVATE)";
+    problems.push(["ALERT_WEBHOOK_URL", `ALERT_WEBHOOK_URL: ${rule}`]);
+  }
+  return problems;
 }

@@ -75,6 +75,12 @@ describe("alert settings", () => {
     });
     expect(() => loadConfig({ ALERT_WEBHOOK_URL: "https://alerts.example.test/" }))
       .toThrow(/ALERT_WEBHOOK_SECRET: required/);
+    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    expect(() => loadConfig({ ALERT_WEBHOOK_URL: "http://alerts.example.test/", ALERT_WEBHOOK_SECRET: secret }))
+      .toThrow(/ALERT_WEBHOOK_URL: must be https/);
+    expect(loadConfig({
+      ALERT_WEBHOOK_URL: "http://127.0.0.1:9000/", ALERT_WEBHOOK_SECRET: secret, OUTBOUND_ALLOW_PRIVATE: "true",
+    }).ALERT_WEBHOOK_URL).toBe("http://127.0.0.1:9000/");
     try {
       loadConfig({ ALERT_WEBHOOK_URL: "not a url", ALERT_WEBHOOK_SECRET: "short", ALERT_FAILURE_PERCENT: "150" });
       throw new Error("accepted");
