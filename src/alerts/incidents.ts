@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, isNull, sql } from "drizzle-orm";
 import { incidents } from "../../db/schema";
 import type { Executor } from "../jobs/enqueue";
 import type { Assessment } from "./rule";
@@ -56,18 +56,6 @@ export const openIncidentsOf = (db: Executor, rule: string) =>
 /** Every open incident, oldest first: what the console's overview shows. */
 export function listOpenIncidents(db: Executor): Promise<Incident[]> {
   return db.select().from(incidents).where(isNull(incidents.resolvedAt)).orderBy(asc(incidents.openedAt));
-}
-
-export interface IncidentQuery { status?: "open" | "resolved"; rule?: string; limit?: number; offset?: number }
-
-/** Open incidents first, then the most recently opened. */
-export function listIncidents(db: Executor, q: IncidentQuery): Promise<Incident[]> {
-  const status = { open: isNull(incidents.resolvedAt), resolved: isNotNull(incidents.resolvedAt) };
-  return db.select().from(incidents).where(and(
-    q.status ? status[q.status] : undefined,
-    q.rule ? eq(incidents.rule, q.rule) : undefined,
-  )).orderBy(sql`${incidents.resolvedAt} is null desc`, desc(incidents.openedAt), desc(incidents.id))
-    .limit(q.limit ?? 50).offset(q.offset ?? 0);
 }
 
 export async function getIncident(db: Executor, id: string): Promise<Incident | undefined> {
