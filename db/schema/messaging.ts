@@ -58,6 +58,8 @@ export const smsMessages = pgTable("sms_messages", {
 }, (t) => [
   uniqueIndex("sms_messages_dedupe_key").on(t.dedupeKey),
   uniqueIndex("sms_messages_sid_key").on(t.twilioSid).where(sql`twilio_sid is not null`),
+  // The SMS failure-share alert reads the messages whose status changed lately.
+  index("sms_messages_updated_idx").on(t.updatedAt),
 ]);
 
 /** Every Twilio status callback for an SMS, in arrival order. */
