@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** Every verified inbound webhook, stored before it is acknowledged. */
@@ -18,7 +19,12 @@ export const webhookEvents = pgTable("webhook_events", {
   attempts: integer("attempts").notNull().default(0),
   lastError: text("last_error"),
   processedAt: timestamp("processed_at", { withTimezone: true }),
+  /** `webhook` (the provider called us) or `reconcile` (found by asking the provider, src/reconcile/). */
+  source: text("source").notNull().default("webhook"),
+  /** Why a reconciled event was fetched, for the event log and the console. */
+  sourceNote: text("source_note"),
 }, (t) => [
   uniqueIndex("webhook_events_provider_key").on(t.provider, t.idempotencyKey),
   index("webhook_events_status_idx").on(t.provider, t.status, t.id),
+  index("webhook_events_reconciled_idx").on(t.id).where(sql`source <> 'webhook'`),
 ]);

@@ -6,3 +6,4 @@ export * from "./conversations";
 export * from "./sms";
 export * from "./outbound";
 export * from "./workers";
+export * from "./reconcile";

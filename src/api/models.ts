@@ -50,6 +50,7 @@ export const AppointmentStatus = t.Union([
   t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
 ]);
 export const WebhookProvider = t.Union([t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status")]);
+export const EventSource = t.Union([t.Literal("webhook"), t.Literal("reconcile")]);
 export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
@@ -90,6 +91,11 @@ export const WebhookEventSummary = t.Object({
   received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
   status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),
   processed_at: Nullable(Time()),
+  source: t.String({ examples: ["webhook"], description: "`webhook`, or `reconcile` when reconciliation found it missing and fetched it" }),
+  source_note: Nullable(t.String({
+    examples: ["no delivered status callback 31 min after Twilio accepted the SMS (it was queued); fetched from Twilio"],
+    description: "Why a reconciled event was fetched",
+  })),
 });
 export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
   provider_token: Nullable(t.String()), headers: t.Record(t.String(), t.String()), raw_body: t.String(),

@@ -6,7 +6,7 @@ import { notFound } from "../http/errors";
 import { replayEvent } from "../inbound/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { ErrorBody, WebhookEventStatus, WebhookProvider, NumericIdParam, WebhookEvent, WebhookEventSummary, list } from "./models";
+import { ErrorBody, EventSource, WebhookEventStatus, WebhookProvider, NumericIdParam, WebhookEvent, WebhookEventSummary, list } from "./models";
 
 const detail = (summary: string) => ({ tags: ["webhook events"], summary, security: [{ bearer: [] }] });
 
@@ -17,10 +17,11 @@ export function webhookEventRoutes(deps: Deps) {
         id: webhookEvents.id, provider: webhookEvents.provider, idempotencyKey: webhookEvents.idempotencyKey,
         receivedAt: webhookEvents.receivedAt, responseStatus: webhookEvents.responseStatus, responseMs: webhookEvents.responseMs,
         status: webhookEvents.status, attempts: webhookEvents.attempts, lastError: webhookEvents.lastError,
-        processedAt: webhookEvents.processedAt,
+        processedAt: webhookEvents.processedAt, source: webhookEvents.source, sourceNote: webhookEvents.sourceNote,
       }).from(webhookEvents).where(and(
         query.provider ? eq(webhookEvents.provider, query.provider) : undefined,
         query.status ? eq(webhookEvents.status, query.status) : undefined,
+        query.source ? eq(webhookEvents.source, query.source) : undefined,
         query.before ? lt(webhookEvents.id, query.before) : undefined,
       )).orderBy(desc(webhookEvents.id)).limit(query.limit ?? 50);
       return { data: rows.map(toDto) as (typeof WebhookEventSummary.static)[] };
@@ -28,6 +29,7 @@ export function webhookEventRoutes(deps: Deps) {
       query: t.Object({
         provider: t.Optional(WebhookProvider),
         status: t.Optional(WebhookEventStatus),
+        source: t.Optional(EventSource),
         before: t.Optional(t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "Cursor: only events with a smaller id" })),
         limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
       }),

@@ -8,6 +8,7 @@ import { deliveryRoutes } from "../api/deliveries";
 import { emailRoutes } from "../api/emails";
 import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
+import { reconcileRoutes } from "../api/reconcile";
 import { webhookEventRoutes } from "../api/webhook-events";
 import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
@@ -101,7 +102,8 @@ export function createApp(deps: Deps) {
     .use(conversationRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(endpointRoutes(deps))
-    .use(emailRoutes(deps));
+    .use(emailRoutes(deps))
+    .use(reconcileRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -8,7 +8,7 @@ import { webhookHandler } from "./webhook-route";
 
 export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
 const TOLERANCE_SECONDS = 300;
-const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
+export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
 const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });

@@ -8,7 +8,7 @@ import { webhookHandler } from "./webhook-route";
 
 export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 const FORM = "application/x-www-form-urlencoded";
-const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
+export const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 
 const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 

@@ -4,6 +4,7 @@ import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
+import { RECONCILE_TASKS, reconcileCron, reconcileTask } from "./reconcile";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
@@ -30,6 +31,7 @@ function processingTasks(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
+    ...Object.fromEntries(Object.entries(RECONCILE_TASKS).map(([task, pass]) => [task, reconcileTask(deps, pass)])),
   };
 }
 
@@ -44,6 +46,9 @@ export const CRON = [
   // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
   { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
 ];
+
+/** The cron items a processing runner schedules: the fixed ones, and reconciliation at its configured interval. */
+export const cronItems = (config: Deps["config"]) => [...CRON, ...reconcileCron(config)];
 
 export interface Worker {
   runners: Runner[];
@@ -102,7 +107,7 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
       noHandleSignals: true,
       pollInterval: 1000,
       taskList: spec.tasks,
-      parsedCronItems: parseCronItems(spec.cron ? CRON : []),
+      parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config) : []),
       logger: graphileLogger(deps),
       // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
       preset: { worker: workerBatching(deps, spec.cron) },

@@ -1,0 +1,148 @@
+import { sql } from "drizzle-orm";
+import type { Deps } from "../deps";
+import { listingWindow, type Window } from "../domain/reconcile";
+import { type Budget, callBudget } from "./calls";
+import { type Checkpoint, claimPass, type PassKey, releasePass, saveProgress } from "./checkpoints";
+import { checkSmsStatuses } from "./sms-status";
+import { countError, type PassReport } from "./store";
+import { listStripeEvents } from "./stripe-events";
+import { type ListResult, listInboundMessages } from "./twilio-inbound";
+
+export type Pass = PassReport["pass"];
+
+/**
+ * One scheduled run of a pass (the cron tasks in src/jobs/reconcile.ts): each pass has its own call budget,
+ * resumes at its checkpoint and holds its lease while it runs, so any number of workers and an overlapping
+ * run do the work once. A provider error ends the pass for this run, without failing it; the pass backs off.
+ */
+export async function reconcileDue(deps: Deps, pass: Pass): Promise<PassReport[]> {
+  const budget = callBudget(deps.config.RECONCILE_MAX_CALLS);
+  if (pass === "stripe") {
+    if (!deps.stripe) return [notConfigured(pass)];
+    const key: PassKey = { provider: "stripe", account: stripeMode(deps), number: "" };
+    return [await checkpointed(deps, key, (cp) => listFrom(deps, cp, undefined, (target, save) =>
+      listStripeEvents(deps, budget, { ...target, note: "found in Stripe's event list; no webhook had delivered it" }, save)))];
+  }
+  if (!deps.twilio) return [notConfigured(pass)];
+  const account = deps.config.TWILIO_ACCOUNT_SID!;
+  if (pass === "twilio-status") {
+    return [await checkpointed(deps, { provider: "twilio-status", account, number: "" },
+      () => checkSmsStatuses(deps, budget, { kind: "due" }))];
+  }
+  const reports: PassReport[] = [];
+  for (const number of await clinicNumbers(deps, account)) {
+    if (budget.used >= budget.max) break;
+    const key: PassKey = { provider: "twilio-sms", account, number: number.address };
+    const report = await checkpointed(deps, key, (cp) => listFrom(deps, cp, number.since, (target, save) =>
+      listInboundMessages(deps, budget, { ...target, address: number.address, note: inboundNote(number.address) }, save)));
+    reports.push({ ...report, number: number.address });
+    // Twilio is throttling or failing: the other numbers wait for the next run instead of adding to it.
+    if (report.cause === "throttled" || report.cause === "unavailable") break;
+  }
+  return reports;
+}
+
+/**
+ * POST /v1/reconcile: every pass over `window` now, without checkpoints or leases (the ingest keys make a run
+ * that overlaps a scheduled one harmless). Each provider gets RECONCILE_MAX_CALLS calls.
+ */
+export async function reconcileRange(deps: Deps, window: Window): Promise<PassReport[]> {
+  const reports = [await guarded(deps, "twilio-status", () => checkSmsStatuses(deps, twilioBudget(deps), { kind: "range", window }))];
+  if (deps.twilio) {
+    const budget = twilioBudget(deps);
+    for (const number of await clinicNumbers(deps, deps.config.TWILIO_ACCOUNT_SID!)) {
+      const note = `POST /v1/reconcile: ${inboundNote(number.address)}`;
+      const report = await guarded(deps, "twilio-sms", async () => toReport("twilio-sms",
+        await listInboundMessages(deps, budget, { address: number.address, window, cursor: null, note }, async () => {})));
+      reports.push({ ...report, number: number.address });
+    }
+  } else {
+    reports.push(notConfigured("twilio-sms"));
+  }
+  reports.push(deps.stripe
+    ? await guarded(deps, "stripe", async () => toReport("stripe", await listStripeEvents(deps, callBudget(deps.config.RECONCILE_MAX_CALLS),
+      { window, cursor: null, note: "POST /v1/reconcile: found in Stripe's event list; no webhook had delivered it" }, async () => {})))
+    : notConfigured("stripe"));
+  return reports;
+}
+
+const twilioBudget = (deps: Deps): Budget => callBudget(deps.config.RECONCILE_MAX_CALLS);
+const notConfigured = (pass: Pass): PassReport => ({ pass, outcome: "not_configured", checked: 0, found: [] });
+const inboundNote = (address: string) => `found in Twilio's Messages list for ${address}; no webhook had delivered it`;
+/** Live and test mode are separate event streams with separate checkpoints. */
+const stripeMode = (deps: Deps) => (deps.config.STRIPE_SECRET_KEY!.includes("_live_") ? "live" : "test");
+
+type Lister = (
+  target: { window: Window; cursor: string | null },
+  save: (progress: Parameters<typeof saveProgress>[2]) => Promise<void>,
+) => Promise<ListResult>;
+
+/** Lists from where the checkpoint says: the saved cursor and its window, else a new window from the checkpoint. */
+async function listFrom(deps: Deps, cp: Checkpoint, notBefore: Date | undefined, list: Lister): Promise<PassReport> {
+  const key: PassKey = { provider: cp.provider as PassKey["provider"], account: cp.account, number: cp.number };
+  const save = (progress: Parameters<typeof saveProgress>[2]) => saveProgress(deps, key, progress);
+  const pass = key.provider;
+  if (cp.cursor && cp.windowFrom && cp.windowUntil) {
+    const result = await list({ window: { from: cp.windowFrom, until: cp.windowUntil }, cursor: cp.cursor }, save);
+    if (result.outcome.kind === "failed" && result.outcome.resumed && result.outcome.cause === "refused") await save({ kind: "restart" });
+    return toReport(pass, result);
+  }
+  const window = listingWindow(cp.checkpointAt, deps.clock.now(), deps.config, notBefore);
+  if (window.kind === "none") return { pass, outcome: "complete", checked: 0, found: [] };
+  return toReport(pass, await list({ window, cursor: null }, save));
+}
+
+function toReport(pass: Pass, result: ListResult): PassReport {
+  const { outcome } = result;
+  return {
+    pass, outcome: outcome.kind, checked: result.checked, found: result.found,
+    ...(outcome.kind === "failed" ? { cause: outcome.cause, error: outcome.error } : {}),
+  };
+}
+
+/** Runs a pass under its lease; a pass another run holds, or one backing off after failures, is skipped. */
+async function checkpointed(deps: Deps, key: PassKey, run: (cp: Checkpoint) => Promise<PassReport>): Promise<PassReport> {
+  const claim = await claimPass(deps, key);
+  const pass = key.provider;
+  if (claim.kind !== "claimed") {
+    return { pass, outcome: claim.kind, checked: 0, found: [], ...(claim.kind === "backing_off" ? { error: `backing off until ${claim.until.toISOString()}` } : {}) };
+  }
+  let report: PassReport | undefined;
+  try {
+    report = await guarded(deps, pass, () => run(claim.checkpoint), key.number || undefined);
+  } finally {
+    const error = report === undefined ? "run ended by an error" : report.outcome === "failed" ? report.error : undefined;
+    await releasePass(deps, key, { found: report?.found.length ?? 0, error });
+  }
+  return report;
+}
+
+/** Any throw (the database, a bug) becomes a failed report; every failed pass is counted and logged. */
+async function guarded(deps: Deps, pass: Pass, run: () => Promise<PassReport>, number?: string): Promise<PassReport> {
+  let report: PassReport;
+  try {
+    report = await run();
+  } catch (error) {
+    report = { pass, outcome: "failed", checked: 0, found: [], cause: "error", error: error instanceof Error ? error.message : String(error) };
+  }
+  if (report.outcome === "failed") countError(deps, pass, report.error ?? "failed", number);
+  return report;
+}
+
+/**
+ * Every address inbound SMS reach the clinics on: each clinic's number, and its whatsapp: address once the clinic
+ * has a WhatsApp conversation. Least recently reconciled first, so a tight call budget still reaches every number
+ * in turn.
+ */
+async function clinicNumbers(deps: Pick<Deps, "db">, account: string): Promise<{ address: string; since: Date }[]> {
+  const rows = await deps.db.execute<{ phone: string; created_at: string; whatsapp: boolean }>(sql`
+    select c.phone, c.created_at,
+      exists (select 1 from conversations v where v.clinic_id = c.id and v.channel = 'WHATSAPP') as whatsapp
+    from clinics c
+    left join reconcile_checkpoints k on k.provider = 'twilio-sms' and k.account = ${account} and k.number = c.phone
+    order by k.last_run_at nulls first, c.created_at`);
+  return rows.flatMap((r) => {
+    const since = new Date(r.created_at);
+    return r.whatsapp ? [{ address: r.phone, since }, { address: `whatsapp:${r.phone}`, since }] : [{ address: r.phone, since }];
+  });
+}
