@@ -46,6 +46,8 @@ export const EnvSchema = T.Object({
   RECONCILE_OVERLAP_MINUTES: Int(0, 24 * 60, 10),
   RECONCILE_GRACE_MINUTES: Int(0, 60, 2),
   RECONCILE_MAX_CALLS: Int(1, 10_000, 100),
+  /** Records per listed page: Twilio takes up to 1000, Stripe up to 100 (the smaller is used there). */
+  RECONCILE_PAGE_SIZE: Int(1, 1000, 1000),
   SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://" })),
   EMAIL_FROM: T.String({ default: "Switchboard <no-reply@switchboard.local>", minLength: 3 }),
   SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$" })),

@@ -14,8 +14,9 @@ const NOT_FINAL = sql.raw(`('delivered', 'undelivered', 'failed', 'read', 'cance
 const HORIZON = sql.raw(`interval '72 hours'`);
 
 /**
- * SMS due for a look-up now: accepted by Twilio at least RECONCILE_SMS_AFTER_MINUTES and less than 72 hours
- * ago, still without a final status, and never looked up or due again (sms_status_checks), longest waiting first.
+ * SMS due for a look-up now: accepted by Twilio at least RECONCILE_SMS_AFTER_MINUTES ago, still without a final
+ * status, and either never looked up and less than 72 hours old, or due again (sms_status_checks; the last look
+ * is due at the 72-hour mark, a run may come a little later), longest waiting first.
  */
 async function dueSms(deps: Pick<Deps, "db" | "clock" | "config">, limit: number): Promise<Unsettled[]> {
   const now = deps.clock.now().toISOString();
@@ -24,8 +25,8 @@ async function dueSms(deps: Pick<Deps, "db" | "clock" | "config">, limit: number
     from sms_messages m left join sms_status_checks c on c.sms_id = m.id
     where m.twilio_sid is not null and m.status not in ${NOT_FINAL}
       and m.sent_at <= ${now}::timestamptz - ${deps.config.RECONCILE_SMS_AFTER_MINUTES} * interval '1 minute'
-      and m.sent_at > ${now}::timestamptz - ${HORIZON}
-      and (c.sms_id is null or c.next_check_at <= ${now}::timestamptz)
+      and m.sent_at > ${now}::timestamptz - ${HORIZON} - interval '1 day'
+      and (c.sms_id is null and m.sent_at > ${now}::timestamptz - ${HORIZON} or c.next_check_at <= ${now}::timestamptz)
     order by coalesce(c.next_check_at, m.sent_at) limit ${limit}`);
   return rows.map((r) => ({ id: r.id, sid: r.sid, status: r.status, acceptedAt: new Date(r.accepted_at), checks: r.checks }));
 }

@@ -9,7 +9,7 @@ import { type Found, storedKeys, storeFound } from "./store";
 import { callFailed, type ListResult, storeFailed } from "./twilio-inbound";
 
 /** Stripe's largest page. */
-const PAGE_SIZE = 100;
+const MAX_PAGE = 100;
 
 /**
  * Item 3 of reconciliation: lists the events of the types Switchboard handles created in `window` (newest first,
@@ -32,7 +32,7 @@ export async function listStripeEvents(
     const page = await call<Stripe.ApiList<Stripe.Event>>(budget, () => stripe.events.list({
       types: [...STRIPE_EVENT_TYPES],
       created: { gte: Math.floor(window.from.getTime() / 1000), lte: Math.floor(window.until.getTime() / 1000) },
-      limit: PAGE_SIZE,
+      limit: Math.min(deps.config.RECONCILE_PAGE_SIZE, MAX_PAGE),
       ...(cursor ? { starting_after: cursor } : {}),
     }));
     if (page.kind === "exhausted") return { ...result, outcome: { kind: "partial" } };

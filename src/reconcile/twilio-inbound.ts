@@ -7,8 +7,6 @@ import { type Budget, call, type CallFailure, describeFailure } from "./calls";
 import type { Progress } from "./checkpoints";
 import { type Found, storedKeys, storeFound } from "./store";
 
-/** Twilio's largest page: one call lists up to 1000 messages. */
-const PAGE_SIZE = 1000;
 const TWILIO_ORIGIN = "https://api.twilio.com";
 
 export type ListOutcome =
@@ -70,7 +68,7 @@ export async function listInboundMessages(
     const resumed = cursor !== null;
     const page = await call<MessagePage>(budget, () => (cursor
       ? client.messages.getPage(cursor)
-      : client.messages.page({ to: address, dateSentAfter: window.from, dateSentBefore: window.until, pageSize: PAGE_SIZE })));
+      : client.messages.page({ to: address, dateSentAfter: window.from, dateSentBefore: window.until, pageSize: deps.config.RECONCILE_PAGE_SIZE })));
     if (page.kind === "exhausted") return { ...result, outcome: { kind: "partial" } };
     if (page.kind === "failed") return { ...result, outcome: callFailed(page.failure, resumed) };
     const listed = page.value.instances;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { twilioReads } from "./fake-twilio-reads";
 
 /** A message as the fake Twilio REST API keeps it (the fields of Twilio's Message resource that matter here). */
 export interface FakeMessage {
@@ -12,6 +13,11 @@ export interface FakeMessage {
   date_created: string;
   /** Every form parameter as sent. */
   params: Record<string, string>;
+  /** Read side (fake-twilio-reads.ts): inbound messages, sent times, errors and media. */
+  direction?: "inbound" | "outbound-api";
+  date_sent?: string | null;
+  error_code?: number | null;
+  media?: { contentType: string }[];
 }
 
 export interface TwilioError { status: number; code: number; message: string }
@@ -24,9 +30,9 @@ const errorBody = (e: TwilioError) =>
 /**
  * A fake of Twilio's REST API on loopback, speaking its wire format: POST /2010-04-01/Accounts/{sid}/Messages.json
  * (form-encoded, Basic auth with the account sid and auth token) answers 201 with the Message JSON (sid "SM…",
- * status "queued"); GET on the same path lists messages (filters To, From). `fail` and `delay` script the next create
- * calls: a Twilio error JSON {code, message, more_info, status}, or a late answer (the message is still created,
- * as when Twilio is slow to answer).
+ * status "queued"); GETs (list, fetch, media) are answered by fake-twilio-reads.ts. `fail` and `delay` script the
+ * next create calls: a Twilio error JSON {code, message, more_info, status}, or a late answer (the message is still
+ * created, as when Twilio is slow to answer).
  */
 export async function startFakeTwilio(opts: { accountSid: string; authToken: string }) {
   const messages: FakeMessage[] = [];
@@ -37,28 +43,27 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
   const json = (body: unknown, status = 200) => Response.json(body, { status });
   const resource = (m: FakeMessage) => ({
     sid: m.sid, account_sid: m.account_sid, api_version: "2010-04-01", to: m.to, from: m.from, body: m.body, status: m.status,
-    direction: "outbound-api", num_segments: "1", num_media: "0", price: null, price_unit: "USD", error_code: null, error_message: null,
-    messaging_service_sid: null, date_created: m.date_created, date_updated: m.date_created, date_sent: null,
+    direction: m.direction ?? "outbound-api", num_segments: "1", num_media: String(m.media?.length ?? 0), price: null,
+    price_unit: "USD", error_code: m.error_code ?? null, error_message: null,
+    messaging_service_sid: null, date_created: m.date_created, date_updated: m.date_created, date_sent: m.date_sent ?? null,
     uri: `/2010-04-01/Accounts/${m.account_sid}/Messages/${m.sid}.json`,
     subresource_uris: { media: `/2010-04-01/Accounts/${m.account_sid}/Messages/${m.sid}/Media.json` },
   });
+
+  const reads = twilioReads(opts.accountSid, messages, resource);
 
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     async fetch(request) {
       const url = new URL(request.url);
-      const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/Messages\.json$/);
+      const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/Messages(\.json|\/)/);
       if (!match) return json(errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }), 404);
       if (request.headers.get("authorization") !== auth || match[1] !== opts.accountSid) {
         return json(errorBody({ status: 401, code: 20003, message: "Authenticate" }), 401);
       }
-      if (request.method === "GET") {
-        const to = url.searchParams.get("To"), from = url.searchParams.get("From");
-        const found = messages.filter((m) => (!to || m.to === to) && (!from || m.from === from)).reverse();
-        return json({ messages: found.map(resource), page: 0, page_size: found.length, start: 0, end: Math.max(found.length - 1, 0),
-          first_page_uri: url.pathname, next_page_uri: null, previous_page_uri: null, uri: url.pathname + url.search });
-      }
+      if (request.method === "GET") return reads.handle(url);
+      if (match[2] !== ".json") return json(errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }), 404);
       if (request.method !== "POST") return json(errorBody({ status: 405, code: 20004, message: "Method not allowed" }), 405);
       const params = Object.fromEntries(new URLSearchParams(await request.text()));
       creates.push(params);
@@ -87,6 +92,7 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     delay(delayMs: number, times = 1) { for (let i = 0; i < times; i++) script.push({ delayMs }); },
     /** The sid the next created message gets (so a test can post its status callback before the send finishes). */
     useSid(sid: string) { nextSids.push(sid); },
+    ...reads.controls,
     close: () => server.stop(true),
   };
 }
