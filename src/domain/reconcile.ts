@@ -27,39 +27,42 @@ export function nextStatusCheck(acceptedAt: Date, checks: number, now: Date, aft
 
 /**
  * When a pass that failed `failures` times in a row (429, 5xx, network) may run again: the first failure is
- * retried by the next run, then 1, 3, 7, … run intervals are skipped, up to an hour.
+ * retried by the next run, then 1, 3, 7, … runs are skipped, up to about an hour. The half interval on top puts
+ * the time between two cron ticks, so a run that took a while to fail still skips exactly that many.
  */
 export function backoffUntil(failures: number, now: Date, intervalMinutes: number): Date {
   const skipped = 2 ** Math.max(failures - 1, 0) - 1;
-  return new Date(now.getTime() + Math.min(skipped * intervalMinutes * MINUTE, HOUR));
+  return new Date(now.getTime() + Math.min((skipped + 0.5) * intervalMinutes * MINUTE, HOUR + (intervalMinutes * MINUTE) / 2));
 }
 
 export interface Window { from: Date; until: Date }
 
 export interface WindowSettings {
-  RECONCILE_INTERVAL_MINUTES: number;
   RECONCILE_OVERLAP_MINUTES: number;
   RECONCILE_GRACE_MINUTES: number;
 }
 
 /**
+ * Where a pass with no checkpoint yet starts: one interval back, never before `notBefore` (when the clinic was
+ * added: messages from before Switchboard answered for a number are not its to answer). Stored before the first
+ * listing, so a first run that fails does not let the start slide forward with the clock.
+ */
+export function firstCheckpoint(now: Date, intervalMinutes: number, notBefore?: Date): Date {
+  return new Date(Math.max(now.getTime() - intervalMinutes * MINUTE, notBefore?.getTime() ?? 0));
+}
+
+/**
  * The window a listing pass asks for. It reaches RECONCILE_OVERLAP_MINUTES before the checkpoint (a provider may
- * list an event late) and stops RECONCILE_GRACE_MINUTES before now (its webhook may still be on the way; the
- * webhook then wins). Without a checkpoint (first run) it starts one interval and the overlap back, never before
- * `notBefore` (when the clinic was added): messages from before Switchboard answered for a number are not its
- * to answer.
- * `none` when the window is empty.
+ * list an event late), not before `notBefore`, and stops RECONCILE_GRACE_MINUTES before now (its webhook may still
+ * be on the way; the webhook then wins). `none` when the window is empty.
  */
 export function listingWindow(
-  checkpointAt: Date | null,
+  checkpointAt: Date,
   now: Date,
   settings: WindowSettings,
   notBefore?: Date,
 ): ({ kind: "list" } & Window) | { kind: "none" } {
-  const overlap = settings.RECONCILE_OVERLAP_MINUTES * MINUTE;
-  const from = checkpointAt
-    ? checkpointAt.getTime() - overlap
-    : Math.max(now.getTime() - settings.RECONCILE_INTERVAL_MINUTES * MINUTE - overlap, notBefore?.getTime() ?? 0);
+  const from = Math.max(checkpointAt.getTime() - settings.RECONCILE_OVERLAP_MINUTES * MINUTE, notBefore?.getTime() ?? 0);
   const until = now.getTime() - settings.RECONCILE_GRACE_MINUTES * MINUTE;
   return until > from ? { kind: "list", from: new Date(from), until: new Date(until) } : { kind: "none" };
 }

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps";
-import { listingWindow, type Window } from "../domain/reconcile";
+import { firstCheckpoint, listingWindow, type Window } from "../domain/reconcile";
 import { type Budget, callBudget } from "./calls";
 import { type Checkpoint, claimPass, type PassKey, releasePass, saveProgress } from "./checkpoints";
 import { checkSmsStatuses } from "./sms-status";
@@ -77,7 +77,10 @@ type Lister = (
   save: (progress: Parameters<typeof saveProgress>[2]) => Promise<void>,
 ) => Promise<ListResult>;
 
-/** Lists from where the checkpoint says: the saved cursor and its window, else a new window from the checkpoint. */
+/**
+ * Lists from where the checkpoint says: the saved cursor and its window, else a new window from the checkpoint
+ * (on the first run, from a start it stores first).
+ */
 async function listFrom(deps: Deps, cp: Checkpoint, notBefore: Date | undefined, list: Lister): Promise<PassReport> {
   const key: PassKey = { provider: cp.provider as PassKey["provider"], account: cp.account, number: cp.number };
   const save = (progress: Parameters<typeof saveProgress>[2]) => saveProgress(deps, key, progress);
@@ -87,7 +90,13 @@ async function listFrom(deps: Deps, cp: Checkpoint, notBefore: Date | undefined,
     if (result.outcome.kind === "failed" && result.outcome.resumed && result.outcome.cause === "refused") await save({ kind: "restart" });
     return toReport(pass, result);
   }
-  const window = listingWindow(cp.checkpointAt, deps.clock.now(), deps.config, notBefore);
+  const now = deps.clock.now();
+  let checkpointAt = cp.checkpointAt;
+  if (!checkpointAt) {
+    checkpointAt = firstCheckpoint(now, deps.config.RECONCILE_INTERVAL_MINUTES, notBefore);
+    await save({ kind: "done", checkpointAt });
+  }
+  const window = listingWindow(checkpointAt, now, deps.config, notBefore);
   if (window.kind === "none") return { pass, outcome: "complete", checked: 0, found: [] };
   return toReport(pass, await list({ window, cursor: null }, save));
 }

@@ -134,9 +134,9 @@ describe("Twilio throttling or failing", () => {
     w.fake.failReads({ status: 429, code: 20429, message: "Too Many Requests" });
     w.clock.advance(10 * MINUTE);
     expect((await reconcile())[0]).toMatchObject({ outcome: "failed", cause: "throttled" });
-    w.clock.advance(5 * MINUTE);
+    w.clock.advance(10 * MINUTE);
     expect((await reconcile())[0]).toMatchObject({ outcome: "backing_off" });
-    w.clock.advance(6 * MINUTE);
+    w.clock.advance(10 * MINUTE);
     const [later] = await reconcile();
     expect(later).toMatchObject({ outcome: "complete" });
     expect(later!.found.map((f) => f.key)).toEqual([`${s.sid}:delivered`]);

@@ -7,11 +7,11 @@ import type { FakeMessage, TwilioError } from "./fake-twilio";
  *   (on or after / on or before; a date or a date-time); PageSize (default 50), paging by `next_page_uri` with an
  *   opaque PageToken.
  * - GET …/Messages/{sid}.json (fetch; 404 code 20404 when unknown) and …/Messages/{sid}/Media.json.
- * `failReads` scripts the next GET answers as Twilio errors (429, 500). `receive` records an inbound message Twilio
+ * `failReads` scripts the next GET answers as Twilio errors (429, 500), `delayReads` as late. `receive` records an inbound message Twilio
  * got without calling any webhook; `setStatus` moves a message without a status callback.
  */
 export function twilioReads(accountSid: string, messages: FakeMessage[], resource: (m: FakeMessage) => Record<string, unknown>) {
-  const script: TwilioError[] = [];
+  const script: (TwilioError | { delayMs: number })[] = [];
   /** Every GET path and query, in order. */
   const reads: string[] = [];
   const base = `/2010-04-01/Accounts/${accountSid}`;
@@ -56,10 +56,11 @@ export function twilioReads(accountSid: string, messages: FakeMessage[], resourc
   return {
     reads,
     /** Answers a GET under the account (already authenticated). */
-    handle(url: URL): Response {
+    async handle(url: URL): Promise<Response> {
       reads.push(url.pathname + url.search);
       const scripted = script.shift();
-      if (scripted) return error(scripted);
+      if (scripted && "delayMs" in scripted) await Bun.sleep(scripted.delayMs);
+      else if (scripted) return error(scripted);
       if (url.pathname === `${base}/Messages.json`) return list(url);
       const one = url.pathname.match(/\/Messages\/(SM\w+?)(\/Media)?\.json$/);
       const message = one && messages.find((m) => m.sid === one[1]);
@@ -70,6 +71,8 @@ export function twilioReads(accountSid: string, messages: FakeMessage[], resourc
       /** Every GET path and query the fake answered, in order. */
       reads,
       failReads(e: TwilioError, times = 1) { for (let i = 0; i < times; i++) script.push(e); },
+      /** The next GET answers late (a slow Twilio). */
+      delayReads(delayMs: number) { script.push({ delayMs }); },
       /** An inbound message Twilio received (and whose webhook never reached Switchboard). */
       receive(m: { from: string; to: string; body: string; at?: Date; media?: { contentType: string }[] }): FakeMessage {
         const at = (m.at ?? new Date()).toUTCString().replace("GMT", "+0000");
