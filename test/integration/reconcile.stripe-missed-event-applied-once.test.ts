@@ -97,6 +97,23 @@ describe("a Stripe event missed during an outage", () => {
   });
 });
 
+describe("the cron task", () => {
+  test("queued as graphile-worker's cron queues it (reconcile queue), runs the pass, and the event is applied", async () => {
+    const w = await world();
+    try {
+      const paid = w.missed("payment_intent.succeeded", paymentIntent(w.appointment.id));
+      w.clock.advance(3 * MINUTE);
+      await w.h.deps.sql`select graphile_worker.add_job('reconcile-stripe', '{}'::json, queue_name := 'reconcile', priority := 10)`;
+      await w.h.drain();
+      expect((await w.rows`select source from webhook_events where idempotency_key = ${paid.id}`)[0].source).toBe("reconcile");
+      expect(await w.ledger(w.appointment.id)).toEqual([{ kind: "deposit", amount: 6000 }]);
+      expect(w.h.logs.some((l) => l.includes("reconciliation pass ran") && l.includes('"found":1'))).toBe(true);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
 describe("Stripe failing or throttling", () => {
   test("500 and 429 are retried on later runs, with backoff; the checkpoint waits for them", async () => {
     const w = await world();
