@@ -31,7 +31,8 @@ export function createMetrics(probes: MetricProbes = {}) {
     }),
     reconciled: new Counter({
       name: "switchboard_reconciled_total",
-      help: "Events found missing by reconciliation and stored, by provider (twilio, stripe) and kind (sms_status, inbound_sms, event)",
+      help: "Events reconciliation found missing and stored, by provider (twilio, stripe) and kind "
+        + "(sms_status, inbound_sms, event)",
       labelNames: ["provider", "kind"] as const,
       registers: [registry],
     }),

@@ -91,9 +91,11 @@ export const WebhookEventSummary = t.Object({
   received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
   status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),
   processed_at: Nullable(Time()),
-  source: t.String({ examples: ["webhook"], description: "`webhook`, or `reconcile` when reconciliation found it missing and fetched it" }),
+  source: t.String({
+    examples: ["webhook"], description: "`webhook`, or `reconcile` when reconciliation found it missing and fetched it",
+  }),
   source_note: Nullable(t.String({
-    examples: ["no delivered status callback 31 min after Twilio accepted the SMS (it was queued); fetched from Twilio"],
+    examples: ["found in Stripe's event list; no webhook had delivered it"],
     description: "Why a reconciled event was fetched",
   })),
 });

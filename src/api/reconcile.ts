@@ -2,7 +2,7 @@ import { t } from "elysia";
 import type { Deps } from "../deps";
 import { badRequest } from "../http/errors";
 import { reconcileRange } from "../reconcile/run";
-import type { PassReport } from "../reconcile/store";
+import type { Found, PassReport } from "../reconcile/store";
 import { managementApi } from "./auth";
 import { ErrorBody } from "./models";
 
@@ -19,7 +19,9 @@ const ReconcileRequest = t.Object({
 const FoundEvent = t.Object({
   provider: t.String({ examples: ["twilio-status"] }),
   kind: t.Union([t.Literal("sms_status"), t.Literal("inbound_sms"), t.Literal("event")]),
-  key: t.String({ examples: ["SM0123456789abcdef0123456789abcdef:delivered"], description: "The idempotency key it was stored under" }),
+  key: t.String({
+    examples: ["SM0123456789abcdef0123456789abcdef:delivered"], description: "The idempotency key it was stored under",
+  }),
   event_id: t.Integer({ description: "The stored webhook event (GET /v1/webhook-events/:id)" }),
   note: t.String({ examples: ["POST /v1/reconcile: Twilio reports delivered, Switchboard had sent"] }),
 });
@@ -44,6 +46,7 @@ const ReconcileResult = t.Object({
 });
 
 const passResult = ({ found, ...rest }: PassReport) => ({ ...rest, found: found.length });
+const foundEvent = ({ eventId, ...f }: Found) => ({ ...f, event_id: eventId });
 
 export function reconcileRoutes(deps: Deps) {
   return managementApi(deps, "/v1/reconcile")
@@ -51,13 +54,15 @@ export function reconcileRoutes(deps: Deps) {
       const until = body.until ? new Date(body.until) : deps.clock.now();
       const since = new Date(body.since);
       if (!(since < until)) throw badRequest("since must be before until (or before now when until is not given)");
-      if (until.getTime() - since.getTime() > MAX_RANGE_DAYS * 86_400_000) throw badRequest(`at most ${MAX_RANGE_DAYS} days at once`);
+      if (until.getTime() - since.getTime() > MAX_RANGE_DAYS * 86_400_000) {
+        throw badRequest(`at most ${MAX_RANGE_DAYS} days at once`);
+      }
       const reports = await reconcileRange(deps, { from: since, until });
       return {
         since: since.toISOString(), until: until.toISOString(),
         complete: reports.every((r) => r.outcome === "complete" || r.outcome === "not_configured"),
         passes: reports.map(passResult),
-        found: reports.flatMap((r) => r.found.map((f) => ({ provider: f.provider, kind: f.kind, key: f.key, event_id: f.eventId, note: f.note }))),
+        found: reports.flatMap((r) => r.found.map(foundEvent)),
       };
     }, {
       body: ReconcileRequest,
@@ -65,11 +70,12 @@ export function reconcileRoutes(deps: Deps) {
       detail: {
         tags: ["reconciliation"],
         summary: "Reconcile a time range now",
-        description: "Asks the providers what Switchboard should have heard in the range and stores whatever is missing "
-          + "through the webhook ingest path (marked `reconcile`), exactly once: SMS accepted in the range still without "
-          + "a final status are fetched from Twilio, every clinic number's inbound messages are listed, and (with "
-          + "STRIPE_SECRET_KEY) Stripe events of the handled types. Checkpoints of the scheduled runs are not moved. "
-          + "Each provider gets RECONCILE_MAX_CALLS API calls; `complete: false` says to ask again with a narrower range.",
+        description: "Asks the providers what Switchboard should have heard in the range and stores whatever is "
+          + "missing through the webhook ingest path (marked `reconcile`), exactly once: SMS accepted in the range "
+          + "still without a final status are fetched from Twilio, every clinic number's inbound messages are "
+          + "listed, and (with STRIPE_SECRET_KEY) Stripe events of the handled types. Checkpoints of the scheduled "
+          + "runs are not moved. Each pass gets RECONCILE_MAX_CALLS API calls; `complete: false` says to ask again "
+          + "with a narrower range.",
         security: [{ bearer: [] }],
       },
     });

@@ -6,7 +6,9 @@ import { notFound } from "../http/errors";
 import { replayEvent } from "../inbound/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { ErrorBody, EventSource, WebhookEventStatus, WebhookProvider, NumericIdParam, WebhookEvent, WebhookEventSummary, list } from "./models";
+import {
+  ErrorBody, EventSource, list, NumericIdParam, WebhookEvent, WebhookEventStatus, WebhookEventSummary, WebhookProvider,
+} from "./models";
 
 const detail = (summary: string) => ({ tags: ["webhook events"], summary, security: [{ bearer: [] }] });
 

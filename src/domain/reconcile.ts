@@ -32,7 +32,8 @@ export function nextStatusCheck(acceptedAt: Date, checks: number, now: Date, aft
  */
 export function backoffUntil(failures: number, now: Date, intervalMinutes: number): Date {
   const skipped = 2 ** Math.max(failures - 1, 0) - 1;
-  return new Date(now.getTime() + Math.min((skipped + 0.5) * intervalMinutes * MINUTE, HOUR + (intervalMinutes * MINUTE) / 2));
+  const interval = intervalMinutes * MINUTE;
+  return new Date(now.getTime() + Math.min((skipped + 0.5) * interval, HOUR + interval / 2));
 }
 
 export interface Window { from: Date; until: Date }
@@ -62,7 +63,8 @@ export function listingWindow(
   settings: WindowSettings,
   notBefore?: Date,
 ): ({ kind: "list" } & Window) | { kind: "none" } {
-  const from = Math.max(checkpointAt.getTime() - settings.RECONCILE_OVERLAP_MINUTES * MINUTE, notBefore?.getTime() ?? 0);
+  const overlap = settings.RECONCILE_OVERLAP_MINUTES * MINUTE;
+  const from = Math.max(checkpointAt.getTime() - overlap, notBefore?.getTime() ?? 0);
   const until = now.getTime() - settings.RECONCILE_GRACE_MINUTES * MINUTE;
   return until > from ? { kind: "list", from: new Date(from), until: new Date(until) } : { kind: "none" };
 }

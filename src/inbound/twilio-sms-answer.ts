@@ -26,7 +26,8 @@ export function decideAnswer(deps: Deps, sms: InboundSms, replyBy: "twiml" | "sm
     if (!clinic) return twimlAnswer(200);
     // Only called where a reply is due: the sender is not opted out (or has just opted back in).
     const reply = async (body: string) => {
-      const allowed = await claimAutoReply(deps, tx, { inboundSid: sms.sid, recipient: sms.from, sender: sms.to, via: replyBy, body });
+      const claim = { inboundSid: sms.sid, recipient: sms.from, sender: sms.to, via: replyBy, body };
+      const allowed = await claimAutoReply(deps, tx, claim);
       if (!allowed || replyBy === "twiml") return twimlAnswer(200, allowed ? body : undefined);
       await queueSms(tx, {
         dedupeKey: `reply:${sms.sid}`, kind: "reply", clinic, channel: sms.channel, body,

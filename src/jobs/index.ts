@@ -1,4 +1,4 @@
-import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
+import { type CronItem, Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
@@ -40,7 +40,7 @@ function outboundTasks(deps: Deps): TaskList {
   return { "send-delivery": sendDeliveryTask(deps) };
 }
 
-export const CRON = [
+export const CRON: CronItem[] = [
   { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
   { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
   // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
@@ -48,7 +48,7 @@ export const CRON = [
 ];
 
 /** The cron items a processing runner schedules: the fixed ones, and reconciliation at its configured interval. */
-export const cronItems = (config: Deps["config"]) => [...CRON, ...reconcileCron(config)];
+export const cronItems = (config: Deps["config"]): CronItem[] => [...CRON, ...reconcileCron(config)];
 
 export interface Worker {
   runners: Runner[];

@@ -1,4 +1,4 @@
-import type { Task } from "graphile-worker";
+import type { CronItem, Task } from "graphile-worker";
 import type { Deps } from "../deps";
 import { everyMinutes } from "../domain/reconcile";
 import { type Pass, reconcileDue } from "../reconcile/run";
@@ -21,7 +21,8 @@ export function reconcileTask(deps: Deps, pass: Pass): Task {
     const checked = reports.reduce((n, r) => n + r.checked, 0);
     if (found > 0 || reports.some((r) => r.outcome === "failed")) {
       deps.log.info("reconciliation pass ran", {
-        pass, found, checked, outcomes: reports.map((r) => ({ number: r.number, outcome: r.outcome, found: r.found.length, error: r.error })),
+        pass, found, checked,
+        outcomes: reports.map((r) => ({ number: r.number, outcome: r.outcome, found: r.found.length, error: r.error })),
       });
     }
   };
@@ -33,7 +34,7 @@ export function reconcileTask(deps: Deps, pass: Pass): Task {
  * (priority 10), so reconciliation never holds up webhook processing. A tick that finds the last one still waiting
  * replaces it (job key) instead of queueing a second.
  */
-export function reconcileCron(config: Deps["config"]) {
+export function reconcileCron(config: Deps["config"]): CronItem[] {
   return Object.keys(RECONCILE_TASKS).map((task) => ({
     task, identifier: task, match: everyMinutes(config.RECONCILE_INTERVAL_MINUTES),
     options: { queueName: "reconcile", priority: 10, maxAttempts: 1, jobKey: task },

@@ -9,12 +9,19 @@ export interface PassKey { provider: PassProvider; account: string; number: stri
 export type Checkpoint = typeof reconcileCheckpoints.$inferSelect;
 
 /**
- * How long a run holds a pass. Renewed with every saved page, so it only runs out when the holder died; a run
- * that finds it held skips that pass (another run is doing it).
+ * How long a run holds a pass: long enough for every call of its budget to time out, and renewed with every
+ * saved page, so it only runs out when the holder died. A run that finds it held skips that pass (another run
+ * is doing it); the cron jobs share one queue as well, so this guards a run that overlaps in another way.
  */
-const LEASE_MS = 5 * 60_000;
+const leaseMs = ({ config }: Pick<Deps, "config">) => {
+  const slowest = Math.max(config.TWILIO_TIMEOUT_MS, config.STRIPE_TIMEOUT_MS);
+  return Math.max(5 * 60_000, config.RECONCILE_MAX_CALLS * slowest + 60_000);
+};
 
-export type Claim = { kind: "claimed"; checkpoint: Checkpoint } | { kind: "busy" } | { kind: "backing_off"; until: Date };
+export type Claim =
+  | { kind: "claimed"; checkpoint: Checkpoint }
+  | { kind: "busy" }
+  | { kind: "backing_off"; until: Date };
 
 const keyIs = (key: PassKey) => and(
   eq(reconcileCheckpoints.provider, key.provider), eq(reconcileCheckpoints.account, key.account),
@@ -22,19 +29,21 @@ const keyIs = (key: PassKey) => and(
 );
 
 /** Takes the pass's lease in one statement (first run: creates its row), unless it is held or backing off. */
-export async function claimPass(deps: Pick<Deps, "db" | "clock">, key: PassKey): Promise<Claim> {
+export async function claimPass(deps: Pick<Deps, "db" | "clock" | "config">, key: PassKey): Promise<Claim> {
   const now = deps.clock.now();
-  const leaseUntil = new Date(now.getTime() + LEASE_MS);
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const leaseUntil = new Date(now.getTime() + leaseMs(deps));
+  const { leaseUntil: lease, backoffUntil: backoff } = reconcileCheckpoints;
   const [claimed] = await deps.db.insert(reconcileCheckpoints).values({ ...key, leaseUntil })
     .onConflictDoUpdate({
       target: [reconcileCheckpoints.provider, reconcileCheckpoints.account, reconcileCheckpoints.number],
       set: { leaseUntil },
-      setWhere: sql`(${reconcileCheckpoints.leaseUntil} is null or ${reconcileCheckpoints.leaseUntil} <= ${now.toISOString()}::timestamptz)
-        and (${reconcileCheckpoints.backoffUntil} is null or ${reconcileCheckpoints.backoffUntil} <= ${now.toISOString()}::timestamptz)`,
+      setWhere: sql`(${lease} is null or ${lease} <= ${at}) and (${backoff} is null or ${backoff} <= ${at})`,
     }).returning();
   if (claimed) return { kind: "claimed", checkpoint: claimed };
   const [held] = await deps.db.select().from(reconcileCheckpoints).where(keyIs(key));
-  return held?.backoffUntil && held.backoffUntil > now ? { kind: "backing_off", until: held.backoffUntil } : { kind: "busy" };
+  if (held?.backoffUntil && held.backoffUntil > now) return { kind: "backing_off", until: held.backoffUntil };
+  return { kind: "busy" };
 }
 
 export type Progress =
@@ -46,8 +55,12 @@ export type Progress =
   | { kind: "restart" };
 
 /** Records how far the pass got (only what is stored) and renews the lease. */
-export async function saveProgress(deps: Pick<Deps, "db" | "clock">, key: PassKey, progress: Progress): Promise<void> {
-  const leaseUntil = new Date(deps.clock.now().getTime() + LEASE_MS);
+export async function saveProgress(
+  deps: Pick<Deps, "db" | "clock" | "config">,
+  key: PassKey,
+  progress: Progress,
+): Promise<void> {
+  const leaseUntil = new Date(deps.clock.now().getTime() + leaseMs(deps));
   const fields = progress.kind === "done"
     ? { checkpointAt: progress.checkpointAt, windowFrom: null, windowUntil: null, cursor: null }
     : progress.kind === "resume"
@@ -70,7 +83,8 @@ export async function releasePass(
     }).where(keyIs(key));
     return;
   }
-  const [row] = await deps.db.select({ failures: reconcileCheckpoints.failures }).from(reconcileCheckpoints).where(keyIs(key));
+  const [row] = await deps.db.select({ failures: reconcileCheckpoints.failures })
+    .from(reconcileCheckpoints).where(keyIs(key));
   const failures = (row?.failures ?? 0) + 1;
   await deps.db.update(reconcileCheckpoints).set({
     leaseUntil: null, failures, backoffUntil: backoffUntil(failures, now, deps.config.RECONCILE_INTERVAL_MINUTES),

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps";
 import { firstCheckpoint, listingWindow, type Window } from "../domain/reconcile";
-import { type Budget, callBudget } from "./calls";
+import { callBudget } from "./calls";
 import { type Checkpoint, claimPass, type PassKey, releasePass, saveProgress } from "./checkpoints";
 import { checkSmsStatuses } from "./sms-status";
 import { countError, type PassReport } from "./store";
@@ -20,53 +20,58 @@ export async function reconcileDue(deps: Deps, pass: Pass): Promise<PassReport[]
   if (pass === "stripe") {
     if (!deps.stripe) return [notConfigured(pass)];
     const key: PassKey = { provider: "stripe", account: stripeMode(deps), number: "" };
-    return [await checkpointed(deps, key, (cp) => listFrom(deps, cp, undefined, (target, save) =>
-      listStripeEvents(deps, budget, { ...target, note: "found in Stripe's event list; no webhook had delivered it" }, save)))];
+    const list: Lister = (target, save) => listStripeEvents(deps, budget, { ...target, note: STRIPE_NOTE }, save);
+    return [await checkpointed(deps, key, (cp) => listFrom(deps, cp, undefined, list))];
   }
   if (!deps.twilio) return [notConfigured(pass)];
   const account = deps.config.TWILIO_ACCOUNT_SID!;
   if (pass === "twilio-status") {
-    return [await checkpointed(deps, { provider: "twilio-status", account, number: "" },
-      () => checkSmsStatuses(deps, budget, { kind: "due" }))];
+    const key: PassKey = { provider: "twilio-status", account, number: "" };
+    return [await checkpointed(deps, key, () => checkSmsStatuses(deps, budget, { kind: "due" }))];
   }
   const reports: PassReport[] = [];
-  for (const number of await clinicNumbers(deps, account)) {
+  for (const { address, since } of await clinicNumbers(deps, account)) {
     if (budget.used >= budget.max) break;
-    const key: PassKey = { provider: "twilio-sms", account, number: number.address };
-    const report = await checkpointed(deps, key, (cp) => listFrom(deps, cp, number.since, (target, save) =>
-      listInboundMessages(deps, budget, { ...target, address: number.address, note: inboundNote(number.address) }, save)));
-    reports.push({ ...report, number: number.address });
-    // Twilio is throttling or failing: the other numbers wait for the next run instead of adding to it.
-    if (report.cause === "throttled" || report.cause === "unavailable") break;
+    const key: PassKey = { provider: "twilio-sms", account, number: address };
+    const list: Lister = (target, save) =>
+      listInboundMessages(deps, budget, { ...target, address, note: inboundNote(address) }, save);
+    const report = { ...await checkpointed(deps, key, (cp) => listFrom(deps, cp, since, list)), number: address };
+    reports.push(report);
+    if (providerTrouble(report)) break;
   }
   return reports;
 }
 
 /**
  * POST /v1/reconcile: every pass over `window` now, without checkpoints or leases (the ingest keys make a run
- * that overlaps a scheduled one harmless). Each provider gets RECONCILE_MAX_CALLS calls.
+ * that overlaps a scheduled one harmless). Each pass gets RECONCILE_MAX_CALLS calls.
  */
 export async function reconcileRange(deps: Deps, window: Window): Promise<PassReport[]> {
-  const reports = [await guarded(deps, "twilio-status", () => checkSmsStatuses(deps, twilioBudget(deps), { kind: "range", window }))];
+  const budget = () => callBudget(deps.config.RECONCILE_MAX_CALLS);
+  const nowhere = async () => {};
+  const statuses = () => checkSmsStatuses(deps, budget(), { kind: "range", window });
+  const reports = [await guarded(deps, "twilio-status", statuses)];
   if (deps.twilio) {
-    const budget = twilioBudget(deps);
-    for (const number of await clinicNumbers(deps, deps.config.TWILIO_ACCOUNT_SID!)) {
-      const note = `POST /v1/reconcile: ${inboundNote(number.address)}`;
-      const report = await guarded(deps, "twilio-sms", async () => toReport("twilio-sms",
-        await listInboundMessages(deps, budget, { address: number.address, window, cursor: null, note }, async () => {})));
-      reports.push({ ...report, number: number.address });
+    const twilio = budget();
+    for (const { address } of await clinicNumbers(deps, deps.config.TWILIO_ACCOUNT_SID!)) {
+      const target = { address, window, cursor: null, note: `POST /v1/reconcile: ${inboundNote(address)}` };
+      const report = await guarded(deps, "twilio-sms", async () =>
+        toReport("twilio-sms", await listInboundMessages(deps, twilio, target, nowhere)));
+      reports.push({ ...report, number: address });
+      if (providerTrouble(report)) break;
     }
   } else {
     reports.push(notConfigured("twilio-sms"));
   }
-  reports.push(deps.stripe
-    ? await guarded(deps, "stripe", async () => toReport("stripe", await listStripeEvents(deps, callBudget(deps.config.RECONCILE_MAX_CALLS),
-      { window, cursor: null, note: "POST /v1/reconcile: found in Stripe's event list; no webhook had delivered it" }, async () => {})))
-    : notConfigured("stripe"));
+  const target = { window, cursor: null, note: `POST /v1/reconcile: ${STRIPE_NOTE}` };
+  const events = async () => toReport("stripe", await listStripeEvents(deps, budget(), target, nowhere));
+  reports.push(deps.stripe ? await guarded(deps, "stripe", events) : notConfigured("stripe"));
   return reports;
 }
 
-const twilioBudget = (deps: Deps): Budget => callBudget(deps.config.RECONCILE_MAX_CALLS);
+const STRIPE_NOTE = "found in Stripe's event list; no webhook had delivered it";
+/** Twilio is throttling or failing: the other numbers wait for the next run instead of adding to it. */
+const providerTrouble = (report: PassReport) => report.cause === "throttled" || report.cause === "unavailable";
 const notConfigured = (pass: Pass): PassReport => ({ pass, outcome: "not_configured", checked: 0, found: [] });
 const inboundNote = (address: string) => `found in Twilio's Messages list for ${address}; no webhook had delivered it`;
 /** Live and test mode are separate event streams with separate checkpoints. */
@@ -87,7 +92,8 @@ async function listFrom(deps: Deps, cp: Checkpoint, notBefore: Date | undefined,
   const pass = key.provider;
   if (cp.cursor && cp.windowFrom && cp.windowUntil) {
     const result = await list({ window: { from: cp.windowFrom, until: cp.windowUntil }, cursor: cp.cursor }, save);
-    if (result.outcome.kind === "failed" && result.outcome.resumed && result.outcome.cause === "refused") await save({ kind: "restart" });
+    const { outcome } = result;
+    if (outcome.kind === "failed" && outcome.resumed && outcome.cause === "refused") await save({ kind: "restart" });
     return toReport(pass, result);
   }
   const now = deps.clock.now();
@@ -110,17 +116,23 @@ function toReport(pass: Pass, result: ListResult): PassReport {
 }
 
 /** Runs a pass under its lease; a pass another run holds, or one backing off after failures, is skipped. */
-async function checkpointed(deps: Deps, key: PassKey, run: (cp: Checkpoint) => Promise<PassReport>): Promise<PassReport> {
+async function checkpointed(
+  deps: Deps,
+  key: PassKey,
+  run: (cp: Checkpoint) => Promise<PassReport>,
+): Promise<PassReport> {
   const claim = await claimPass(deps, key);
   const pass = key.provider;
   if (claim.kind !== "claimed") {
-    return { pass, outcome: claim.kind, checked: 0, found: [], ...(claim.kind === "backing_off" ? { error: `backing off until ${claim.until.toISOString()}` } : {}) };
+    const waiting = claim.kind === "backing_off" ? { error: `backing off until ${claim.until.toISOString()}` } : {};
+    return { pass, outcome: claim.kind, checked: 0, found: [], ...waiting };
   }
   let report: PassReport | undefined;
   try {
     report = await guarded(deps, pass, () => run(claim.checkpoint), key.number || undefined);
   } finally {
-    const error = report === undefined ? "run ended by an error" : report.outcome === "failed" ? report.error : undefined;
+    const error = report === undefined ? "run ended by an error"
+      : report.outcome === "failed" ? report.error : undefined;
     await releasePass(deps, key, { found: report?.found.length ?? 0, error });
   }
   return report;
@@ -132,7 +144,8 @@ async function guarded(deps: Deps, pass: Pass, run: () => Promise<PassReport>, n
   try {
     report = await run();
   } catch (error) {
-    report = { pass, outcome: "failed", checked: 0, found: [], cause: "error", error: error instanceof Error ? error.message : String(error) };
+    const message = error instanceof Error ? error.message : String(error);
+    report = { pass, outcome: "failed", checked: 0, found: [], cause: "error", error: message };
   }
   if (report.outcome === "failed") countError(deps, pass, report.error ?? "failed", number);
   return report;
@@ -152,6 +165,7 @@ async function clinicNumbers(deps: Pick<Deps, "db">, account: string): Promise<{
     order by k.last_run_at nulls first, c.created_at`);
   return rows.flatMap((r) => {
     const since = new Date(r.created_at);
-    return r.whatsapp ? [{ address: r.phone, since }, { address: `whatsapp:${r.phone}`, since }] : [{ address: r.phone, since }];
+    const sms = { address: r.phone, since };
+    return r.whatsapp ? [sms, { address: `whatsapp:${r.phone}`, since }] : [sms];
   });
 }

@@ -6,9 +6,12 @@ import { isFinalSmsStatus, nextStatusCheck, type Window } from "../domain/reconc
 import { advances, isSmsStatus } from "../domain/sms-status";
 import { RECEIVED } from "../inbound/twilio-status";
 import { type Budget, call, describeFailure } from "./calls";
-import { type Found, type PassReport, storeFound } from "./store";
+import { type Found, messageOf, type PassReport, storeFound } from "./store";
 
 interface Unsettled { id: string; sid: string; status: string; acceptedAt: Date; checks: number }
+type UnsettledRow = { id: string; sid: string; status: string; accepted_at: string; checks?: number };
+const unsettled = (r: UnsettledRow): Unsettled =>
+  ({ id: r.id, sid: r.sid, status: r.status, acceptedAt: new Date(r.accepted_at), checks: r.checks ?? 0 });
 
 const NOT_FINAL = sql.raw(`('delivered', 'undelivered', 'failed', 'read', 'canceled')`);
 const HORIZON = sql.raw(`interval '72 hours'`);
@@ -20,7 +23,7 @@ const HORIZON = sql.raw(`interval '72 hours'`);
  */
 async function dueSms(deps: Pick<Deps, "db" | "clock" | "config">, limit: number): Promise<Unsettled[]> {
   const now = deps.clock.now().toISOString();
-  const rows = await deps.db.execute<{ id: string; sid: string; status: string; accepted_at: string; checks: number }>(sql`
+  const rows = await deps.db.execute<UnsettledRow>(sql`
     select m.id, m.twilio_sid as sid, m.status, m.sent_at as accepted_at, coalesce(c.checks, 0)::int as checks
     from sms_messages m left join sms_status_checks c on c.sms_id = m.id
     where m.twilio_sid is not null and m.status not in ${NOT_FINAL}
@@ -28,21 +31,24 @@ async function dueSms(deps: Pick<Deps, "db" | "clock" | "config">, limit: number
       and m.sent_at > ${now}::timestamptz - ${HORIZON} - interval '1 day'
       and (c.sms_id is null and m.sent_at > ${now}::timestamptz - ${HORIZON} or c.next_check_at <= ${now}::timestamptz)
     order by coalesce(c.next_check_at, m.sent_at) limit ${limit}`);
-  return rows.map((r) => ({ id: r.id, sid: r.sid, status: r.status, acceptedAt: new Date(r.accepted_at), checks: r.checks }));
+  return rows.map(unsettled);
 }
 
 /** SMS accepted within `window` and still without a final status (POST /v1/reconcile), oldest first. */
 async function smsAcceptedIn(deps: Pick<Deps, "db">, window: Window, limit: number): Promise<Unsettled[]> {
-  const rows = await deps.db.execute<{ id: string; sid: string; status: string; accepted_at: string }>(sql`
+  const [from, until] = [window.from.toISOString(), window.until.toISOString()];
+  const rows = await deps.db.execute<UnsettledRow>(sql`
     select m.id, m.twilio_sid as sid, m.status, m.sent_at as accepted_at from sms_messages m
     where m.twilio_sid is not null and m.status not in ${NOT_FINAL}
-      and m.sent_at >= ${window.from.toISOString()}::timestamptz and m.sent_at <= ${window.until.toISOString()}::timestamptz
+      and m.sent_at >= ${from}::timestamptz and m.sent_at <= ${until}::timestamptz
     order by m.sent_at limit ${limit}`);
-  return rows.map((r) => ({ id: r.id, sid: r.sid, status: r.status, acceptedAt: new Date(r.accepted_at), checks: 0 }));
+  return rows.map(unsettled);
 }
 
 /** The status callback Twilio would have posted for what it now reports (the processor reads these names). */
-export function statusCallbackBody(message: Pick<MessageInstance, "sid" | "status" | "accountSid" | "from" | "to" | "errorCode">) {
+export function statusCallbackBody(
+  message: Pick<MessageInstance, "sid" | "status" | "accountSid" | "from" | "to" | "errorCode">,
+): string {
   const params = new URLSearchParams({
     MessageSid: message.sid, SmsSid: message.sid, MessageStatus: message.status, SmsStatus: message.status,
     AccountSid: message.accountSid, From: message.from, To: message.to, ApiVersion: "2010-04-01",
@@ -58,7 +64,8 @@ async function recordCheck(deps: Pick<Deps, "db" | "clock" | "config">, sms: Uns
   const next = isFinalSmsStatus(reported) || reported === "not_found"
     ? undefined
     : nextStatusCheck(sms.acceptedAt, checks, now, deps.config.RECONCILE_SMS_AFTER_MINUTES);
-  const fields = { checks, lastCheckedAt: now, lastStatus: reported, nextCheckAt: next?.kind === "at" ? next.at : null };
+  const nextCheckAt = next?.kind === "at" ? next.at : null;
+  const fields = { checks, lastCheckedAt: now, lastStatus: reported, nextCheckAt };
   await deps.db.insert(smsStatusChecks).values({ smsId: sms.id, ...fields })
     .onConflictDoUpdate({ target: smsStatusChecks.smsId, set: fields });
 }
@@ -97,12 +104,13 @@ export async function checkSmsStatuses(
           provider: "twilio-status", kind: "sms_status", key: `${sms.sid}:${reported}`,
           rawBody: statusCallbackBody(fetched.value), answer: RECEIVED,
           note: scope.kind === "due"
-            ? `no ${reported} status callback ${minutes} min after Twilio accepted the SMS (it was ${sms.status}); fetched from Twilio`
+            ? `no ${reported} status callback ${minutes} min after Twilio accepted the SMS (it was ${sms.status}); `
+              + "fetched from Twilio"
             : `POST /v1/reconcile: Twilio reports ${reported}, Switchboard had ${sms.status}`,
         });
       } catch (error) {
         // Not recorded as looked up: the next run fetches it again.
-        return { ...report, outcome: "failed", cause: "store", error: `could not store: ${error instanceof Error ? error.message : String(error)}` };
+        return { ...report, outcome: "failed", cause: "store", error: `could not store: ${messageOf(error)}` };
       }
       if (found) report.found.push(found);
     }

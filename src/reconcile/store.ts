@@ -24,11 +24,12 @@ export interface PassReport {
   /** Provider records looked at (messages fetched or listed, events listed). */
   checked: number;
   found: Found[];
-  /** Why a pass failed: the provider throttled, was unavailable or refused, an event could not be stored, or an error. */
+  /** Why a pass failed: the provider throttled, was unavailable or refused; an event could not be stored; an error. */
   cause?: "throttled" | "unavailable" | "refused" | "store" | "error";
   error?: string;
 }
 
+export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const metricProvider = (provider: Provider) => (provider === "stripe" ? "stripe" : "twilio");
 
 /** The keys among `keys` already stored for `provider`, in one query: a listing ingests only what is missing. */
@@ -64,7 +65,12 @@ export async function storeFound(
 }
 
 /** Counts a pass cut short, for `switchboard_reconcile_errors_total`. */
-export function countError(deps: Pick<Deps, "metrics" | "log">, pass: PassReport["pass"], error: string, number?: string) {
+export function countError(
+  deps: Pick<Deps, "metrics" | "log">,
+  pass: PassReport["pass"],
+  error: string,
+  number?: string,
+): void {
   deps.metrics.reconcileErrors.inc({ provider: pass === "stripe" ? "stripe" : "twilio" });
   deps.log.warn("reconciliation pass cut short; a later run retries", { pass, number, error });
 }

@@ -44,7 +44,8 @@ export async function listStripeEvents(
     for (const event of events.filter((e) => !known.has(e.id)).reverse()) {
       try {
         const found = await storeFound(deps, {
-          provider: "stripe", kind: "event", key: event.id, rawBody: JSON.stringify(event), answer: OK, note: target.note,
+          provider: "stripe", kind: "event", key: event.id, rawBody: JSON.stringify(event), answer: OK,
+          note: target.note,
         });
         if (found) result.found.push(found);
       } catch (error) {

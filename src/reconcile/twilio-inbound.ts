@@ -5,7 +5,7 @@ import { parseInboundSms } from "../domain/inbound-sms";
 import { decideAnswer } from "../inbound/twilio-sms-answer";
 import { type Budget, call, type CallFailure, describeFailure } from "./calls";
 import type { Progress } from "./checkpoints";
-import { type Found, storedKeys, storeFound } from "./store";
+import { type Found, messageOf, storedKeys, storeFound } from "./store";
 
 const TWILIO_ORIGIN = "https://api.twilio.com";
 
@@ -22,7 +22,7 @@ export type ListOutcome =
 export const callFailed = (failure: CallFailure, resumed: boolean): ListOutcome =>
   ({ kind: "failed", cause: failure.kind, error: describeFailure(failure), resumed });
 export const storeFailed = (error: unknown): ListOutcome =>
-  ({ kind: "failed", cause: "store", error: `could not store: ${error instanceof Error ? error.message : String(error)}`, resumed: false });
+  ({ kind: "failed", cause: "store", error: `could not store: ${messageOf(error)}`, resumed: false });
 
 export interface ListResult { outcome: ListOutcome; checked: number; found: Found[] }
 
@@ -63,12 +63,15 @@ export async function listInboundMessages(
   const client = deps.twilio!;
   const { address, window } = target;
   const result: ListResult = { outcome: { kind: "complete" }, checked: 0, found: [] };
+  const first = {
+    to: address, dateSentAfter: window.from, dateSentBefore: window.until, pageSize: deps.config.RECONCILE_PAGE_SIZE,
+  };
   let cursor = target.cursor;
   for (;;) {
     const resumed = cursor !== null;
-    const page = await call<MessagePage>(budget, () => (cursor
-      ? client.messages.getPage(cursor)
-      : client.messages.page({ to: address, dateSentAfter: window.from, dateSentBefore: window.until, pageSize: deps.config.RECONCILE_PAGE_SIZE })));
+    const at = cursor;
+    const fetchPage = () => (at ? client.messages.getPage(at) : client.messages.page(first));
+    const page = await call<MessagePage>(budget, fetchPage);
     if (page.kind === "exhausted") return { ...result, outcome: { kind: "partial" } };
     if (page.kind === "failed") return { ...result, outcome: callFailed(page.failure, resumed) };
     const listed = page.value.instances;
@@ -97,13 +100,15 @@ async function storePage(deps: Deps, budget: Budget, messages: MessageInstance[]
   const found: Found[] = [];
   for (const message of missing) {
     const media = await mediaOf(deps, budget, message);
-    if (media.kind !== "ok") return { found, stop: media.kind === "exhausted" ? { kind: "partial" as const } : media.stop };
+    if (media.kind === "exhausted") return { found, stop: { kind: "partial" as const } };
+    if (media.kind === "failed") return { found, stop: media.stop };
     const rawBody = inboundWebhookBody(message, media.value);
     const sms = parseInboundSms(new URLSearchParams(rawBody));
     if (!sms) continue; // no From or To: nothing a webhook could have carried either
     try {
       const stored = await storeFound(deps, {
-        provider: "twilio-sms", kind: "inbound_sms", key: message.sid, rawBody, note, answer: decideAnswer(deps, sms, "sms"),
+        provider: "twilio-sms", kind: "inbound_sms", key: message.sid, rawBody, note,
+        answer: decideAnswer(deps, sms, "sms"),
       });
       if (stored) found.push(stored);
     } catch (error) {

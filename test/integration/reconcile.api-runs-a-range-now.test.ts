@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type FakeStripe, startFakeStripe } from "../support/fake-stripe";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
-import { createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { paymentIntent } from "../support/stripe";
 import { uniquePhone } from "../support/twilio";
 import { queueSms } from "../../src/effects/sms";
@@ -15,7 +17,8 @@ const clock = testClock();
 beforeAll(async () => {
   twilio = await startFakeTwilio({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN });
   stripe = startFakeStripe({ secretKey: SECRET_KEY });
-  h = await createHarness({ TWILIO_API_URL: twilio.url, STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_API_URL: stripe.url }, { sleep: async () => {}, clock });
+  const env = { TWILIO_API_URL: twilio.url, STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_API_URL: stripe.url };
+  h = await createHarness(env, { sleep: async () => {}, clock });
 });
 afterAll(async () => {
   await h.close();
@@ -27,7 +30,7 @@ const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Pr
 const reconcile = (body: unknown) => h.api("POST", "/v1/reconcile", body);
 
 describe("POST /v1/reconcile", () => {
-  test("finds what each provider has that Switchboard missed in the range, stores it once, and says what it found", async () => {
+  test("finds what the providers have that Switchboard missed in the range, stores it once, says what", async () => {
     const { clinic, patient, appointment } = await seedAppointment(h, { phone: uniquePhone() });
     clock.set(new Date(Date.parse(appointment.created_at) + 1000));
     const since = clock.now();
@@ -49,16 +52,19 @@ describe("POST /v1/reconcile", () => {
     expect(body.found.map((f: any) => [f.kind, f.key]).sort()).toEqual([
       ["event", paid.id], ["inbound_sms", inbound.sid], ["sms_status", `${sent.twilio_sid}:delivered`],
     ].sort());
-    expect(body.passes.find((p: any) => p.pass === "twilio-sms" && p.number === clinic.phone)).toMatchObject({ outcome: "complete", found: 1 });
+    const number = body.passes.find((p: any) => p.pass === "twilio-sms" && p.number === clinic.phone);
+    expect(number).toMatchObject({ outcome: "complete", found: 1 });
     const ids = body.found.map((f: any) => f.event_id);
     const listed = await (await h.api("GET", "/v1/webhook-events?source=reconcile")).json() as any;
     expect(listed.data.map((e: any) => e.id).sort()).toEqual(ids.sort());
-    expect(listed.data.every((e: any) => e.source === "reconcile" && e.source_note.startsWith("POST /v1/reconcile"))).toBe(true);
+    const marked = (e: any) => e.source === "reconcile" && e.source_note.startsWith("POST /v1/reconcile");
+    expect(listed.data.every(marked)).toBe(true);
 
     await h.drain();
     expect((await rows`select status from sms_messages where id = ${smsId}`)[0].status).toBe("delivered");
     // Asked again: everything is there already. The scheduled checkpoints were not touched.
-    const again = await (await reconcile({ since: since.toISOString(), until: clock.now().toISOString() })).json() as any;
+    const range = { since: since.toISOString(), until: clock.now().toISOString() };
+    const again = await (await reconcile(range)).json() as any;
     expect(again.found).toEqual([]);
     expect(await rows`select 1 from reconcile_checkpoints`).toHaveLength(0);
   });
@@ -69,9 +75,9 @@ describe("POST /v1/reconcile", () => {
     expect(bad.status).toBe(400);
     expect((await bad.json() as any).error.message).toContain("since must be before until");
     expect((await reconcile({ since: "yesterday" })).status).toBe(400);
-    const anonymous = await h.request("/v1/reconcile", {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since: now.toISOString() }),
-    });
+    const body = JSON.stringify({ since: now.toISOString() });
+    const headers = { "content-type": "application/json" };
+    const anonymous = await h.request("/v1/reconcile", { method: "POST", headers, body });
     expect(anonymous.status).toBe(401);
   });
 

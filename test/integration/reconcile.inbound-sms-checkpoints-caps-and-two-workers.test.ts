@@ -3,12 +3,16 @@ import { buildDeps, closeDeps } from "../../src/deps";
 import { StorageError } from "../../src/http/errors";
 import { reconcileDue } from "../../src/reconcile/run";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
-import { createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { uniquePhone } from "../support/twilio";
 
 const MINUTE = 60_000;
 let fake: FakeTwilio;
-beforeAll(async () => { fake = await startFakeTwilio({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN }); });
+beforeAll(async () => {
+  fake = await startFakeTwilio({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN });
+});
 afterAll(() => fake.close());
 
 /** A harness of its own (fresh database) with one clinic, and helpers around its number. */
@@ -26,14 +30,15 @@ async function world(env: Record<string, string> = {}) {
     run: async (deps = h.deps) => (await reconcileDue(deps, "twilio-sms")).find((r) => r.number === number)!,
     checkpoint: async () => (await rows`select checkpoint_at, cursor, window_from, failures, last_error
       from reconcile_checkpoints where provider = 'twilio-sms' and number = ${number}`)[0],
-    stored: async () => (await rows`select idempotency_key as key from webhook_events where provider = 'twilio-sms' order by id`).map((r) => r.key),
+    stored: async () => (await rows`select idempotency_key as key from webhook_events
+      where provider = 'twilio-sms' order by id`).map((r) => r.key),
     replies: () => fake.messages.filter((m) => m.to === seeded.patient.phone && m.direction !== "inbound"),
     lists: () => fake.reads.filter((r) => r.includes("/Messages.json") && r.includes(encodeURIComponent(number))),
   };
 }
 
 describe("paging under the call cap", () => {
-  test("a run stops at RECONCILE_MAX_CALLS, keeps Twilio's page cursor, and the next runs resume there; the checkpoint moves only at the end", async () => {
+  test("a run stops at RECONCILE_MAX_CALLS and keeps Twilio's page cursor; the next runs resume there", async () => {
     const w = await world({ RECONCILE_MAX_CALLS: "1", RECONCILE_PAGE_SIZE: "2" });
     try {
       const sent = [];
@@ -87,7 +92,9 @@ describe("what could not be stored", () => {
       const real = w.h.deps.ingestBatcher;
       w.h.deps.ingestBatcher = {
         ...real,
-        submit: (input) => (input.key === refused.sid ? Promise.reject(new StorageError(new Error("database unavailable"))) : real.submit(input)),
+        submit: (input) => (input.key === refused.sid
+          ? Promise.reject(new StorageError(new Error("database unavailable")))
+          : real.submit(input)),
       };
       w.clock.advance(10 * MINUTE);
       const failed = await w.run();
@@ -110,7 +117,7 @@ describe("what could not be stored", () => {
 });
 
 describe("Twilio throttling or failing the list", () => {
-  test("429 and 500 end the run for every number without failing it; the checkpoint waits and a later run finds the message", async () => {
+  test("429 and 500 end the run without failing it; the checkpoint waits; a later run finds the message", async () => {
     const w = await world();
     try {
       const message = w.lost("are you open on Saturday?");
@@ -118,7 +125,8 @@ describe("Twilio throttling or failing the list", () => {
       fake.failReads({ status: 429, code: 20429, message: "Too Many Requests" });
       expect(await w.run()).toMatchObject({ outcome: "failed", cause: "throttled", found: [] });
       const start = (await w.checkpoint()).checkpoint_at;
-      expect(await w.checkpoint()).toMatchObject({ failures: 1, last_error: "throttled (HTTP 429): Too Many Requests" });
+      const throttled = "throttled (HTTP 429): Too Many Requests";
+      expect(await w.checkpoint()).toMatchObject({ failures: 1, last_error: throttled });
 
       w.clock.advance(10 * MINUTE);
       fake.failReads({ status: 500, code: 20500, message: "Internal Server Error" });
@@ -140,7 +148,7 @@ describe("Twilio throttling or failing the list", () => {
 describe("two workers running the pass at once", () => {
   test("reconcile once: one event, one reply, and only one of them lists the number", async () => {
     const w = await world();
-    const second = buildDeps(w.h.config, w.h.deps.databaseUrl, { log: w.h.deps.log, clock: w.clock, sleep: async () => {} });
+    const second = buildDeps(w.h.config, w.h.deps.databaseUrl, { log: w.h.deps.log, clock: w.clock });
     try {
       const message = w.lost("CONFIRM");
       w.clock.advance(3 * MINUTE);

@@ -10,15 +10,15 @@ afterAll(() => w.close());
 
 const reconcile = () => reconcileDue(w.h.deps, "twilio-status");
 const fetches = (sid: string) => w.fake.reads.filter((r) => r.endsWith(`/Messages/${sid}.json`)).length;
-const eventsOf = (sid: string) =>
-  w.rows`select idempotency_key as key, source, source_note, status from webhook_events where idempotency_key like ${`${sid}:%`} order by id`;
+const eventsOf = (sid: string) => w.rows`select idempotency_key as key, source, source_note, status
+  from webhook_events where idempotency_key like ${`${sid}:%`} order by id`;
 const counter = async (name: string, labels: Record<string, string>) => {
   const metric = await w.h.deps.metrics.registry.getSingleMetric(name)!.get();
   return metric.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
 };
 
 describe("an SMS whose status callback never came", () => {
-  test("is fetched from Twilio after RECONCILE_SMS_AFTER_MINUTES; the email fallback goes out once, and the late callback changes nothing", async () => {
+  test("is fetched after 30 minutes; the email fallback goes out once; the late callback changes nothing", async () => {
     const s = await w.sent({ body: "Harbor Dental: your appointment is tomorrow at 9:00 AM." });
     w.fake.setStatus(s.sid, "failed", 30006);
 
@@ -32,7 +32,8 @@ describe("an SMS whose status callback never came", () => {
     expect(report!.found.map((f) => f.key)).toEqual([`${s.sid}:failed`]);
     await w.h.drain();
 
-    expect(await w.sms(s.smsId)).toMatchObject({ status: "failed", error_code: "30006", fallback_status: "email_queued" });
+    const failed = { status: "failed", error_code: "30006", fallback_status: "email_queued" };
+    expect(await w.sms(s.smsId)).toMatchObject(failed);
     expect(w.mailTo(s.patient.email)).toHaveLength(1);
     expect(w.smtp.text(w.mailTo(s.patient.email)[0]!)).toContain("your appointment is tomorrow at 9:00 AM.");
     expect(w.mailTo(SUPPORT).filter((m) => w.smtp.text(m).includes(s.sid))).toHaveLength(1);
@@ -55,7 +56,7 @@ describe("an SMS whose status callback never came", () => {
     expect(fetches(s.sid)).toBe(1);
   });
 
-  test("a delivered status found first and its callback arriving before processing set the appointment once", async () => {
+  test("a delivered status found first, and its callback before processing, set the appointment once", async () => {
     const s = await w.sent();
     w.fake.setStatus(s.sid, "delivered");
     w.clock.advance(31 * MINUTE);
@@ -68,7 +69,7 @@ describe("an SMS whose status callback never came", () => {
     expect(w.mailTo(s.patient.email)).toHaveLength(0);
   });
 
-  test("a status Twilio still reports as the one we have stores nothing; it is looked up again with backoff until 72 hours", async () => {
+  test("an unchanged status stores nothing; the SMS is looked up again with backoff until 72 hours", async () => {
     const s = await w.sent();
     w.fake.setStatus(s.sid, "queued");
     w.clock.advance(31 * MINUTE);
@@ -88,7 +89,7 @@ describe("an SMS whose status callback never came", () => {
     w.clock.advance(16 * MINUTE);
     await reconcile();
     expect(fetches(s.sid)).toBe(3);
-    const [check] = await w.rows`select checks, last_status, next_check_at from sms_status_checks where sms_id = ${s.smsId}`;
+    const [check] = await w.rows`select checks, last_status from sms_status_checks where sms_id = ${s.smsId}`;
     expect(check).toMatchObject({ checks: 3, last_status: "sent" });
 
     // Past 72 hours nothing more is asked; the last look happens at the 72-hour mark.
@@ -140,7 +141,8 @@ describe("Twilio throttling or failing", () => {
     const [later] = await reconcile();
     expect(later).toMatchObject({ outcome: "complete" });
     expect(later!.found.map((f) => f.key)).toEqual([`${s.sid}:delivered`]);
-    const [row] = await w.rows`select failures, backoff_until, last_error from reconcile_checkpoints where provider = 'twilio-status'`;
+    const [row] = await w.rows`select failures, backoff_until, last_error from reconcile_checkpoints
+      where provider = 'twilio-status'`;
     expect(row).toEqual({ failures: 0, backoff_until: null, last_error: null });
   });
 });

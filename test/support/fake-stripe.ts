@@ -13,7 +13,9 @@ export function startFakeStripe(opts: { secretKey: string }) {
   const script: StripeApiError[] = [];
   /** Every request's path and query, in order. */
   const requests: string[] = [];
-  const error = (e: StripeApiError) => Response.json({ error: { type: e.type, message: e.message } }, { status: e.status });
+  const error = (e: StripeApiError) =>
+    Response.json({ error: { type: e.type, message: e.message } }, { status: e.status });
+  const invalid = (status: number, message: string) => error({ status, type: "invalid_request_error", message });
 
   const server = Bun.serve({
     port: 0,
@@ -22,10 +24,10 @@ export function startFakeStripe(opts: { secretKey: string }) {
       const url = new URL(request.url);
       requests.push(url.pathname + url.search);
       if (request.headers.get("authorization") !== `Bearer ${opts.secretKey}`) {
-        return error({ status: 401, type: "invalid_request_error", message: "Invalid API Key provided" });
+        return invalid(401, "Invalid API Key provided");
       }
       if (request.method !== "GET" || url.pathname !== "/v1/events") {
-        return error({ status: 404, type: "invalid_request_error", message: `Unrecognized request URL (${request.method}: ${url.pathname})` });
+        return invalid(404, `Unrecognized request URL (${request.method}: ${url.pathname})`);
       }
       const scripted = script.shift();
       if (scripted) return error(scripted);
@@ -40,7 +42,7 @@ export function startFakeStripe(opts: { secretKey: string }) {
         .sort((a, b) => b.e.created - a.e.created || b.i - a.i).map(({ e }) => e);
       const after = q.get("starting_after");
       const start = after ? matching.findIndex((e) => e.id === after) + 1 : 0;
-      if (after && start === 0) return error({ status: 400, type: "invalid_request_error", message: `No such event: '${after}'` });
+      if (after && start === 0) return invalid(400, `No such event: '${after}'`);
       const limit = Math.min(num("limit") ?? 10, 100);
       const data = matching.slice(start, start + limit);
       return Response.json({ object: "list", data, has_more: start + limit < matching.length, url: "/v1/events" });

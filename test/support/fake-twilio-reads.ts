@@ -7,23 +7,30 @@ import type { FakeMessage, TwilioError } from "./fake-twilio";
  *   (on or after / on or before; a date or a date-time); PageSize (default 50), paging by `next_page_uri` with an
  *   opaque PageToken.
  * - GET …/Messages/{sid}.json (fetch; 404 code 20404 when unknown) and …/Messages/{sid}/Media.json.
- * `failReads` scripts the next GET answers as Twilio errors (429, 500), `delayReads` as late. `receive` records an inbound message Twilio
- * got without calling any webhook; `setStatus` moves a message without a status callback.
+ * `failReads` scripts the next GET answers as Twilio errors (429, 500), `delayReads` as late. `receive` records an
+ * inbound message Twilio got without calling any webhook; `setStatus` moves a message without a status callback.
  */
-export function twilioReads(accountSid: string, messages: FakeMessage[], resource: (m: FakeMessage) => Record<string, unknown>) {
+export function twilioReads(
+  accountSid: string,
+  messages: FakeMessage[],
+  resource: (m: FakeMessage) => Record<string, unknown>,
+) {
   const script: (TwilioError | { delayMs: number })[] = [];
   /** Every GET path and query, in order. */
   const reads: string[] = [];
   const base = `/2010-04-01/Accounts/${accountSid}`;
   const json = (body: unknown, status = 200) => Response.json(body, { status });
-  const error = (e: TwilioError) =>
-    json({ code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status }, e.status);
+  const error = (e: TwilioError) => json({
+    code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status,
+  }, e.status);
   const sentAt = (m: FakeMessage) => Date.parse(m.date_sent ?? m.date_created);
-  const bound = (value: string | null) => (value === null ? undefined : Date.parse(/T/.test(value) ? value : `${value}T00:00:00Z`));
+  const bound = (value: string | null) =>
+    (value === null ? undefined : Date.parse(/T/.test(value) ? value : `${value}T00:00:00Z`));
 
   function list(url: URL) {
     const q = url.searchParams;
-    const [to, from, after, before] = [q.get("To"), q.get("From"), bound(q.get("DateSent>")), bound(q.get("DateSent<"))];
+    const [to, from] = [q.get("To"), q.get("From")];
+    const [after, before] = [bound(q.get("DateSent>")), bound(q.get("DateSent<"))];
     const size = Math.min(Number(q.get("PageSize") ?? 50), 1000);
     const matching = messages.filter((m) => (!to || m.to === to) && (!from || m.from === from)
       && (after === undefined || sentAt(m) >= after) && (before === undefined || sentAt(m) <= before))
@@ -50,7 +57,10 @@ export function twilioReads(accountSid: string, messages: FakeMessage[], resourc
       uri: `${base}/Messages/${m.sid}/Media/ME${m.sid.slice(2, 32)}${String(i).padStart(2, "0")}.json`,
     }));
     const uri = `${base}/Messages/${m.sid}/Media.json`;
-    return json({ media_list: items, page: 0, page_size: 50, start: 0, end: Math.max(items.length - 1, 0), uri, first_page_uri: uri, next_page_uri: null, previous_page_uri: null });
+    return json({
+      media_list: items, page: 0, page_size: 50, start: 0, end: Math.max(items.length - 1, 0), uri, first_page_uri: uri,
+      next_page_uri: null, previous_page_uri: null,
+    });
   }
 
   return {
@@ -74,7 +84,7 @@ export function twilioReads(accountSid: string, messages: FakeMessage[], resourc
       /** The next GET answers late (a slow Twilio). */
       delayReads(delayMs: number) { script.push({ delayMs }); },
       /** An inbound message Twilio received (and whose webhook never reached Switchboard). */
-      receive(m: { from: string; to: string; body: string; at?: Date; media?: { contentType: string }[] }): FakeMessage {
+      receive(m: { from: string; to: string; body: string; at?: Date; media?: FakeMessage["media"] }): FakeMessage {
         const at = (m.at ?? new Date()).toUTCString().replace("GMT", "+0000");
         const message: FakeMessage = {
           sid: `SM${randomBytes(16).toString("hex")}`, account_sid: accountSid, to: m.to, from: m.from, body: m.body,

@@ -45,7 +45,8 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     sid: m.sid, account_sid: m.account_sid, api_version: "2010-04-01", to: m.to, from: m.from, body: m.body, status: m.status,
     direction: m.direction ?? "outbound-api", num_segments: "1", num_media: String(m.media?.length ?? 0), price: null,
     price_unit: "USD", error_code: m.error_code ?? null, error_message: null,
-    messaging_service_sid: null, date_created: m.date_created, date_updated: m.date_created, date_sent: m.date_sent ?? null,
+    messaging_service_sid: null, date_created: m.date_created, date_updated: m.date_created,
+    date_sent: m.date_sent ?? null,
     uri: `/2010-04-01/Accounts/${m.account_sid}/Messages/${m.sid}.json`,
     subresource_uris: { media: `/2010-04-01/Accounts/${m.account_sid}/Messages/${m.sid}/Media.json` },
   });
@@ -58,12 +59,13 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     async fetch(request) {
       const url = new URL(request.url);
       const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/Messages(\.json|\/)/);
-      if (!match) return json(errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }), 404);
+      const notFound = () => json(errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }), 404);
+      if (!match) return notFound();
       if (request.headers.get("authorization") !== auth || match[1] !== opts.accountSid) {
         return json(errorBody({ status: 401, code: 20003, message: "Authenticate" }), 401);
       }
       if (request.method === "GET") return reads.handle(url);
-      if (match[2] !== ".json") return json(errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }), 404);
+      if (match[2] !== ".json") return notFound();
       if (request.method !== "POST") return json(errorBody({ status: 405, code: 20004, message: "Method not allowed" }), 405);
       const params = Object.fromEntries(new URLSearchParams(await request.text()));
       creates.push(params);

@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { parseCronItems } from "graphile-worker";
 import { loadConfig } from "../../src/config";
-import { backoffUntil, everyMinutes, firstCheckpoint, listingWindow, nextStatusCheck } from "../../src/domain/reconcile";
+import {
+  backoffUntil, everyMinutes, firstCheckpoint, listingWindow, nextStatusCheck,
+} from "../../src/domain/reconcile";
 import { cronItems } from "../../src/jobs";
 
 const MINUTE = 60_000;
@@ -26,7 +28,7 @@ describe("status look-ups of an SMS", () => {
 });
 
 describe("backoff after failed runs", () => {
-  test("the first failure is retried by the next tick; then 1, then 3 ticks are skipped, and never more than about an hour", () => {
+  test("the first failure is retried by the next tick, then 1, then 3 ticks are skipped, at most an hour", () => {
     const ticksSkipped = (failures: number) => {
       const until = backoffUntil(failures, t0, 10).getTime();
       // Ticks every 10 minutes after the failed one; the pass runs at the first tick at or after `until`.
@@ -42,7 +44,8 @@ describe("listing windows", () => {
   const settings = { RECONCILE_OVERLAP_MINUTES: 10, RECONCILE_GRACE_MINUTES: 2 };
 
   test("reach the overlap back from the checkpoint and stop the grace before now", () => {
-    expect(listingWindow(at(-10 * MINUTE), t0, settings)).toEqual({ kind: "list", from: at(-20 * MINUTE), until: at(-2 * MINUTE) });
+    const window = listingWindow(at(-10 * MINUTE), t0, settings);
+    expect(window).toEqual({ kind: "list", from: at(-20 * MINUTE), until: at(-2 * MINUTE) });
   });
 
   test("never reach before the clinic was added; a first run starts one interval back", () => {
@@ -62,9 +65,10 @@ describe("cron", () => {
     for (const minutes of [1, 7, 10, 15, 45, 60]) {
       const config = loadConfig({ RECONCILE_INTERVAL_MINUTES: String(minutes) });
       const items = cronItems(config).filter((i) => i.task.startsWith("reconcile-"));
-      expect(items.map((i) => i.task).sort()).toEqual(["reconcile-inbound-sms", "reconcile-sms-status", "reconcile-stripe"]);
+      const tasks = items.map((i) => i.task).sort();
+      expect(tasks).toEqual(["reconcile-inbound-sms", "reconcile-sms-status", "reconcile-stripe"]);
       expect(() => parseCronItems(items)).not.toThrow();
-      expect(items.every((i) => i.match === everyMinutes(minutes) && i.options.queueName === "reconcile")).toBe(true);
+      expect(items.every((i) => i.match === everyMinutes(minutes) && i.options?.queueName === "reconcile")).toBe(true);
     }
     expect(everyMinutes(10)).toBe("*/10 * * * *");
     expect(everyMinutes(60)).toBe("0 * * * *");
