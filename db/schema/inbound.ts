@@ -6,6 +6,8 @@ export const webhookEvents = pgTable("webhook_events", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   provider: text("provider").notNull(),
   idempotencyKey: text("idempotency_key").notNull(),
+  /** The patient's side of a Twilio webhook (inbound `From`, status callback `To`), E.164: operators search by it. */
+  phone: text("phone"),
   /** Twilio's `I-Twilio-Idempotency-Token`, when sent. */
   providerToken: text("provider_token"),
   headers: jsonb("headers").$type<Record<string, string>>().notNull(),
@@ -27,4 +29,7 @@ export const webhookEvents = pgTable("webhook_events", {
   uniqueIndex("webhook_events_provider_key").on(t.provider, t.idempotencyKey),
   index("webhook_events_status_idx").on(t.provider, t.status, t.id),
   index("webhook_events_reconciled_idx").on(t.id).where(sql`source <> 'webhook'`),
+  // The management API's search by key (`evt_…`, or a MessageSid that prefixes its status callbacks' keys) and phone.
+  index("webhook_events_key_idx").using("btree", t.idempotencyKey.op("text_pattern_ops")),
+  index("webhook_events_phone_idx").on(t.phone, t.id).where(sql`phone is not null`),
 ]);

@@ -4,7 +4,7 @@ import { badRequest } from "../http/errors";
 import { reconcileRange } from "../reconcile/run";
 import type { Found, PassReport } from "../reconcile/store";
 import { managementApi } from "./auth";
-import { ErrorBody } from "./models";
+import { apiDetail, ErrorBody } from "./models";
 
 /** The longest range one call may ask for: Twilio keeps messages 400 days by default (Stripe lists 30 days). */
 const MAX_RANGE_DAYS = 400;
@@ -50,7 +50,7 @@ const foundEvent = ({ eventId, ...f }: Found) => ({ ...f, event_id: eventId });
 
 export function reconcileRoutes(deps: Deps) {
   return managementApi(deps, "/v1/reconcile")
-    .post("/", async ({ body }) => {
+    .post("", async ({ body }) => {
       const until = body.until ? new Date(body.until) : deps.clock.now();
       const since = new Date(body.since);
       if (!(since < until)) throw badRequest("since must be before until (or before now when until is not given)");
@@ -68,15 +68,13 @@ export function reconcileRoutes(deps: Deps) {
       body: ReconcileRequest,
       response: { 200: ReconcileResult, 400: ErrorBody },
       detail: {
-        tags: ["reconciliation"],
-        summary: "Reconcile a time range now",
+        ...apiDetail("reconciliation")("reconcileRange", "Reconcile a time range now"),
         description: "Asks the providers what Switchboard should have heard in the range and stores whatever is "
           + "missing through the webhook ingest path (marked `reconcile`), exactly once: SMS accepted in the range "
           + "still without a final status are fetched from Twilio, every clinic number's inbound messages are "
           + "listed, and (with STRIPE_SECRET_KEY) Stripe events of the handled types. Checkpoints of the scheduled "
           + "runs are not moved. Each pass gets RECONCILE_MAX_CALLS API calls; `complete: false` says to ask again "
           + "with a narrower range.",
-        security: [{ bearer: [] }],
       },
     });
 }

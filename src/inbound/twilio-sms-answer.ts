@@ -1,6 +1,8 @@
 import type { Deps } from "../deps";
 import type { InboundSms } from "../domain/inbound-sms";
-import { isAppointmentCommand, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY } from "../domain/sms-commands";
+import {
+  isAppointmentCommand, optInOutcome, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY,
+} from "../domain/sms-commands";
 import { queueSms } from "../effects/sms";
 import { changeSubscription, claimAutoReply, findParties } from "../effects/sms-replies";
 import type { Tx } from "../jobs/enqueue";
@@ -10,10 +12,10 @@ export const twimlAnswer = (status: number, message?: string): Answer =>
   ({ status, body: twiml(message), contentType: "text/xml; charset=utf-8" });
 
 /**
- * Decides the TwiML answer to a new inbound SMS inside its ingest transaction (see the README, "Inbound SMS"):
- * replies that need no appointment change go back in the answer, guarded against loops; an opt-out or opt-in
- * is recorded here, so that no reply or send after the acknowledgement can miss it. CONFIRM, CANCEL and
- * RESCHEDULE get an empty answer: the worker replies by SMS once it has made the change.
+ * Decides the TwiML answer to a new inbound SMS inside its ingest transaction (README, "Inbound SMS: how
+ * patients get their reply"): replies that need no appointment change go back in the answer, guarded against
+ * loops; an opt-out or opt-in is recorded here, so that no reply or send after the acknowledgement can miss it.
+ * CONFIRM, CANCEL and RESCHEDULE get an empty answer: the worker replies by SMS once it has made the change.
  *
  * `replyBy: "sms"` is for a message found by reconciliation: nobody reads its answer, so the same reply is
  * queued as an SMS (dedupe key `reply:<MessageSid>`, as the worker's replies) in this transaction instead, and
@@ -44,10 +46,12 @@ export function decideAnswer(deps: Deps, sms: InboundSms, replyBy: "twiml" | "sm
       await changeSubscription(tx, patient, "opt_out", deps.clock.now(), sms.optOutType?.toUpperCase() ?? "STOP");
       return twimlAnswer(200);
     }
-    if (change === "opt_in") {
+    const optIn = change === "opt_in" ? optInOutcome(sms.body, patient.optedOut) : undefined;
+    if (optIn === "resubscribed") {
       await changeSubscription(tx, patient, "opt_in", deps.clock.now(), "");
       return reply(replies.resubscribed(clinic));
     }
+    if (optIn === "already_subscribed") return reply(replies.alreadySubscribed(clinic));
     if (patient.optedOut || isAppointmentCommand(command)) return twimlAnswer(200);
     return reply(command === "HELP" ? replies.help(clinic) : replies.autoReply(clinic));
   };

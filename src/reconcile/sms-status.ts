@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { MessageInstance } from "twilio/lib/rest/api/v2010/account/message";
 import { smsStatusChecks } from "../../db/schema";
 import type { Deps } from "../deps";
+import { normalizePhone } from "../domain/phone";
 import { isFinalSmsStatus, nextStatusCheck, type Window } from "../domain/reconcile";
 import { advances, isSmsStatus } from "../domain/sms-status";
 import { RECEIVED } from "../inbound/twilio-status";
@@ -102,7 +103,7 @@ export async function checkSmsStatuses(
       try {
         found = await storeFound(deps, {
           provider: "twilio-status", kind: "sms_status", key: `${sms.sid}:${reported}`,
-          rawBody: statusCallbackBody(fetched.value), answer: RECEIVED,
+          rawBody: statusCallbackBody(fetched.value), answer: RECEIVED, phone: normalizePhone(fetched.value.to),
           note: scope.kind === "due"
             ? `no ${reported} status callback ${minutes} min after Twilio accepted the SMS (it was ${sms.status}); `
               + "fetched from Twilio"

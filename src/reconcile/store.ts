@@ -50,11 +50,13 @@ export async function storeFound(
   item: {
     provider: Provider; kind: FoundKind; key: string; rawBody: string; note: string;
     answer: Answer | ((tx: Tx, eventId: number) => Promise<Answer>);
+    /** The patient's number, as the webhook route records it for the search by phone. */
+    phone?: string;
   },
 ): Promise<Found | undefined> {
   const result = await ingest(deps, {
     provider: item.provider, key: item.key, headers: new Headers(), rawBody: item.rawBody, answer: item.answer,
-    receivedAt: performance.now(), source: "reconcile", sourceNote: item.note,
+    receivedAt: performance.now(), source: "reconcile", sourceNote: item.note, phone: item.phone,
   });
   if (result.duplicate) return undefined;
   deps.metrics.reconciled.inc({ provider: metricProvider(item.provider), kind: item.kind });

@@ -2,6 +2,7 @@ import type { MessageInstance, MessagePage } from "twilio/lib/rest/api/v2010/acc
 import type { Deps } from "../deps";
 import type { Window } from "../domain/reconcile";
 import { parseInboundSms } from "../domain/inbound-sms";
+import { normalizePhone } from "../domain/phone";
 import { decideAnswer } from "../inbound/twilio-sms-answer";
 import { type Budget, call, type CallFailure, describeFailure } from "./calls";
 import type { Progress } from "./checkpoints";
@@ -108,7 +109,7 @@ async function storePage(deps: Deps, budget: Budget, messages: MessageInstance[]
     try {
       const stored = await storeFound(deps, {
         provider: "twilio-sms", kind: "inbound_sms", key: message.sid, rawBody, note,
-        answer: decideAnswer(deps, sms, "sms"),
+        answer: decideAnswer(deps, sms, "sms"), phone: normalizePhone(sms.from),
       });
       if (stored) found.push(stored);
     } catch (error) {
