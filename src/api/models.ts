@@ -100,6 +100,17 @@ export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
   response_body: t.String(), response_content_type: t.String(),
 })]);
 
+export const WebhookEventRaw = t.Object({
+  id: t.Integer(), provider: t.String({ examples: ["twilio-sms"] }),
+  idempotency_key: t.String({ examples: ["SM0123"] }), received_at: Time(),
+  path: t.String({ examples: ["/v1/clinic/webhooks/twilio/sms"], description: "The route it was received on" }),
+  content_type: t.String({ examples: ["application/x-www-form-urlencoded"] }),
+  raw_body: t.String({ description: "Byte for byte as the provider sent it" }),
+  params: t.Union([t.Record(t.String(), t.Union([t.String(), t.Array(t.String())])), t.Null()], {
+    description: "Form parameters (Twilio), a repeated name as a list; null for a JSON body (Stripe)",
+  }),
+});
+
 export const IdParam = t.Object({ id: Uuid() });
 // The title names the field in a validation error (see QueryInt in paging.ts).
 export const NumericIdParam = t.Object({

@@ -9,6 +9,7 @@ import { emailRoutes } from "../api/emails";
 import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
 import { reconcileRoutes } from "../api/reconcile";
+import { smsRoutes } from "../api/sms";
 import { webhookEventRoutes } from "../api/webhook-events";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
@@ -99,6 +100,7 @@ export function createApp(deps: Deps) {
     .use(deliveryRoutes(deps))
     .use(endpointRoutes(deps))
     .use(emailRoutes(deps))
+    .use(smsRoutes(deps))
     .use(reconcileRoutes(deps));
 }
 

@@ -7,7 +7,9 @@ import { BODY_LIMIT, readRawText, requireContentType } from "./request";
 import { StripeEventEnvelope } from "./schemas";
 import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 
-export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
+import { STRIPE_PATH } from "./paths";
+
+export { STRIPE_PATH };
 const TOLERANCE_SECONDS = 300;
 export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 

@@ -13,8 +13,9 @@ import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
 import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
-export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
-export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
+import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "./paths";
+
+export { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH };
 const FORM = "application/x-www-form-urlencoded";
 
 /** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */

@@ -8,7 +8,9 @@ import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
-export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
+import { TWILIO_STATUS_PATH } from "./paths";
+
+export { TWILIO_STATUS_PATH };
 const FORM = "application/x-www-form-urlencoded";
 export const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 

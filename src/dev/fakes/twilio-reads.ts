@@ -1,21 +1,30 @@
+// The read side of the fake Twilio REST API (twilio.ts): what reconciliation and send-sms look-ups call.
 import { randomBytes } from "node:crypto";
-import type { FakeMessage, TwilioError } from "./fake-twilio";
+import type { FakeMessage, TwilioError } from "./twilio";
+
+/** Fields only the read side sets: a message Twilio received, and its media. */
+export interface InboundFields {
+  direction?: "inbound";
+  media?: { contentType: string }[];
+}
+
+type ReadScript = TwilioError | { delayMs: number };
 
 /**
- * The read side of the fake Twilio REST API (reconciliation and send-sms look-ups), in Twilio's wire format:
+ * Twilio's read endpoints over the fake's messages, in Twilio's wire format:
  * - GET /2010-04-01/Accounts/{sid}/Messages.json: newest first; filters To, From, `DateSent>` / `DateSent<`
- *   (on or after / on or before; a date or a date-time); PageSize (default 50), paging by `next_page_uri` with an
- *   opaque PageToken.
+ *   (on or after / on or before; a date or a date-time); PageSize (default 50, at most 1000), paging by
+ *   `next_page_uri` with an opaque PageToken.
  * - GET …/Messages/{sid}.json (fetch; 404 code 20404 when unknown) and …/Messages/{sid}/Media.json.
  * `failReads` scripts the next GET answers as Twilio errors (429, 500), `delayReads` as late. `receive` records an
  * inbound message Twilio got without calling any webhook; `setStatus` moves a message without a status callback.
  */
 export function twilioReads(
   accountSid: string,
-  messages: FakeMessage[],
-  resource: (m: FakeMessage) => Record<string, unknown>,
+  messages: (FakeMessage & InboundFields)[],
+  resource: (m: FakeMessage & InboundFields) => Record<string, unknown>,
 ) {
-  const script: (TwilioError | { delayMs: number })[] = [];
+  const script: ReadScript[] = [];
   /** Every GET path and query, in order. */
   const reads: string[] = [];
   const base = `/2010-04-01/Accounts/${accountSid}`;
@@ -38,7 +47,6 @@ export function twilioReads(
     const token = q.get("PageToken");
     const start = token ? matching.findIndex((m) => m.sid === token.slice(2)) + 1 : 0;
     const page = matching.slice(start, start + size);
-    const more = start + size < matching.length;
     const pageNumber = Number(q.get("Page") ?? 0);
     const next = new URLSearchParams(q);
     next.set("Page", String(pageNumber + 1));
@@ -46,16 +54,18 @@ export function twilioReads(
     return json({
       messages: page.map(resource), page: pageNumber, page_size: size, start, end: start + Math.max(page.length - 1, 0),
       first_page_uri: `${url.pathname}?${q}`, previous_page_uri: null, uri: `${url.pathname}?${q}`,
-      next_page_uri: more ? `${url.pathname}?${next}` : null,
+      next_page_uri: start + size < matching.length ? `${url.pathname}?${next}` : null,
     });
   }
 
-  function media(m: FakeMessage) {
-    const items = (m.media ?? []).map((item, i) => ({
-      sid: `ME${m.sid.slice(2, 32)}${String(i).padStart(2, "0")}`, account_sid: accountSid, parent_sid: m.sid,
-      content_type: item.contentType, date_created: m.date_created, date_updated: m.date_created,
-      uri: `${base}/Messages/${m.sid}/Media/ME${m.sid.slice(2, 32)}${String(i).padStart(2, "0")}.json`,
-    }));
+  function media(m: FakeMessage & InboundFields) {
+    const items = (m.media ?? []).map((item, i) => {
+      const sid = `ME${m.sid.slice(2, 32)}${String(i).padStart(2, "0")}`;
+      return {
+        sid, account_sid: accountSid, parent_sid: m.sid, content_type: item.contentType, date_created: m.date_created,
+        date_updated: m.date_created, uri: `${base}/Messages/${m.sid}/Media/${sid}.json`,
+      };
+    });
     const uri = `${base}/Messages/${m.sid}/Media.json`;
     return json({
       media_list: items, page: 0, page_size: 50, start: 0, end: Math.max(items.length - 1, 0), uri, first_page_uri: uri,
@@ -64,7 +74,6 @@ export function twilioReads(
   }
 
   return {
-    reads,
     /** Answers a GET under the account (already authenticated). */
     async handle(url: URL): Promise<Response> {
       reads.push(url.pathname + url.search);
@@ -84,12 +93,13 @@ export function twilioReads(
       /** The next GET answers late (a slow Twilio). */
       delayReads(delayMs: number) { script.push({ delayMs }); },
       /** An inbound message Twilio received (and whose webhook never reached Switchboard). */
-      receive(m: { from: string; to: string; body: string; at?: Date; media?: FakeMessage["media"] }): FakeMessage {
+      receive(m: { from: string; to: string; body: string; at?: Date; media?: InboundFields["media"] }): FakeMessage {
         const at = (m.at ?? new Date()).toUTCString().replace("GMT", "+0000");
-        const message: FakeMessage = {
+        const message: FakeMessage & InboundFields = {
           sid: `SM${randomBytes(16).toString("hex")}`, account_sid: accountSid, to: m.to, from: m.from, body: m.body,
-          status: "received", status_callback: null, date_created: at, date_sent: at, direction: "inbound",
-          media: m.media, params: {},
+          status: "received", status_callback: null, date_created: at, date_updated: at, date_sent: at,
+          error_code: null, error_message: null, params: {}, media_urls: [], callbacks: [],
+          direction: "inbound", media: m.media,
         };
         messages.push(message);
         return message;
@@ -98,8 +108,8 @@ export function twilioReads(
       setStatus(sid: string, status: string, errorCode?: number) {
         const message = messages.find((m) => m.sid === sid);
         if (!message) throw new Error(`no message ${sid} on the fake`);
-        message.status = status;
-        message.error_code = errorCode ?? null;
+        const now = new Date().toUTCString().replace("GMT", "+0000");
+        Object.assign(message, { status, error_code: errorCode ?? null, date_updated: now });
       },
     },
   };
