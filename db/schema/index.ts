@@ -6,4 +6,5 @@ export * from "./conversations";
 export * from "./sms";
 export * from "./outbound";
 export * from "./workers";
+export * from "./alerts";
 export * from "./reconcile";

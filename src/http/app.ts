@@ -1,5 +1,6 @@
 import { swagger } from "@elysiajs/swagger";
 import { Elysia, t } from "elysia";
+import { alertRoutes } from "../api/alerts";
 import { appointmentRoutes } from "../api/appointments";
 import { settleIdempotencyKey } from "../api/idempotency";
 import { clinicRoutes } from "../api/clinics";
@@ -13,6 +14,7 @@ import { smsRoutes } from "../api/sms";
 import { webhookEventRoutes } from "../api/webhook-events";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
+import { twilioDebuggerRoutes } from "../inbound/twilio-debugger";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
 import { AppError } from "./errors";
@@ -92,6 +94,7 @@ export function createApp(deps: Deps) {
     .use(stripeRoutes(deps))
     .use(twilioSmsRoutes(deps))
     .use(twilioStatusRoutes(deps))
+    .use(twilioDebuggerRoutes(deps))
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))
@@ -101,6 +104,7 @@ export function createApp(deps: Deps) {
     .use(endpointRoutes(deps))
     .use(emailRoutes(deps))
     .use(smsRoutes(deps))
+    .use(alertRoutes(deps))
     .use(reconcileRoutes(deps));
 }
 
