@@ -54,8 +54,11 @@ export async function storeFound(
     phone?: string;
   },
 ): Promise<Found | undefined> {
+  // The body's format, as a webhook would have said it (GET /v1/webhook-events/:id/raw reads the parameters by it).
+  const contentType = item.provider === "stripe" ? "application/json" : "application/x-www-form-urlencoded";
   const result = await ingest(deps, {
-    provider: item.provider, key: item.key, headers: new Headers(), rawBody: item.rawBody, answer: item.answer,
+    provider: item.provider, key: item.key, headers: new Headers({ "content-type": contentType }),
+    rawBody: item.rawBody, answer: item.answer,
     receivedAt: performance.now(), source: "reconcile", sourceNote: item.note, phone: item.phone,
   });
   if (result.duplicate) return undefined;

@@ -55,6 +55,9 @@ describe("an inbound SMS whose webhook never reached Switchboard", () => {
       where idempotency_key = ${message.sid}`;
     expect(event).toMatchObject({ source: "reconcile", status: "processed", response_body: "<Response/>" });
     expect(event.source_note).toContain(`found in Twilio's Messages list for ${clinic.phone}`);
+    const raw = await (await h.api("GET", `/v1/webhook-events/${mine.found[0]!.eventId}/raw`)).json() as any;
+    const params = { MessageSid: message.sid, Body: "HELP" };
+    expect(raw).toMatchObject({ path: "/v1/clinic/webhooks/twilio/sms", params });
     const help = replies.help({ ...clinic, autoReply: null, helpText: null });
     expect(repliesTo(patient.phone).map((m) => m.body)).toEqual([help]);
     const [sent] = await rows`select kind, status from sms_messages where dedupe_key = ${`reply:${message.sid}`}`;

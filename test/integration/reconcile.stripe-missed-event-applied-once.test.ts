@@ -69,7 +69,8 @@ describe("a Stripe event missed during an outage", () => {
       expect(w.texts()).toHaveLength(1);
       const [event] = await w.rows`select source, source_note, status, raw_body, headers from webhook_events
         where idempotency_key = ${paid.id}`;
-      expect(event).toMatchObject({ source: "reconcile", status: "processed", headers: {} });
+      const json = { "content-type": "application/json" };
+      expect(event).toMatchObject({ source: "reconcile", status: "processed", headers: json });
       expect(event.source_note).toBe("found in Stripe's event list; no webhook had delivered it");
       expect(JSON.parse(event.raw_body)).toEqual(paid);
       const listed = new URL(w.stripe.url + w.stripe.requests.at(-1)!).searchParams;
