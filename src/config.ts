@@ -42,6 +42,26 @@ export const EnvSchema = T.Object({
   STRIPE_WEBHOOK_SECRET: T.Optional(Secret),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
   STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(Secret),
+  /** Secret (sk_) or restricted (rk_, read access to events) key: Stripe events are reconciled when it is set. */
+  STRIPE_SECRET_KEY: T.Optional(T.String({
+    pattern: "^(sk|rk)_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe secret key (sk_live_…, sk_test_…, rk_…)",
+  })),
+  /** Where the stripe SDK sends its calls (host, port and protocol); unset: Stripe's own API. Tests use a fake. */
+  STRIPE_API_URL: T.Optional(Url),
+  STRIPE_TIMEOUT_MS: Int(100, 120_000, 15_000),
+  /**
+   * Reconciliation (src/reconcile/): how often the providers are asked for what we should have heard, how long an
+   * SMS may wait for its final status before Twilio is asked, how far each listing reaches back before the last
+   * checkpoint, how old an event must be before it is taken (its webhook may be on the way), and how many API calls
+   * one pass may make per run.
+   */
+  RECONCILE_INTERVAL_MINUTES: Int(1, 60, 10),
+  RECONCILE_SMS_AFTER_MINUTES: Int(1, 24 * 60, 30),
+  RECONCILE_OVERLAP_MINUTES: Int(0, 24 * 60, 10),
+  RECONCILE_GRACE_MINUTES: Int(0, 60, 2),
+  RECONCILE_MAX_CALLS: Int(1, 10_000, 100),
+  /** Records per listed page: Twilio takes up to 1000, Stripe up to 100 (the smaller is used there). */
+  RECONCILE_PAGE_SIZE: Int(1, 1000, 1000),
   SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://", description: "an smtp:// or smtps:// URL" })),
   EMAIL_FROM: T.String({
     default: "Switchboard <no-reply@switchboard.local>", minLength: 3, description: "an address, e.g. Name <a@b.c>",

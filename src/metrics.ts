@@ -33,6 +33,19 @@ export function createMetrics(probes: MetricProbes = {}) {
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
+    reconciled: new Counter({
+      name: "switchboard_reconciled_total",
+      help: "Events reconciliation found missing and stored, by provider (twilio, stripe) and kind "
+        + "(sms_status, inbound_sms, event)",
+      labelNames: ["provider", "kind"] as const,
+      registers: [registry],
+    }),
+    reconcileErrors: new Counter({
+      name: "switchboard_reconcile_errors_total",
+      help: "Reconciliation passes cut short by a provider error (429, 5xx, network, refused) or a failed store",
+      labelNames: ["provider"] as const,
+      registers: [registry],
+    }),
     ingestSeconds: new Histogram({
       name: "switchboard_ingest_seconds",
       help: "Time from request to acknowledgement",

@@ -7,3 +7,4 @@ export * from "./sms";
 export * from "./outbound";
 export * from "./workers";
 export * from "./alerts";
+export * from "./reconcile";

@@ -60,6 +60,9 @@ export const smsMessages = pgTable("sms_messages", {
   uniqueIndex("sms_messages_sid_key").on(t.twilioSid).where(sql`twilio_sid is not null`),
   // The SMS failure-share alert reads the messages whose status changed lately.
   index("sms_messages_updated_idx").on(t.updatedAt),
+  // What status reconciliation scans: sent SMS still without a final status (src/reconcile/sms-status.ts).
+  index("sms_messages_unsettled_idx").on(t.sentAt)
+    .where(sql`twilio_sid is not null and status not in ('delivered', 'undelivered', 'failed', 'read', 'canceled')`),
 ]);
 
 /** Every Twilio status callback for an SMS, in arrival order. */

@@ -47,6 +47,7 @@ export const AppointmentStatus = t.Union([
 export const WebhookProvider = t.Union([
   t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status"), t.Literal("twilio-debugger"),
 ]);
+export const EventSource = t.Union([t.Literal("webhook"), t.Literal("reconcile")]);
 export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
@@ -88,6 +89,13 @@ export const WebhookEventSummary = t.Object({
   received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
   status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),
   processed_at: Nullable(Time()),
+  source: t.String({
+    examples: ["webhook"], description: "`webhook`, or `reconcile` when reconciliation found it missing and fetched it",
+  }),
+  source_note: Nullable(t.String({
+    examples: ["found in Stripe's event list; no webhook had delivered it"],
+    description: "Why a reconciled event was fetched",
+  })),
 });
 export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
   provider_token: Nullable(t.String()), headers: t.Record(t.String(), t.String()), raw_body: t.String(),

@@ -12,6 +12,7 @@ import { toDto } from "./dto";
 import {
   apiDetail,
   ErrorBody,
+  EventSource,
   NumericIdParam,
   WebhookEvent,
   WebhookEventRaw,
@@ -58,6 +59,8 @@ export function webhookEventRoutes(deps: Deps) {
             attempts: webhookEvents.attempts,
             lastError: webhookEvents.lastError,
             processedAt: webhookEvents.processedAt,
+            source: webhookEvents.source,
+            sourceNote: webhookEvents.sourceNote,
             _position: position(NEWEST_FIRST),
           })
           .from(webhookEvents)
@@ -65,6 +68,7 @@ export function webhookEventRoutes(deps: Deps) {
             and(
               query.provider ? eq(webhookEvents.provider, query.provider) : undefined,
               query.status ? eq(webhookEvents.status, query.status) : undefined,
+              query.source ? eq(webhookEvents.source, query.source) : undefined,
               query.key ? keyMatches(query.key) : undefined,
               query.idempotency_key ? eq(webhookEvents.idempotencyKey, query.idempotency_key) : undefined,
               phone ? eq(webhookEvents.phone, phone) : undefined,
@@ -81,6 +85,7 @@ export function webhookEventRoutes(deps: Deps) {
           t.Object({
             provider: t.Optional(WebhookProvider),
             status: t.Optional(WebhookEventStatus),
+            source: t.Optional(EventSource),
             key: t.Optional(
               t.String({
                 minLength: 1,

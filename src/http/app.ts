@@ -9,6 +9,7 @@ import { deliveryRoutes } from "../api/deliveries";
 import { emailRoutes } from "../api/emails";
 import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
+import { reconcileRoutes } from "../api/reconcile";
 import { smsRoutes } from "../api/sms";
 import { webhookEventRoutes } from "../api/webhook-events";
 import type { Deps } from "../deps";
@@ -103,7 +104,8 @@ export function createApp(deps: Deps) {
     .use(endpointRoutes(deps))
     .use(emailRoutes(deps))
     .use(smsRoutes(deps))
-    .use(alertRoutes(deps));
+    .use(alertRoutes(deps))
+    .use(reconcileRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -28,7 +28,13 @@ export interface IngestInput {
    */
   answer: Answer | ((tx: Tx, eventId: number) => Promise<Answer>);
   receivedAt: number;
+  /** `reconcile` for an event found by asking the provider (src/reconcile/); default `webhook`. */
+  source?: EventSource;
+  /** Why a reconciled event was fetched; kept on the event for the event log and the console. */
+  sourceNote?: string;
 }
+
+export type EventSource = "webhook" | "reconcile";
 
 export interface IngestResult {
   eventId: number;
@@ -95,6 +101,8 @@ const eventRow = (input: IngestInput, answer: Answer) => ({
   responseBody: answer.body,
   responseContentType: answer.contentType,
   responseMs: Math.round(performance.now() - input.receivedAt),
+  source: input.source ?? "webhook",
+  sourceNote: input.sourceNote ?? null,
 });
 
 /**
@@ -184,16 +192,17 @@ async function insertFixed(sql: Sql, inputs: IngestInput[], perJob: number): Pro
       headers: redactHeaders(input.headers), raw_body: input.rawBody, response_status: answer.status,
       response_body: answer.body, response_content_type: answer.contentType,
       response_ms: Math.round(performance.now() - input.receivedAt),
+      source: input.source ?? "webhook", source_note: input.sourceNote ?? null,
     };
   });
   const inserted = await sql<{ id: string; provider: string; key: string }[]>`
     with input as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as r(provider text, idempotency_key text,
         phone text, provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
-        response_content_type text, response_ms int)
+        response_content_type text, response_ms int, source text, source_note text)
     ), inserted as (
       insert into webhook_events (provider, idempotency_key, phone, provider_token, headers, raw_body, response_status,
-        response_body, response_content_type, response_ms)
+        response_body, response_content_type, response_ms, source, source_note)
       select * from input
       on conflict do nothing
       returning id, provider, idempotency_key

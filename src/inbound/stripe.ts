@@ -11,7 +11,7 @@ import { STRIPE_PATH } from "./paths";
 
 export { STRIPE_PATH };
 const TOLERANCE_SECONDS = 300;
-const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
+export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
 const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });

@@ -43,7 +43,7 @@ export const processingFailures: Rule<FailureRow[]> = {
 
 interface LatencyRow { provider: string; events: number; p99: number | null; examples: IncidentExample[] | null }
 
-/** p99 of the answer times stored with each provider's events received in the window. */
+/** p99 of the answer times stored with each provider's webhooks received in the window (reconciled events had none). */
 export const ingestLatency: Rule<LatencyRow[]> = {
   name: "ingest_p99",
   description: "How long Switchboard took to acknowledge webhooks (p99 of the stored answer times)",
@@ -59,7 +59,7 @@ export const ingestLatency: Rule<LatencyRow[]> = {
           order by response_ms desc nulls last))[1:3] as examples
       from webhook_events
       where provider = p.provider and received_at > now() - ${minutes(config.ALERT_INGEST_WINDOW_MINUTES)}
-        and response_ms is not null
+        and response_ms is not null and source = 'webhook'
     ) s`),
   decide: (figures, config) => figures.map((f): Assessment => {
     const p99 = f.p99 === null ? 0 : Math.round(f.p99);
@@ -87,7 +87,8 @@ const SILENCE_USUAL_WEEKS = 3;
 /**
  * A provider that usually sends in these hours has sent nothing for ALERT_SILENCE_HOURS. "Usually" is learnt from
  * the data: the same hours of the same weekday had webhooks in at least 3 of the last 4 weeks, so a clinic closed
- * at night or at weekends is not alerted then. Off unless ALERT_SILENCE_HOURS is set.
+ * at night or at weekends is not alerted then. Off unless ALERT_SILENCE_HOURS is set. Only webhooks count: events
+ * reconciliation fetched (source `reconcile`) mean the provider could not reach us, which is what this is about.
  */
 export const providerSilence: Rule<SilenceRow[]> = {
   name: "provider_silence",
@@ -97,11 +98,12 @@ export const providerSilence: Rule<SilenceRow[]> = {
   enabled: (config) => config.ALERT_SILENCE_HOURS > 0,
   read: (db, config) => rows(db, sql`
     select p.provider,
-      (select max(received_at) from webhook_events where provider = p.provider) as last_received_at,
-      exists (select 1 from webhook_events where provider = p.provider
+      (select max(received_at) from webhook_events where provider = p.provider and source = 'webhook')
+        as last_received_at,
+      exists (select 1 from webhook_events where provider = p.provider and source = 'webhook'
         and received_at > now() - make_interval(hours => ${config.ALERT_SILENCE_HOURS}::int)) as recent,
       (select count(*)::int from generate_series(1, ${SILENCE_WEEKS}::int) as w(n) where exists (
-        select 1 from webhook_events where provider = p.provider
+        select 1 from webhook_events where provider = p.provider and source = 'webhook'
           and received_at > now() - make_interval(weeks => w.n, hours => ${config.ALERT_SILENCE_HOURS}::int)
           and received_at <= now() - make_interval(weeks => w.n))) as usual_weeks
     from unnest(${names(["stripe", "twilio-sms", "twilio-status"])}) as p(provider)`),

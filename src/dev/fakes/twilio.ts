@@ -1,6 +1,7 @@
 // The fake Twilio REST API: the tests' fake and `npm run dev`'s stand-in are this one file.
 import { randomBytes } from "node:crypto";
 import { API_VERSION, signTwilio, statusCallbackParams } from "../twilio-requests";
+import { type InboundFields, twilioReads } from "./twilio-reads";
 
 /** A status callback the fake posted, with what the service answered (status code, or the network error). */
 export interface PostedCallback { status: string; url: string; at: string; answer: number | string }
@@ -65,11 +66,12 @@ const fails = (to: string) => to.replace(/\D/g, "").endsWith("0000");
 /** GSM-7 segments: 160 characters alone, 153 each when split. */
 const segments = (body: string) => (body.length <= 160 ? 1 : Math.ceil(body.length / 153));
 
-function resource(m: FakeMessage) {
+function resource(m: FakeMessage & InboundFields) {
   return {
     sid: m.sid, account_sid: m.account_sid, api_version: API_VERSION, to: m.to, from: m.from, body: m.body,
     status: m.status,
-    direction: "outbound-api", num_segments: String(segments(m.body)), num_media: String(m.media_urls.length),
+    direction: m.direction ?? "outbound-api", num_segments: String(segments(m.body)),
+    num_media: String(m.media?.length ?? m.media_urls.length),
     price: m.date_sent ? "-0.00790" : null, price_unit: "USD", error_code: m.error_code, error_message: m.error_message,
     messaging_service_sid: m.params.MessagingServiceSid ?? null, date_created: m.date_created,
     date_updated: m.date_updated,
@@ -80,12 +82,12 @@ function resource(m: FakeMessage) {
 
 /**
  * Twilio's REST API for messages, as a request handler speaking its wire format (Basic auth with the account sid
- * and auth token): POST /2010-04-01/Accounts/{sid}/Messages.json creates (201, status "queued"), GET on it lists
- * (filters To, From), GET …/Messages/{MessageSid}.json fetches one. `fail` and `delay` script the next creates: a
+ * and auth token): POST /2010-04-01/Accounts/{sid}/Messages.json creates (201, status "queued"); the GETs (list
+ * with paging and filters, fetch, media) are twilio-reads.ts. `fail` and `delay` script the next creates: a
  * Twilio error JSON, or a late answer (the message is still created, as when Twilio is slow to answer).
  */
 export function createFakeTwilio(opts: FakeTwilioOptions) {
-  const messages: FakeMessage[] = [];
+  const messages: (FakeMessage & InboundFields)[] = [];
   const creates: Record<string, string>[] = [];
   const script: Scripted[] = [];
   const nextSids: string[] = [];
@@ -170,32 +172,26 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     return json(resource(message), 201);
   }
 
-  function list(url: URL): Response {
-    lists++;
-    const listError = listScript.shift();
-    if (listError) return json(errorBody(listError), listError.status);
-    const to = url.searchParams.get("To"), from = url.searchParams.get("From");
-    const found = messages.filter((m) => (!to || m.to === to) && (!from || m.from === from)).reverse();
-    return json({
-      messages: found.map(resource), page: 0, page_size: found.length, start: 0, end: Math.max(found.length - 1, 0),
-      first_page_uri: url.pathname, next_page_uri: null, previous_page_uri: null, uri: url.pathname + url.search,
-    });
+  const reads = twilioReads(opts.accountSid, messages, resource);
+
+  async function read(url: URL): Promise<Response> {
+    if (url.pathname.endsWith("/Messages.json")) {
+      lists++;
+      const listError = listScript.shift();
+      if (listError) return json(errorBody(listError), listError.status);
+    }
+    return reads.handle(url);
   }
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/Messages(?:\/(\w+))?\.json$/);
+    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/Messages(\.json$|\/)/);
     if (!match) return notFound();
     if (request.headers.get("authorization") !== auth || match[1] !== opts.accountSid) {
       return twilioError(401, 20003, "Authenticate");
     }
-    const sid = match[2];
-    if (sid) {
-      if (request.method !== "GET") return twilioError(405, 20004, "Method not allowed");
-      const found = messages.find((m) => m.sid === sid);
-      return found ? json(resource(found)) : notFound();
-    }
-    if (request.method === "GET") return list(url);
+    if (request.method === "GET") return read(url);
+    if (match[2] !== ".json") return twilioError(405, 20004, "Method not allowed");
     if (request.method !== "POST") return twilioError(405, 20004, "Method not allowed");
     return create(request);
   }
@@ -228,6 +224,7 @@ export function createFakeTwilio(opts: FakeTwilioOptions) {
     failList(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) listScript.push(error); },
     /** How many list look-ups were made. */
     get lists() { return lists; },
+    ...reads.controls,
     /** The sid the next created message gets (so a test can post its status callback before the send finishes). */
     useSid(sid: string) { nextSids.push(sid); },
     /** Cancels the status callbacks not yet posted and answers every held request. */
