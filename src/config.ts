@@ -19,6 +19,8 @@ export const EnvSchema = T.Object({
   PUBLIC_URL: T.Optional(Url),
   API_KEY: T.Optional(T.String({ minLength: 16 })),
   API_RATE_LIMIT: Int(1, 1_000_000, 600),
+  /** Signs in to the operator console instead of API_KEY when set. */
+  CONSOLE_PASSWORD: T.Optional(T.String({ minLength: 12 })),
   TWILIO_ACCOUNT_SID: T.Optional(T.String({ pattern: "^AC[0-9a-fA-F]{32}$" })),
   TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8 })),
   TWILIO_API_URL: Url,

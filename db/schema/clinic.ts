@@ -31,7 +31,7 @@ export const patients = pgTable("patients", {
   optedOutAt: timestamp("opted_out_at", { withTimezone: true }),
   optOutType: text("opt_out_type"),
   createdAt: createdAt(),
-}, (t) => [uniqueIndex("patients_clinic_phone_key").on(t.clinicId, t.phone)]);
+}, (t) => [uniqueIndex("patients_clinic_phone_key").on(t.clinicId, t.phone), index("patients_phone_idx").on(t.phone)]);
 
 export const appointments = pgTable("appointments", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -59,6 +59,7 @@ export const appointments = pgTable("appointments", {
   index("appointments_hold_idx").on(t.holdExpiresAt).where(sql`hold_expires_at is not null`),
   // What the reminder cron scans: confirmed appointments still waiting for their reminder.
   index("appointments_reminder_due_idx").on(t.startsAt).where(sql`reminder_sent_at is null and status = 'confirmed'`),
+  index("appointments_created_idx").on(t.createdAt, t.id),
 ]);
 
 /** Audit trail: every status change with its cause (webhook event, sms, api, job). */
@@ -70,7 +71,11 @@ export const appointmentHistory = pgTable("appointment_history", {
   causeType: text("cause_type").notNull(),
   causeId: text("cause_id"),
   at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index("appointment_history_appt_idx").on(t.appointmentId, t.at)]);
+}, (t) => [
+  index("appointment_history_appt_idx").on(t.appointmentId, t.at),
+  // What a webhook event (or SMS) changed, for the console's trail.
+  index("appointment_history_cause_idx").on(t.causeType, t.causeId),
+]);
 
 /** Money ledger: one row per Stripe object and kind, so a replayed event never books twice. */
 export const transactions = pgTable("transactions", {
@@ -82,4 +87,8 @@ export const transactions = pgTable("transactions", {
   amount: integer("amount").notNull(),
   currency: text("currency").notNull(),
   createdAt: createdAt(),
-}, (t) => [uniqueIndex("transactions_object_kind_key").on(t.stripeObjectId, t.kind)]);
+}, (t) => [
+  uniqueIndex("transactions_object_kind_key").on(t.stripeObjectId, t.kind),
+  index("transactions_appointment_idx").on(t.appointmentId),
+  index("transactions_event_idx").on(t.webhookEventId),
+]);

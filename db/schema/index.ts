@@ -5,3 +5,4 @@ export * from "./api";
 export * from "./conversations";
 export * from "./sms";
 export * from "./outbound";
+export * from "./audit";

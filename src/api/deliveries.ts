@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, gte, lte, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lte } from "drizzle-orm";
 import { t } from "elysia";
 import { deliveries, deliveryAttempts } from "../../db/schema";
 import type { Deps } from "../deps";
 import { AppError, notFound } from "../http/errors";
-import { restartDeliveries } from "../outbound/store";
+import { retryDelivery } from "../outbound/store";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { ErrorBody, IdParam, list } from "./models";
@@ -50,14 +50,11 @@ export function deliveryRoutes(deps: Deps) {
       };
     }, { params: IdParam, response: { 200: DeliveryDetail, 404: ErrorBody }, detail: detail("Show a delivery, its body and every attempt") })
     .post("/:id/retry", async ({ params, set }) => {
-      const restarted = await deps.db.transaction(async (tx) => {
-        const [row] = await tx.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.id, params.id)).for("update");
-        if (!row) throw notFound("delivery");
-        if (row.status === "pending") throw new AppError(409, "already_pending", "this delivery is still being sent");
-        return restartDeliveries(tx, and(eq(deliveries.id, params.id), ne(deliveries.status, "pending")));
-      });
+      const result = await deps.db.transaction((tx) => retryDelivery(tx, params.id));
+      if (result.kind === "missing") throw notFound("delivery");
+      if (result.kind === "pending") throw new AppError(409, "already_pending", "this delivery is still being sent");
       set.status = 202;
-      return { id: restarted[0]!, status: "pending" as const };
+      return { id: result.id, status: "pending" as const };
     }, {
       params: IdParam,
       response: { 202: t.Object({ id: t.String(), status: t.Literal("pending") }), 404: ErrorBody, 409: ErrorBody },

@@ -1,9 +1,9 @@
-import { and, desc, eq, gte, lte } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { t } from "elysia";
-import { clinics, deliveries, webhookEndpoints } from "../../db/schema";
+import { clinics, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { badRequest, notFound } from "../http/errors";
-import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
+import { clinicEndpoint, disableEndpoint, enableEndpoint, replayEndpointRange, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
 import { toDto } from "./dto";
@@ -68,16 +68,19 @@ export function endpointRoutes(deps: Deps) {
     })
     .post("/:id/enable", async ({ params }) => {
       await find(params.id);
-      const [row] = await deps.db.update(webhookEndpoints).set({ disabledAt: null, disabledReason: null, failingSince: null, updatedAt: new Date() })
-        .where(eq(webhookEndpoints.id, params.id)).returning();
-      return dto(row!);
+      return dto((await enableEndpoint(deps.db, params.id))!);
     }, { params: IdParam, response: { 200: Endpoint, 404: ErrorBody }, detail: detail("Re-enable a disabled endpoint") })
+    .post("/:id/disable", async ({ params }) => {
+      await find(params.id);
+      return dto((await disableEndpoint(deps.db, params.id, "disabled through the management API"))!);
+    }, {
+      params: IdParam, response: { 200: Endpoint, 404: ErrorBody },
+      detail: detail("Disable an endpoint: its deliveries fail without an attempt until it is enabled"),
+    })
     .post("/:id/replay", async ({ params, body, set }) => {
       await find(params.id);
-      const ids = await deps.db.transaction((tx) => restartDeliveries(tx, and(
-        eq(deliveries.endpointId, params.id), eq(deliveries.status, "failed"),
-        gte(deliveries.createdAt, new Date(body.since)), body.until ? lte(deliveries.createdAt, new Date(body.until)) : undefined,
-      )));
+      const ids = await deps.db.transaction((tx) =>
+        replayEndpointRange(tx, params.id, new Date(body.since), body.until ? new Date(body.until) : undefined));
       set.status = 202;
       return { replayed: ids.length, delivery_ids: ids };
     }, {

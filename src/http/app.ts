@@ -14,6 +14,9 @@ import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
+import { consoleRoutes } from "../console/routes";
+import { consoleError, isConsolePath } from "../console/respond";
+import { docsUi } from "./docs-ui";
 import { AppError } from "./errors";
 
 const EXPECTED_MIGRATIONS = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).length;
@@ -62,15 +65,19 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
 
 export function createApp(deps: Deps) {
   return new Elysia()
-    .onError(({ code, error, set }) => mapError(deps, code, error, set))
+    .onError(({ code, error, set, request }) =>
+      isConsolePath(request) ? consoleError(deps.log, code, error) : mapError(deps, code, error, set))
     .use(swagger({
       path: "/docs",
       specPath: "/docs/json",
+      // The operator console is HTML for people, not part of the API.
+      exclude: [/^\/console/],
       documentation: {
         info: { title: "Switchboard", version: "0.1.0", description: "Webhook hub for clinics: Twilio SMS, Twilio status callbacks, Stripe payments, and outbound customer webhooks." },
         components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API_KEY" } } },
       },
     }))
+    .use(docsUi())
     .get("/healthz", () => ({ status: "ok" as const }), {
       response: { 200: t.Object({ status: t.Literal("ok") }) },
       detail: { tags: ["health"], summary: "Process is alive" },
@@ -101,7 +108,8 @@ export function createApp(deps: Deps) {
     .use(conversationRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(endpointRoutes(deps))
-    .use(emailRoutes(deps));
+    .use(emailRoutes(deps))
+    .use(consoleRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;
