@@ -128,7 +128,7 @@ export function JsonTree({ value, depth = 0 }: { value: unknown; depth?: number 
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as object);
   if (entries.length === 0) return <span class="j-num">{Array.isArray(value) ? "[]" : "{}"}</span>;
   return (
-    <details open={depth < 3}>
+    <details open={depth < 6}>
       <summary>{Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}</summary>
       <ul class="tree">
         {entries.map(([k, v]) => <li><span class="j-key">{k}</span>: <JsonTree value={v} depth={depth + 1} /></li>)}

@@ -64,7 +64,9 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
 }
 
 export function createApp(deps: Deps) {
-  return new Elysia()
+  // Bun serves a static Response route natively, first registration winning, so the swagger plugin's CDN page would
+  // shadow the offline /docs (docs-ui.ts); through Elysia's router the later route wins, as written here.
+  return new Elysia({ nativeStaticResponse: false })
     .onError(({ code, error, set, request }) =>
       isConsolePath(request) ? consoleError(deps.log, code, error) : mapError(deps, code, error, set))
     .use(swagger({

@@ -16,7 +16,7 @@ export function DeliveryTable({ rows }: { rows: DeliveryRow[] }) {
             <td class="wrap"><a href={`/console/endpoints/${d.endpointId}`}>{d.url}</a></td>
             <td><Badge status={d.status} /></td>
             <td class="num">{d.attempts}</td>
-            <td class="error">{d.lastError ?? (d.lastStatus ? `HTTP ${d.lastStatus}` : "")}</td>
+            <td class={d.lastError || (d.lastStatus ?? 0) >= 300 ? "error" : undefined}>{d.lastError ?? (d.lastStatus ? `HTTP ${d.lastStatus}` : "")}</td>
           </tr>
         ))}
       </tbody>
