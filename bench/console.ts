@@ -68,7 +68,7 @@ try {
     ["webhooks, one day two weeks ago", `/console/events?since=${day(15)}&until=${day(14)}`],
     ["webhooks, last 10 days, failed", `/console/events?since=${day(10)}&status=failed`],
     ["webhooks, idempotency key", `/console/events?key=${encodeURIComponent(ids.failedKey)}`],
-    ["webhooks, phone", "/console/events?phone=%2B15560012345"],
+    ["webhooks, phone", "/console/events?phone=%2B15560012347"],
     ["webhook detail (stripe)", `/console/events/${ids.stripe}`],
     ["webhook detail (status callback)", `/console/events/${ids.status}`],
     ["deliveries, newest", "/console/deliveries"],

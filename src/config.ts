@@ -28,6 +28,8 @@ export const EnvSchema = T.Object({
   TWILIO_TIMEOUT_MS: Int(100, 120_000, 15_000),
   /** Auto-reply loop guard: at most this many automatic replies from one clinic number to one number per window. */
   SMS_AUTO_REPLY_LIMIT: Int(0, 1000, 5),
+  /** A send whose number's next pacing slot is further off than this is requeued for then instead of sleeping. */
+  SMS_PACING_MAX_SLEEP_MS: Int(0, 600_000, 2_000),
   SMS_AUTO_REPLY_WINDOW_MINUTES: Int(1, 24 * 60, 10),
   STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8 })),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
@@ -40,6 +42,13 @@ export const EnvSchema = T.Object({
   OUTBOUND_RETRY_DELAYS_MS: T.String({ pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000" }),
   OUTBOUND_TIMEOUT_MS: Int(50, 300_000, 30_000),
   OUTBOUND_MAX_IN_FLIGHT: Int(1, 1000, 10),
+  /** In-flight limit of an endpoint whose recent attempts all failed (a hanging receiver holds fewer workers). */
+  OUTBOUND_MAX_IN_FLIGHT_FAILING: Int(1, 1000, 2),
+  /**
+   * Delivery attempts one worker process runs at once, in a runner of their own: a hanging customer endpoint
+   * can never take the workers that process webhooks, SMS, holds and reminders (WORKER_CONCURRENCY).
+   */
+  OUTBOUND_CONCURRENCY: Int(1, 1000, 40),
   OUTBOUND_MAX_PER_WINDOW: Int(1, 100_000, 100),
   OUTBOUND_WINDOW_MS: Int(100, 3_600_000, 60_000),
   /** An endpoint whose every attempt has failed for this long is disabled and the clinic emailed. */
@@ -51,6 +60,12 @@ export const EnvSchema = T.Object({
   REMINDER_HOURS: Int(1, 24 * 14, 24),
   LOG_LEVEL: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
   WORKER_CONCURRENCY: Int(1, 100, 10),
+  /**
+   * Worker processes refresh a heartbeat this often; the jobs and queues a process locked are freed by the others
+   * once its heartbeat is WORKER_STALE_AFTER_MS old (it was killed without stopping).
+   */
+  WORKER_HEARTBEAT_INTERVAL_MS: Int(100, 600_000, 10_000),
+  WORKER_STALE_AFTER_MS: Int(1000, 3_600_000, 60_000),
   /** graphile-worker local queue: jobs fetched (and locked) per query; 0 or 1 fetches one at a time. */
   WORKER_LOCAL_QUEUE_SIZE: Int(0, 1000, 50),
   /** graphile-worker batches job completions (and failures) within this many ms; -1 writes each at once. */

@@ -61,7 +61,8 @@ export interface Deps {
 export function buildDeps(config: Config, databaseUrl: string, overrides: Partial<Deps> = {}): Deps {
   const log = overrides.log ?? createLogger(config.LOG_LEVEL, { service: "switchboard" });
   // A worker runs up to WORKER_CONCURRENCY tasks, each in its own transaction: one connection each, or they queue.
-  const { sql, db } = connect(databaseUrl, config.ROLE === "worker" ? config.WORKER_CONCURRENCY + 2 : 20);
+  // Delivery attempts hold a connection only for their short bookkeeping transactions, not while the HTTP runs.
+  const { sql, db } = connect(databaseUrl, config.ROLE === "worker" ? config.WORKER_CONCURRENCY + 10 : 20);
   const deps: Deps = {
     config,
     databaseUrl,

@@ -25,7 +25,7 @@ export function createMetrics(probes: MetricProbes = {}) {
     }),
     smsSends: new Counter({
       name: "switchboard_sms_sends_total",
-      help: "Outbound SMS send attempts by outcome (sent, reconciled, failed, retry, skipped)",
+      help: "Outbound SMS send attempts by outcome (sent, reconciled, failed, unconfirmed, retry, skipped)",
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),

@@ -44,7 +44,13 @@ export const appointments = pgTable("appointments", {
   currency: text("currency").notNull().default("usd"),
   depositPaid: boolean("deposit_paid").notNull().default(false),
   depositPaidAt: timestamp("deposit_paid_at", { withTimezone: true }),
+  /** True only once the deposit is fully refunded; `deposit_refund_status` also tells a partial refund. */
   depositRefunded: boolean("deposit_refunded").notNull().default(false),
+  /** none | partial | full, from the refunds booked in the ledger against what was paid. */
+  depositRefundStatus: text("deposit_refund_status").notNull().default("none"),
+  /** Minor units refunded so far: the sum of this appointment's refund rows in `transactions`. */
+  depositRefundedAmount: integer("deposit_refunded_amount").notNull().default(0),
+  /** When the latest refund was booked. */
   refundedAt: timestamp("refunded_at", { withTimezone: true }),
   /** Set while a failed payment holds the slot; past it, the appointment is auto-cancelled. */
   holdExpiresAt: timestamp("hold_expires_at", { withTimezone: true }),
@@ -62,7 +68,10 @@ export const appointments = pgTable("appointments", {
   index("appointments_created_idx").on(t.createdAt, t.id),
 ]);
 
-/** Audit trail: every status change with its cause (webhook event, sms, api, job). */
+/**
+ * Audit trail: every status change with its cause (webhook event, sms, api, job), and events that left the status
+ * as it was on purpose (from = to, with a note).
+ */
 export const appointmentHistory = pgTable("appointment_history", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   appointmentId: uuid("appointment_id").notNull().references(() => appointments.id),
@@ -70,6 +79,8 @@ export const appointmentHistory = pgTable("appointment_history", {
   toStatus: text("to_status").notNull(),
   causeType: text("cause_type").notNull(),
   causeId: text("cause_id"),
+  /** Why, when it is not plain: e.g. a late payment recorded while the appointment kept its status. */
+  note: text("note"),
   at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   index("appointment_history_appt_idx").on(t.appointmentId, t.at),
@@ -77,18 +88,25 @@ export const appointmentHistory = pgTable("appointment_history", {
   index("appointment_history_cause_idx").on(t.causeType, t.causeId),
 ]);
 
-/** Money ledger: one row per Stripe object and kind, so a replayed event never books twice. */
+/**
+ * Money ledger: one row per Stripe object and kind, so a replayed event never books twice. A refund row is
+ * keyed `<charge id>:<cumulative amount_refunded>` and holds only the increment over what was already booked
+ * for that charge, so the refund rows of a charge add up to what Stripe refunded.
+ */
 export const transactions = pgTable("transactions", {
   id: uuid("id").primaryKey().defaultRandom(),
   appointmentId: uuid("appointment_id").notNull().references(() => appointments.id),
   webhookEventId: integer("webhook_event_id"),
   kind: text("kind").notNull(),
   stripeObjectId: text("stripe_object_id").notNull(),
+  /** The charge a refund row belongs to (null for deposits). */
+  chargeId: text("charge_id"),
   amount: integer("amount").notNull(),
   currency: text("currency").notNull(),
   createdAt: createdAt(),
 }, (t) => [
   uniqueIndex("transactions_object_kind_key").on(t.stripeObjectId, t.kind),
-  index("transactions_appointment_idx").on(t.appointmentId),
+  index("transactions_appointment_idx").on(t.appointmentId, t.kind),
+  index("transactions_charge_idx").on(t.chargeId).where(sql`charge_id is not null`),
   index("transactions_event_idx").on(t.webhookEventId),
 ]);

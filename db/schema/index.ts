@@ -5,4 +5,5 @@ export * from "./api";
 export * from "./conversations";
 export * from "./sms";
 export * from "./outbound";
+export * from "./workers";
 export * from "./audit";

@@ -23,7 +23,11 @@ export const emailOutbox = pgTable("email_outbox", {
   index("email_outbox_to_idx").on(t.to),
 ]);
 
-/** Outbound SMS: recorded before the Twilio call so that a retried job never texts twice. */
+/**
+ * Outbound SMS: recorded before the Twilio call so that a retried job never texts twice. `status` is ours until
+ * Twilio has the message (`pending`; `unknown`: it may be on Twilio; `failed`, `unconfirmed`, `skipped_opted_out`,
+ * `logged`), then Twilio's (`queued`, `sending`, `sent`, `delivered`, ...). See src/jobs/send-sms.ts.
+ */
 export const smsMessages = pgTable("sms_messages", {
   id: uuid("id").primaryKey().defaultRandom(),
   dedupeKey: text("dedupe_key").notNull(),
@@ -40,6 +44,13 @@ export const smsMessages = pgTable("sms_messages", {
   errorCode: text("error_code"),
   errorMessage: text("error_message"),
   attempts: integer("attempts").notNull().default(0),
+  /**
+   * The send job's claim, a column of its own (never a status: Twilio's words take those over): the id of the
+   * graphile-worker job whose attempt is under way. Set, with the status `unknown`, before the Twilio call;
+   * cleared when the attempt's outcome is recorded. While that job is running (locked), no other job touches
+   * the row; a worker that died holds it only until its jobs are unlocked (src/jobs/heartbeat.ts).
+   */
+  claimedBy: text("claimed_by"),
   /**
    * After a failed / undelivered callback: `email_queued` (fallback_email_id is the outbox row) or why no email
    * could go to the patient (`not_possible: ...`). Null while the SMS has not failed.

@@ -56,7 +56,7 @@ export function appointmentRoutes(deps: Deps) {
         };
         const to = body.status as AppointmentStatus | undefined;
         if (to && to !== current.status) {
-          if (!canTransition(current.status as AppointmentStatus, to)) {
+          if (!canTransition(current.status as AppointmentStatus, to, "api")) {
             throw new AppError(409, "invalid_transition", `cannot move an appointment from ${current.status} to ${to}`);
           }
           await changeStatus(tx, current, to, { type: "api" }, fields);

@@ -12,9 +12,12 @@ const Time = t.String({ format: "date-time", examples: ["2026-11-23T15:00:00.000
 const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
 
 // Spelled out rather than t.UnionEnum, which would default an absent filter to its first value.
-export const EmailStatus = t.Union([t.Literal("pending"), t.Literal("sent"), t.Literal("failed"), t.Literal("logged")], {
-  description: "pending: waiting for its (next) attempt; sent; failed: refused permanently (SMTP 5xx) or out of attempts; "
-    + "logged: SMTP_URL unset, kept in the outbox",
+export const EmailStatus = t.Union([
+  t.Literal("pending"), t.Literal("sending"), t.Literal("sent"), t.Literal("failed"), t.Literal("logged"),
+], {
+  description: "pending: waiting for its (next) attempt; sending: an attempt is under way, or ended without the "
+    + "server's answer (worker stopped or killed), and the next attempt sends it again; sent; failed: refused "
+    + "permanently (SMTP 5xx) or out of attempts; logged: SMTP_URL unset, kept in the outbox",
 });
 export const EmailSummary = t.Object({
   id: t.String({ format: "uuid" }), dedupe_key: t.String({ examples: ["sms-fallback:6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11"] }),

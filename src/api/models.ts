@@ -65,13 +65,24 @@ export const AppointmentPatch = t.Object({
 export const Appointment = t.Object({
   id: Uuid(), clinic_id: Uuid(), patient_id: Uuid(), starts_at: Time(), status: AppointmentStatus,
   deposit_amount: t.Union([t.Integer(), t.Null()]), currency: t.String(), deposit_paid: t.Boolean(),
-  deposit_paid_at: Nullable(Time()), deposit_refunded: t.Boolean(), refunded_at: Nullable(Time()),
+  deposit_paid_at: Nullable(Time()),
+  deposit_refunded: t.Boolean({ description: "True only once the deposit is fully refunded" }),
+  deposit_refund_status: t.Union([t.Literal("none"), t.Literal("partial"), t.Literal("full")], {
+    description: "Whether the deposit is partly or fully refunded, from the refunds booked against what was paid",
+  }),
+  deposit_refunded_amount: t.Integer({ minimum: 0, examples: [2000], description: "Minor units refunded so far" }),
+  refunded_at: Nullable(Time("2026-11-24T09:30:00.000Z")),
   hold_expires_at: Nullable(Time()), sms_status: Nullable(t.String()), sms_delivered: t.Boolean(),
   sms_delivered_at: Nullable(Time()), reminder_sent_at: Nullable(Time()), created_at: Time(), updated_at: Time(),
 });
 export const HistoryEntry = t.Object({
   id: t.Integer(), from_status: Nullable(t.String()), to_status: t.String(),
-  cause_type: t.String({ examples: ["webhook_event"] }), cause_id: Nullable(t.String()), at: Time(),
+  cause_type: t.String({ examples: ["webhook_event"] }), cause_id: Nullable(t.String()),
+  note: Nullable(t.String({
+    examples: ["payment received after the appointment was cancelled; kept cancelled; clinic notified"],
+    description: "Why, for an event that left the status as it was (from_status = to_status)",
+  })),
+  at: Time(),
 });
 
 export const WebhookEventSummary = t.Object({

@@ -18,9 +18,11 @@ const KEYWORDS: Record<string, Command> = {
  */
 export function parseCommand(body: string, optOutType?: string): Command {
   if (optOutType?.toUpperCase() === "HELP") return "HELP";
-  const first = body.match(/[\p{L}\p{N}]+/u)?.[0];
-  return (first && KEYWORDS[first.toUpperCase()]) || "OTHER";
+  const first = firstWord(body);
+  return (first && KEYWORDS[first]) || "OTHER";
 }
+
+const firstWord = (body: string) => body.match(/[\p{L}\p{N}]+/u)?.[0]?.toUpperCase();
 
 /**
  * Whether the message changes the patient's subscription. Twilio's Advanced Opt-Out flags a message it treated
@@ -33,6 +35,17 @@ export function subscriptionChange(command: Command, optOutType?: string): "opt_
   if (command === "STOP") return "opt_out";
   if (command === "START") return "opt_in";
   return undefined;
+}
+
+/**
+ * What an opt-in (START, UNSTOP, YES, or a message Twilio flagged `OptOutType=START`) does, so that the reply
+ * states it: only an opted-out patient is re-subscribed. From a patient who never opted out, YES is an everyday
+ * answer ("Yes, see you then") and is treated as an ordinary message (the clinic's auto-reply); START and UNSTOP
+ * are told they already are subscribed.
+ */
+export function optInOutcome(body: string, optedOut: boolean): "resubscribed" | "already_subscribed" | "ordinary" {
+  if (optedOut) return "resubscribed";
+  return firstWord(body) === "YES" ? "ordinary" : "already_subscribed";
 }
 
 /** The commands whose reply depends on an appointment change, so the worker replies once it has made it. */
@@ -50,7 +63,10 @@ export const replies = {
   help: (c: ClinicText) => c.helpText
     ?? `${c.name}: for help call ${c.phone}. Reply CONFIRM, CANCEL or RESCHEDULE about your next appointment. Reply STOP to opt out. Msg & data rates may apply.`,
   autoReply: (c: ClinicText) => c.autoReply ?? DEFAULT_AUTO_REPLY,
-  resubscribed: (c: ClinicText) => `${c.name}: you are re-subscribed and will receive messages from us again. Reply STOP to opt out.`,
+  resubscribed: (c: ClinicText) =>
+    `${c.name}: you are re-subscribed and will receive messages from us again. Reply STOP to opt out.`,
+  alreadySubscribed: (c: ClinicText) =>
+    `${c.name}: you are already subscribed to messages from us. Reply STOP to opt out.`,
   noAppointment: (c: ClinicText) => `${c.name}: you have no upcoming appointment. Please call ${c.phone} to book one.`,
   confirmed: (c: ClinicText, at: Date) => `${c.name}: your appointment on ${formatWhen(at, c.timezone)} is confirmed. See you then!`,
   awaitingDeposit: (c: ClinicText, at: Date) =>

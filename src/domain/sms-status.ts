@@ -29,8 +29,8 @@ export function isSmsStatus(value: string): value is SmsStatus {
 }
 
 /**
- * Our own sms_messages statuses before Twilio reports (`pending`, our `sending` claim) rank below everything Twilio
- * can say; an unknown current status (e.g. `failed` written by the send job) is taken at its Twilio rank.
+ * Our own sms_messages statuses before Twilio reports (`pending`, `unknown`) rank below everything Twilio can say;
+ * a current status that is a Twilio word (e.g. `failed` written by the send job) is taken at its Twilio rank.
  */
 function rankOf(status: string): number {
   return isSmsStatus(status) ? SMS_STATUS_RANK[status] : -1;

@@ -52,3 +52,45 @@ export function nextStep(attemptInRound: number, delays: number[], outcome: Atte
   const asked = outcome.status === 429 || outcome.status === 503 ? retryAfterMs(outcome.retryAfter, now) : undefined;
   return { kind: "retry", delayMs: Math.max(scheduled, asked ?? 0), errorType };
 }
+
+/** What one `send-delivery` job does now. */
+export type Turn =
+  | { kind: "skip" }
+  /** Sleep `ms`; `hold` also moves the delivery's own schedule (the next one in its conversation times itself by it). */
+  | { kind: "wait"; ms: number; hold: boolean; reason: "not_due" | "in_flight" | "order" }
+  | { kind: "go" };
+
+export interface TurnFacts {
+  status: string;
+  /** Attempts when the job read the delivery, and now under its row lock (another job may have attempted since). */
+  attemptsRead: number;
+  attempts: number;
+  nextAttemptAt: Date;
+  /** Another job's attempt of this delivery holds a slot. */
+  inFlight: boolean;
+  /** When the delivery before it in its conversation is due, if that one has not been attempted in its round. */
+  earlierDueAt?: Date;
+  now: Date;
+  /** How long an attempt may take: a job that finds one in flight looks again after about that long. */
+  attemptTimeoutMs: number;
+}
+
+/** Back-pressure waits are short and jittered so waiting jobs do not all wake at once. */
+export const jitter = (base: number, random: number) => base + Math.floor(random * Math.max(50, base / 2));
+
+/**
+ * Whether a delivery may be attempted now: only while pending, when due, with no other attempt of it in flight,
+ * and after the delivery before it in its conversation was attempted in this round. Then an endpoint slot decides.
+ */
+export function decideTurn(f: TurnFacts, random = Math.random()): Turn {
+  if (f.status !== "pending") return { kind: "skip" };
+  const early = f.nextAttemptAt.getTime() - f.now.getTime();
+  if (f.attempts > f.attemptsRead || early > 25) return { kind: "wait", ms: Math.max(early, 1), hold: false, reason: "not_due" };
+  if (f.inFlight) return { kind: "wait", ms: jitter(f.attemptTimeoutMs, random), hold: false, reason: "in_flight" };
+  if (f.earlierDueAt) {
+    // Wake about when the one ahead is due, not in a tight loop behind a rate-limited endpoint.
+    const ms = Math.max(100, f.earlierDueAt.getTime() - f.now.getTime());
+    return { kind: "wait", ms: jitter(ms, random), hold: true, reason: "order" };
+  }
+  return { kind: "go" };
+}

@@ -12,7 +12,7 @@ export async function lockAppointment(tx: Executor, id: string): Promise<Appoint
 }
 
 /**
- * Moves an appointment to `to` if the transition table allows it, writing the audit row with its cause.
+ * Moves an appointment to `to` if the transition table allows it for this cause, writing the audit row.
  * Returns false (and changes nothing) when the move is not allowed or it is already there.
  */
 export async function changeStatus(
@@ -23,12 +23,20 @@ export async function changeStatus(
   fields: Partial<typeof appointments.$inferInsert> = {},
 ): Promise<boolean> {
   const from = appointment.status as AppointmentStatus;
-  if (from === to || !canTransition(from, to)) return false;
+  if (from === to || !canTransition(from, to, cause.type)) return false;
   await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() }).where(eq(appointments.id, appointment.id));
   await tx.insert(appointmentHistory).values({
     appointmentId: appointment.id, fromStatus: from, toStatus: to, causeType: cause.type, causeId: cause.id ?? null,
   });
   return true;
+}
+
+/** An audit row for an event that left the status as it was on purpose (from = to), with why. */
+export async function recordKeptStatus(tx: Executor, appointment: Appointment, cause: Cause, note: string) {
+  await tx.insert(appointmentHistory).values({
+    appointmentId: appointment.id, fromStatus: appointment.status, toStatus: appointment.status,
+    causeType: cause.type, causeId: cause.id ?? null, note,
+  });
 }
 
 /** The patient and clinic an appointment belongs to (for SMS, email and time zone). */

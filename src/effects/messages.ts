@@ -1,45 +1,48 @@
 import { and, eq, ne } from "drizzle-orm";
 import { clinicEvents, clinics, messages } from "../../db/schema";
 import { enqueue, type Executor } from "../jobs/enqueue";
+import { messagePayload } from "../outbound/payload";
+import { conversationEndpoint, createDelivery } from "../outbound/store";
 
 export type NewMessage = typeof messages.$inferInsert;
+type Message = typeof messages.$inferSelect;
 
 /**
- * Stores a conversation message and queues its delivery to the conversation's callback URL
- * (task `deliver-message`, SPEC 6). Returns undefined when a message with the same external id and type exists.
+ * Stores a conversation message and, in the same transaction, the delivery of it to the conversation's callback
+ * URL (SPEC 6). Returns undefined when a message with the same external id and type exists.
  */
 export async function recordMessage(tx: Executor, message: NewMessage): Promise<string | undefined> {
-  const rows = await tx.insert(messages).values(message).onConflictDoNothing()
-    .returning({ id: messages.id, status: messages.status, updatedBy: messages.updatedBy, updatedAt: messages.updatedAt });
-  const row = rows[0];
-  if (row) await queueMessageDelivery(tx, message.conversationId, "message.created", row);
+  const [row] = await tx.insert(messages).values(message).onConflictDoNothing().returning();
+  if (row) await deliverMessage(tx, "message.created", row);
   return row?.id;
 }
 
 /** Changes a message's status and queues a delivery of the changed message (SPEC 6: "created or changing status"). */
 export async function changeMessageStatus(tx: Executor, messageId: string, status: string, updatedBy: string): Promise<boolean> {
-  const rows = await tx.update(messages).set({ status, updatedBy, updatedAt: new Date() })
-    .where(and(eq(messages.id, messageId), ne(messages.status, status)))
-    .returning({ id: messages.id, conversationId: messages.conversationId, status: messages.status, updatedBy: messages.updatedBy, updatedAt: messages.updatedAt });
-  if (rows[0]) await queueMessageDelivery(tx, rows[0].conversationId, "message.updated", rows[0]);
-  return rows.length > 0;
+  const [row] = await tx.update(messages).set({ status, updatedBy, updatedAt: new Date() })
+    .where(and(eq(messages.id, messageId), ne(messages.status, status))).returning();
+  if (row) await deliverMessage(tx, "message.updated", row);
+  return row !== undefined;
 }
 
 /**
- * One graphile-worker queue per conversation: its deliveries are created one at a time in message order,
- * which fixes the sequence the sender then respects (src/outbound/deliver.ts).
+ * Freezes the message as it is at this event into a delivery, in the transaction that made the event. The delivery's
+ * `seq` then follows the order in which a conversation's messages were written, which is the order the sender keeps
+ * (src/outbound/deliver.ts): no job or named queue has to run in series for it, and the body says what happened
+ * then, not what the message looks like when a worker gets to it.
  */
-function queueMessageDelivery(
-  tx: Executor,
-  conversationId: string,
-  event: string,
-  state: { id: string; status: string; updatedBy: string; updatedAt: Date },
-) {
-  // The state as of this event travels with the job: a delivery built later must still say what happened then
-  // (a created webhook built after a status change would otherwise show the new status twice).
-  return enqueue(tx, "deliver-message", {
-    messageId: state.id, event, status: state.status, updatedBy: state.updatedBy, updatedAt: state.updatedAt.toISOString(),
-  }, { queueName: `conversation:${conversationId}` });
+export async function deliverMessage(tx: Executor, event: string, message: Message): Promise<string | undefined> {
+  const endpoint = await conversationEndpoint(tx, message.conversationId);
+  if (!endpoint) return undefined;
+  return createDelivery(tx, {
+    endpointId: endpoint.id,
+    eventType: event,
+    dedupeKey: `${event}:${message.id}:${message.status}:${message.updatedAt.toISOString()}`,
+    orderKey: `conversation:${message.conversationId}`,
+    body: JSON.stringify(messagePayload(message, message.updatedAt)),
+    conversationId: message.conversationId,
+    messageId: message.id,
+  });
 }
 
 /** Queues an event for the clinic's callback URL (task `deliver-clinic-event`); once per dedupe key. */

@@ -65,3 +65,33 @@ export async function handleSmsFailure(deps: Deps, tx: Executor, sms: SmsRow, re
   }
   return fallback;
 }
+
+/**
+ * An SMS whose send job ran out of attempts without Twilio ever saying whether it has the message (answers timed
+ * out or failed, look-ups failed). It may have reached the patient, so it is not treated as failed: no fallback
+ * email to the patient (that would say we could not text them). Support is told, once, to check it on Twilio.
+ */
+export async function alertSmsUnconfirmed(
+  deps: Pick<Deps, "config" | "log">, tx: Executor, sms: SmsRow, lastError: string,
+): Promise<void> {
+  if (!deps.config.SUPPORT_EMAIL) {
+    deps.log.warn("sms unconfirmed; SUPPORT_EMAIL is unset, so support is not emailed", { smsId: sms.id });
+    return;
+  }
+  const [clinic] = await tx.select().from(clinics).where(eq(clinics.id, sms.clinicId));
+  await queueEmail(tx, {
+    dedupeKey: `sms-unconfirmed-alert:${sms.id}`,
+    kind: "sms_unconfirmed_alert",
+    to: deps.config.SUPPORT_EMAIL,
+    subject: `SMS unconfirmed: ${sms.kind} from ${clinic?.name ?? sms.clinicId} may or may not have been sent`,
+    body: [
+      `After ${sms.attempts} attempts Twilio never confirmed whether it has this SMS: it may have reached the patient.`,
+      "It is not sent again and no fallback email went to the patient. Check the number's messages in the Twilio",
+      "console (same From, To and text) and contact the patient if it is not there.",
+      `Clinic: ${clinic?.name ?? "unknown"} (${sms.clinicId})`,
+      `To: ${sms.to}; from: ${sms.from}; appointment: ${sms.appointmentId ?? "none"}`,
+      `SMS id: ${sms.id}; kind: ${sms.kind}; last error: ${lastError}`,
+      "", "Text:", sms.body,
+    ].join("\n"),
+  });
+}

@@ -1,4 +1,4 @@
-import { and, eq, like, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { appointments, messages, smsMessages, smsStatusEvents, webhookEvents } from "../../db/schema";
 import { DELIVERED_STATUSES, type SmsStatus } from "../domain/sms-status";
 import { enqueue, type Executor } from "../jobs/enqueue";
@@ -77,13 +77,19 @@ export async function replyMessageId(tx: Executor, sms: SmsRow): Promise<string 
 /**
  * Twilio can call back before the send job has stored the sid (the callback outruns the API answer). Those
  * callbacks were marked ignored as unknown; once the sid is stored they are processed again. Call under lockSid.
+ * Runs for every stored sid, so it finds them by exact sid through sms_status_events' index (each such callback
+ * was kept in the history, sid and event id, in the transaction that marked it ignored), not by a key prefix.
  */
 export async function requeueEarlyCallbacks(tx: Executor, sid: string): Promise<number> {
+  const history = tx.select({ eventId: smsStatusEvents.webhookEventId }).from(smsStatusEvents)
+    .where(eq(smsStatusEvents.twilioSid, sid));
   const early = await tx.update(webhookEvents).set({ status: "pending", lastError: null, processedAt: null })
     .where(and(
-      eq(webhookEvents.provider, "twilio-status"), eq(webhookEvents.status, "ignored"),
-      eq(webhookEvents.lastError, UNKNOWN_SID), like(webhookEvents.idempotencyKey, `${sid}:%`),
+      inArray(webhookEvents.id, history), eq(webhookEvents.provider, "twilio-status"),
+      eq(webhookEvents.status, "ignored"), eq(webhookEvents.lastError, UNKNOWN_SID),
     )).returning({ id: webhookEvents.id });
-  for (const { id } of early) await enqueue(tx, "process-webhook", { eventId: id, replay: true }, { jobKey: `event:${id}` });
+  for (const { id } of early) {
+    await enqueue(tx, "process-webhook", { eventId: id, replay: true }, { jobKey: `event:${id}` });
+  }
   return early.length;
 }

@@ -30,8 +30,8 @@ export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | un
   }).onConflictDoNothing().returning({ id: smsMessages.id });
   const id = rows[0]?.id;
   if (id && !sms.patient.optedOut) {
-    // One queue per sending number: sends from one number run one at a time, which the pacing needs.
-    await enqueue(tx, "send-sms", { smsId: id }, { jobKey: `sms:${id}`, queueName: `sms:${sms.clinic.phone}` });
+    // No named queue per number: pacing lives in sms_senders, and one slow send must not hold the clinic's others.
+    await enqueue(tx, "send-sms", { smsId: id }, { jobKey: `sms:${id}` });
   }
   return id;
 }

@@ -1,6 +1,8 @@
 import type { Deps } from "../deps";
 import type { InboundSms } from "../domain/inbound-sms";
-import { isAppointmentCommand, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY } from "../domain/sms-commands";
+import {
+  isAppointmentCommand, optInOutcome, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY,
+} from "../domain/sms-commands";
 import { changeSubscription, claimAutoReply, findParties } from "../effects/sms-replies";
 import type { Tx } from "../jobs/enqueue";
 import type { Answer } from "./ingest";
@@ -30,10 +32,12 @@ export function decideAnswer(deps: Deps, sms: InboundSms) {
       await changeSubscription(tx, patient, "opt_out", deps.clock.now(), sms.optOutType?.toUpperCase() ?? "STOP");
       return twimlAnswer(200);
     }
-    if (change === "opt_in") {
+    const optIn = change === "opt_in" ? optInOutcome(sms.body, patient.optedOut) : undefined;
+    if (optIn === "resubscribed") {
       await changeSubscription(tx, patient, "opt_in", deps.clock.now(), "");
       return reply(replies.resubscribed(clinic));
     }
+    if (optIn === "already_subscribed") return reply(replies.alreadySubscribed(clinic));
     if (patient.optedOut || isAppointmentCommand(command)) return twimlAnswer(200);
     return reply(command === "HELP" ? replies.help(clinic) : replies.autoReply(clinic));
   };

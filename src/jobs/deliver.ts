@@ -1,12 +1,12 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { clinicEvents, deliveries, messages } from "../../db/schema";
 import type { Deps } from "../deps";
 import { type DeliverOptions, sendDelivery } from "../outbound/deliver";
-import { messagePayload } from "../outbound/payload";
-import { clinicEndpoint, conversationEndpoint, createDelivery, scheduleAttempt } from "../outbound/store";
+import { clinicEndpoint, createDelivery, scheduleAttempt } from "../outbound/store";
+import { deliverMessage } from "../effects/messages";
 
 const Uuid = T.String({ pattern: "^[0-9a-fA-F-]{36}$" });
 const MessagePayload = T.Object({
@@ -25,8 +25,8 @@ function badPayload(deps: Deps, task: string, payload: unknown) {
 }
 
 /**
- * `deliver-message`: freezes the message as it is now into a delivery for its conversation's endpoint.
- * Once per message, event and updated_at, so a re-run job adds nothing.
+ * `deliver-message`: jobs queued by versions that built a message's delivery in a job. New events build it in
+ * their own transaction (src/effects/messages.ts); this drains what an older version left in the queue.
  */
 export function deliverMessageTask(deps: Deps): Task {
   return async (payload) => {
@@ -34,26 +34,14 @@ export function deliverMessageTask(deps: Deps): Task {
     const outcome = await deps.db.transaction(async (tx) => {
       const [current] = await tx.select().from(messages).where(eq(messages.id, payload.messageId));
       if (!current) return "unknown message";
-      const message = {
+      return deliverMessage(tx, payload.event, {
         ...current,
         status: payload.status ?? current.status,
         updatedBy: payload.updatedBy ?? current.updatedBy,
         updatedAt: payload.updatedAt ? new Date(payload.updatedAt) : current.updatedAt,
-      };
-      const endpoint = await conversationEndpoint(tx, message.conversationId);
-      if (!endpoint) return "no callback_url for this conversation or its clinic";
-      const now = deps.clock.now();
-      return createDelivery(tx, {
-        endpointId: endpoint.id,
-        eventType: payload.event,
-        dedupeKey: `${payload.event}:${message.id}:${message.status}:${message.updatedAt.toISOString()}`,
-        orderKey: `conversation:${message.conversationId}`,
-        body: JSON.stringify(messagePayload(message, now)),
-        conversationId: message.conversationId,
-        messageId: message.id,
       });
     });
-    deps.log.debug("deliver-message", { messageId: payload.messageId, event: payload.event, outcome: outcome ?? "already queued" });
+    deps.log.debug("deliver-message", { messageId: payload.messageId, event: payload.event, outcome: outcome ?? "none" });
   };
 }
 
@@ -79,9 +67,9 @@ export function deliverClinicEventTask(deps: Deps): Task {
 
 /** `send-delivery`: one attempt (or one wait) of a delivery; see src/outbound/deliver.ts. */
 export function sendDeliveryTask(deps: Deps, opts: DeliverOptions = {}): Task {
-  return async (payload) => {
+  return async (payload, helpers) => {
     if (!Value.Check(SendPayload, payload)) return badPayload(deps, "send-delivery", payload);
-    await sendDelivery(deps, payload.deliveryId, opts);
+    await sendDelivery(deps, payload.deliveryId, { signal: helpers.abortSignal, ...opts });
   };
 }
 
@@ -91,9 +79,8 @@ export function sendDeliveryTask(deps: Deps, opts: DeliverOptions = {}): Task {
  */
 export function sweepDeliveriesTask(deps: Deps): Task {
   return async () => {
-    const stale = new Date(deps.clock.now().getTime() - 5 * 60_000);
     const rows = await deps.db.select({ id: deliveries.id }).from(deliveries)
-      .where(and(eq(deliveries.status, "pending"), lt(deliveries.nextAttemptAt, stale)))
+      .where(and(eq(deliveries.status, "pending"), sql`${deliveries.nextAttemptAt} < now() - interval '5 minutes'`))
       .orderBy(asc(deliveries.nextAttemptAt)).limit(500);
     for (const { id } of rows) await scheduleAttempt(deps.db, id);
     if (rows.length > 0) deps.log.info("delivery sweep requeued", { count: rows.length });

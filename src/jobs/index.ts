@@ -13,6 +13,11 @@ import { processTwilioStatus } from "./twilio-status-event";
 
 /** Every task the worker runs, by identifier. */
 export function taskList(deps: Deps): TaskList {
+  return { ...processingTasks(deps), ...outboundTasks(deps) };
+}
+
+/** Tasks that only touch our database, Twilio and SMTP: webhooks, SMS, emails, holds, reminders. */
+function processingTasks(deps: Deps): TaskList {
   return {
     "process-webhook": processWebhookTask(deps, {
       stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
@@ -23,10 +28,14 @@ export function taskList(deps: Deps): TaskList {
     "send-sms": sendSmsTask(deps),
     "deliver-message": deliverMessageTask(deps),
     "deliver-clinic-event": deliverClinicEventTask(deps),
-    "send-delivery": sendDeliveryTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
   };
+}
+
+/** HTTP to customers' endpoints, which may take the whole OUTBOUND_TIMEOUT_MS: a runner of its own. */
+function outboundTasks(deps: Deps): TaskList {
+  return { "send-delivery": sendDeliveryTask(deps) };
 }
 
 export const CRON = [
@@ -37,36 +46,80 @@ export const CRON = [
 ];
 
 export interface Worker {
-  runner: Runner;
-  /** Waits for running jobs, then closes the worker's own pool. */
+  runners: Runner[];
+  /** Settles when any runner stops (a runner stops by itself when it cannot record an outcome). */
+  done: Promise<void>;
+  /** Waits for running jobs, then closes the workers' own pools. */
   stop(): Promise<void>;
 }
 
+/**
+ * Two graphile-worker runners in one process, each fetching only its own tasks: processing (WORKER_CONCURRENCY,
+ * with cron) and outbound deliveries (OUTBOUND_CONCURRENCY). A delivery attempt can hang for the whole timeout;
+ * in their own runner, hanging attempts never take the capacity webhooks, SMS, holds and reminders need.
+ */
 export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Worker> {
+  const { config } = deps;
+  const runners: RunningPool[] = [];
+  try {
+    runners.push(await startRunner(deps, {
+      name: "processing", tasks: processingTasks(deps), concurrency: config.WORKER_CONCURRENCY, cron: true, events,
+    }));
+    runners.push(await startRunner(deps, {
+      name: "outbound", tasks: outboundTasks(deps), concurrency: config.OUTBOUND_CONCURRENCY, cron: false, events,
+    }));
+  } catch (error) {
+    await Promise.all(runners.map((r) => r.stop()));
+    throw error;
+  }
+  return {
+    runners: runners.map((r) => r.runner),
+    done: Promise.race(runners.map((r) => r.runner.promise.then(() => undefined))),
+    async stop() {
+      const results = await Promise.allSettled(runners.map((r) => r.stop()));
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+    },
+  };
+}
+
+interface RunningPool { runner: Runner; stop(): Promise<void> }
+interface RunnerSpec { name: string; tasks: TaskList; concurrency: number; cron: boolean; events?: WorkerEvents }
+
+async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
   // Our own pool, so that stopping can wait until every connection is really closed, and so that a
   // connection the database drops (restart, failover) is logged instead of crashing the process.
-  const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: deps.config.WORKER_CONCURRENCY + 2 });
-  const lost = (error: Error) => deps.log.warn("worker pool connection lost", { error });
+  const pool = new pg.Pool({ connectionString: deps.databaseUrl, max: spec.concurrency + 2 });
+  const lost = (error: Error) => deps.log.warn("worker pool connection lost", { error, runner: spec.name });
   pool.on("error", lost);
   pool.on("connect", (client) => client.on("error", lost));
-  const runner = await run({
-    pgPool: pool,
-    events,
-    concurrency: deps.config.WORKER_CONCURRENCY,
-    noHandleSignals: true,
-    pollInterval: 1000,
-    taskList: taskList(deps),
-    parsedCronItems: parseCronItems(CRON),
-    logger: graphileLogger(deps),
-    preset: { worker: workerBatching(deps) },
-  });
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: pool,
+      events: spec.events,
+      concurrency: spec.concurrency,
+      noHandleSignals: true,
+      pollInterval: 1000,
+      taskList: spec.tasks,
+      parsedCronItems: parseCronItems(spec.cron ? CRON : []),
+      logger: graphileLogger(deps),
+      // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
+      preset: { worker: workerBatching(deps, spec.cron) },
+    });
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
   return {
     runner,
     async stop() {
       try {
         await runner.stop();
+      } catch (error) {
+        // Already stopped (after an unexpected stop): the pool still has to close.
+        if (!/already/i.test(String(error))) throw error;
       } finally {
-        // Also after an unexpected stop, when runner.stop() says it is already stopped.
         await pool.end();
       }
     },
@@ -81,10 +134,10 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
  * makes a failure to record an outcome (database gone) stop the pool cleanly instead of leaving an unhandled
  * rejection and a job locked for hours; the supervisor (supervise.ts) then starts a new runner.
  */
-function workerBatching(deps: Deps): GraphileConfig.WorkerOptions {
+function workerBatching(deps: Deps, localQueue: boolean): GraphileConfig.WorkerOptions {
   const { WORKER_LOCAL_QUEUE_SIZE: size, WORKER_COMPLETE_BATCH_MS: delay } = deps.config;
   return {
-    ...(size > 1 ? { localQueue: { size } } : {}),
+    ...(localQueue && size > 1 ? { localQueue: { size } } : {}),
     completeJobBatchDelay: delay,
     failJobBatchDelay: delay,
   };

@@ -2,6 +2,7 @@ import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { eq } from "drizzle-orm";
 import type { Task } from "graphile-worker";
+import type Mail from "nodemailer/lib/mailer";
 import { emailOutbox } from "../../db/schema";
 import { retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
@@ -18,8 +19,10 @@ function isPermanent(error: unknown): boolean {
 /**
  * Sends one outbox email over SMTP (nodemailer). A temporary failure (SMTP 4xx, connection refused, timeout) is
  * recorded and thrown, so graphile-worker retries it with its exponential backoff; a permanent one (5xx), or the
- * last allowed attempt, marks the email `failed` with the server's answer in last_error. A worker dying between
- * the SMTP answer and the update sends again on retry: SMTP has no way to ask whether a message was taken.
+ * last allowed attempt, marks the email `failed` with the server's answer in last_error. Delivery is at least
+ * once: SMTP has no way to ask whether a message was taken, so a send whose answer never came (the worker died, or
+ * was stopped: the SMTP call is aborted with graphile-worker's abortSignal, closing the connection) stays
+ * `sending` and goes out again on retry, with the same Message-ID so mail clients show it once.
  */
 export function sendEmailTask(deps: Deps): Task {
   return async (payload, helpers) => {
@@ -42,17 +45,23 @@ export function sendEmailTask(deps: Deps): Task {
     } else {
       await deps.db.update(emailOutbox).set({ status: "sending" }).where(eq(emailOutbox.id, email.id));
     }
+    // nodemailer (>= 10.6) honours `signal` for SMTP: on abort it closes the connection and rejects at once.
+    // @types/nodemailer does not list the option yet, hence the wider type.
+    const mail: Mail.Options & { signal?: AbortSignal } = {
+      from: deps.config.EMAIL_FROM, to: email.to, subject: email.subject, text: email.body,
+      messageId: `<${email.id}@switchboard>`, signal: helpers.abortSignal,
+    };
     try {
-      await deps.mailer.sendMail({
-        from: deps.config.EMAIL_FROM, to: email.to, subject: email.subject, text: email.body,
-        messageId: `<${email.id}@switchboard>`,
-      });
+      await deps.mailer.sendMail(mail);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const permanent = isPermanent(error);
       const giveUp = permanent || helpers.job.attempts >= helpers.job.max_attempts;
+      // Stopped mid-send: the server may have the message; `sending` says so to the next attempt.
+      const aborted = helpers.abortSignal?.aborted ?? false;
+      const status = giveUp ? "failed" : aborted ? "sending" : "pending";
       await deps.db.update(emailOutbox)
-        .set({ status: giveUp ? "failed" : "pending", attempts: email.attempts + 1, lastError: storableText(message, 2000) })
+        .set({ status, attempts: email.attempts + 1, lastError: storableText(message, 2000) })
         .where(eq(emailOutbox.id, email.id));
       if (giveUp) {
         log.error(permanent ? "email refused permanently" : "email not sent after the last attempt", { to: email.to, error: message });

@@ -1,27 +1,40 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
-import twilio from "twilio";
 import { clinics, patients, smsMessages } from "../../db/schema";
 import { retryOnStaleConnection } from "../db";
-import type { Deps } from "../deps";
+import type { Deps, TwilioClient } from "../deps";
 import { storableText } from "../domain/text";
-import { handleSmsFailure } from "../effects/sms-failure";
+import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import type { Tx } from "./enqueue";
+import { enqueue, type Tx } from "./enqueue";
+import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
-export const STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/sms-status";
 
 type Sms = typeof smsMessages.$inferSelect;
-/** `check`: an earlier attempt may have reached Twilio (it timed out, or the worker died mid-call). */
-type Claim = { kind: "skip" } | { kind: "send" | "check"; sms: Sms; waitMs: number };
+/** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
+const CLAIMABLE = new Set(["pending", "unknown"]);
+
+type Claim = { kind: "skip" } | { kind: "later" } | { kind: "busy"; by: string } | ({ kind: "go"; sms: Sms } & SmsToSend);
+
+/** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
+export class SendUnderWay extends Error {
+  readonly code = "SEND_UNDER_WAY";
+  constructor(jobId: string) {
+    super(`another attempt to send this SMS is under way (job ${jobId})`);
+  }
+}
+/** What recording an outcome decided: the status written, and whether graphile-worker should run the job again. */
+interface Verdict { status: string; retry: boolean }
 
 /**
- * Sends one recorded SMS through the twilio SDK. The row is marked `sending` (committed) before the API call,
- * so a retry knows a text may already be out and looks it up on Twilio before sending again: a patient is
- * never texted twice. Twilio 4xx answers are recorded and not retried; 429, 5xx and network errors are.
+ * Sends one recorded SMS through the twilio SDK, never twice (SPEC 8): claim (claimed_by, a column of its own)
+ * → one attempt against Twilio → one transaction recording its outcome. From the claim until Twilio's answer
+ * settles it, the row is `unknown`: the message may be on Twilio (a timeout, a 5xx, a dead or stopped worker),
+ * so every later attempt looks it up before it may send, and a look-up that fails is retried as a look-up.
+ * Twilio 4xx answers are recorded and not retried. The last attempt never reports as failed what may have gone out.
  */
 export function sendSmsTask(deps: Deps): Task {
   return async (payload, helpers) => {
@@ -29,129 +42,186 @@ export function sendSmsTask(deps: Deps): Task {
       deps.log.error("send-sms: bad payload, giving up", { payload });
       return;
     }
-    const claim = await claimSend(deps, payload.smsId);
-    if (claim.kind === "skip") return;
-    const { sms } = claim;
-    const log = deps.log.child({ smsId: sms.id, kind: sms.kind });
-    const client = deps.twilio!;
-    const address = (n: string) => (sms.channel === "WHATSAPP" ? `whatsapp:${n}` : n);
-    // What Twilio says is decided inside the try; recording it is not: once Twilio has the message, a database
-    // error while saving its sid must not count as a failed send (it would text again, or alert needlessly).
-    let sent: { sid: string; status: string; reconciled: boolean };
-    try {
-      const earlier = claim.kind === "check" ? await findEarlierSend(deps, client, sms, address) : undefined;
-      if (earlier) {
-        sent = { sid: earlier.sid, status: earlier.status, reconciled: true };
-      } else {
-        if (claim.waitMs > 0) await deps.sleep(claim.waitMs);
-        const base = deps.config.PUBLIC_URL?.replace(/\/+$/, "");
-        const message = await client.messages.create({
-          to: address(sms.to), from: address(sms.from), body: sms.body,
-          ...(base ? { statusCallback: base + STATUS_CALLBACK_PATH } : {}),
-        });
-        sent = { sid: message.sid, status: message.status, reconciled: false };
-      }
-    } catch (error) {
-      const kind = classify(error);
-      const message = error instanceof Error ? error.message : String(error);
-      const code = error instanceof twilio.RestException ? String(error.code ?? error.status) : null;
-      const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-      const status = kind === "permanent" || lastAttempt ? "failed" : kind === "ambiguous" ? "sending" : "pending";
-      await deps.db.transaction(async (tx) => {
-        const [row] = await tx.update(smsMessages)
-          .set({ status, errorCode: code, errorMessage: storableText(message, 2000), updatedAt: deps.clock.now() })
-          .where(eq(smsMessages.id, sms.id)).returning();
-        // Twilio refused it, so no status callback will come: the patient still hears from the clinic by email,
-        // and support is alerted, as for a failed callback. Not for 21610: the patient asked for no texts.
-        if (status === "failed" && code !== "21610" && row) await handleSmsFailure(deps, tx, row, { status, errorCode: code ?? undefined });
-      });
-      if (code === "21610" && sms.patientId) {
-        // Twilio knows the recipient replied STOP: keep our record in step so nothing else is tried.
-        await deps.db.update(patients).set({ optedOut: true, optedOutAt: deps.clock.now(), optOutType: "TWILIO_21610" })
-          .where(eq(patients.id, sms.patientId));
-      }
-      deps.metrics.smsSends.inc({ outcome: status === "failed" ? "failed" : "retry" });
-      if (status === "failed") {
-        log.error("sms not sent", { to: sms.to, code, error: message, permanent: kind === "permanent" });
-        return;
-      }
-      log.warn("sms send failed; will retry", { to: sms.to, code, error: message, ambiguous: kind === "ambiguous" });
-      throw error;
-    }
-    // A failure here throws with the row left `sending`: the retry then checks Twilio before sending again.
-    await retryOnStaleConnection(() => recordSent(deps, sms.id, sent.sid, sent.status));
-    deps.metrics.smsSends.inc({ outcome: sent.reconciled ? "reconciled" : "sent" });
-    if (sent.reconciled) log.info("sms had already reached Twilio; not sent again", { sid: sent.sid });
-    else log.info("sms sent", { sid: sent.sid, to: sms.to });
+    const claim = await claimSend(deps, payload.smsId, helpers.job.id);
+    if (claim.kind === "skip" || claim.kind === "later") return;
+    if (claim.kind === "busy") throw new SendUnderWay(claim.by);
+    const outcome = await attemptSend(deps, claim, helpers.abortSignal);
+    const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+    // Outside the attempt: once Twilio has the message, a database error while saving its sid must not count as a
+    // failed send. It throws with the row still `unknown`, and the retry looks the message up.
+    const verdict = await retryOnStaleConnection(() =>
+      deps.db.transaction((tx) => recordOutcome(deps, tx, claim.sms, outcome, lastAttempt)));
+    report(deps, claim.sms, outcome, verdict);
+    if (verdict.retry && "error" in outcome) throw outcome.error;
   };
 }
 
-/** Locks the row, re-checks opt-out, reserves the sending number's next slot and marks the row `sending`. */
-async function claimSend(deps: Deps, smsId: string): Promise<Claim> {
+/**
+ * Locks the row, re-checks opt-out, reserves the sending number's next slot and marks the claim, committed before
+ * Twilio is called. An `unknown` row (an earlier attempt may have reached Twilio) is looked up first, even for a
+ * patient who has opted out since: it may already be out, and that must be recorded, not skipped.
+ */
+async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Claim> {
   return deps.db.transaction(async (tx) => {
     const [sms] = await tx.select().from(smsMessages).where(eq(smsMessages.id, smsId)).for("update");
-    if (!sms || (sms.status !== "pending" && sms.status !== "sending")) return { kind: "skip" };
+    if (!sms || sms.twilioSid || !CLAIMABLE.has(sms.status)) return { kind: "skip" };
+    if (sms.claimedBy && sms.claimedBy !== jobId && await isRunning(tx, sms.claimedBy)) {
+      return { kind: "busy", by: sms.claimedBy };
+    }
+    const now = deps.clock.now();
+    const lookUpFirst = sms.status === "unknown";
     const skip = async (status: string, reason: string) => {
-      await tx.update(smsMessages).set({ status, errorMessage: reason, updatedAt: deps.clock.now() }).where(eq(smsMessages.id, sms.id));
+      await tx.update(smsMessages).set({ status, errorMessage: reason, updatedAt: now })
+        .where(eq(smsMessages.id, sms.id));
       deps.metrics.smsSends.inc({ outcome: "skipped" });
       deps.log.info("sms not sent", { smsId: sms.id, reason });
       return { kind: "skip" } as const;
     };
-    if (sms.patientId) {
-      const [patient] = await tx.select({ optedOut: patients.optedOut }).from(patients).where(eq(patients.id, sms.patientId));
-      if (patient?.optedOut) return skip("skipped_opted_out", "patient opted out");
+    const optedOut = await isOptedOut(tx, sms.patientId);
+    if (optedOut && !lookUpFirst) return skip("skipped_opted_out", "patient opted out");
+    if (!deps.twilio) {
+      if (!lookUpFirst) return skip("logged", "Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)");
+      // Without credentials it cannot be looked up; it stays unknown for a run that has them.
+      deps.log.warn("sms may be on Twilio but Twilio is not configured to look it up", { smsId: sms.id });
+      return { kind: "skip" };
     }
-    if (!deps.twilio) return skip("logged", "Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)");
-    const [clinic] = await tx.select({ perSecond: clinics.smsPerSecond }).from(clinics).where(eq(clinics.id, sms.clinicId));
-    const waitMs = await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
-    await tx.update(smsMessages).set({ status: "sending", attempts: sms.attempts + 1, updatedAt: deps.clock.now() })
+    const [clinic] = await tx.select({ perSecond: clinics.smsPerSecond }).from(clinics)
+      .where(eq(clinics.id, sms.clinicId));
+    const pace = optedOut ? { kind: "now" as const, waitMs: 0 }
+      : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
+    if (pace.kind === "later") {
+      // Its number's next free slot is far off: come back then rather than hold a worker asleep until it.
+      await enqueue(tx, "send-sms", { smsId: sms.id }, { jobKey: `sms:${sms.id}`, runAt: new Date(Date.now() + pace.inMs) });
+      return { kind: "later" };
+    }
+    const waitMs = pace.waitMs;
+    await tx.update(smsMessages)
+      .set({ status: "unknown", claimedBy: jobId, attempts: sms.attempts + 1, updatedAt: now })
       .where(eq(smsMessages.id, sms.id));
-    return { kind: sms.status === "sending" ? "check" : "send", sms, waitMs };
+    return { kind: "go", sms, client: deps.twilio, lookUpFirst, maySend: !optedOut, waitMs };
   });
 }
 
 /**
- * Pacing per sending number (SPEC 8): each send takes the next free slot, 1/sms_per_second apart, shared by every
- * worker process. Returns how long to wait for it (the `sms:<from>` queue runs one send per number at a time).
+ * Whether a job is running: graphile-worker keeps it locked until its outcome is recorded, and unlocks the jobs
+ * of a worker that died (src/jobs/heartbeat.ts). A finished job is gone or unlocked.
  */
-async function reserveSlot(deps: Deps, tx: Tx, from: string, perSecond: number) {
+async function isRunning(tx: Tx, jobId: string): Promise<boolean> {
+  const rows = await tx.execute(sql`select 1 from graphile_worker.jobs
+    where id = ${jobId}::bigint and locked_at is not null`);
+  return rows.length > 0;
+}
+
+async function isOptedOut(tx: Tx, patientId: string | null): Promise<boolean> {
+  if (!patientId) return false;
+  const [patient] = await tx.select({ optedOut: patients.optedOut }).from(patients).where(eq(patients.id, patientId));
+  return patient?.optedOut ?? false;
+}
+
+type Pace = { kind: "now"; waitMs: number } | { kind: "later"; inMs: number };
+
+/**
+ * Pacing per sending number (SPEC 8): each send takes the next free slot, 1/sms_per_second apart, shared by every
+ * worker process; sends from one number may run in parallel jobs. A slot at most SMS_PACING_MAX_SLEEP_MS away is
+ * taken and slept for; a later one is not taken, and the job comes back about when it frees.
+ */
+async function reserveSlot(deps: Pick<Deps, "clock" | "config">, tx: Tx, from: string, perSecond: number): Promise<Pace> {
   const gapMs = Math.ceil(1000 / Math.max(perSecond, 1));
   const now = deps.clock.now().toISOString();
-  const rows = await tx.execute<{ wait_ms: number }>(sql`
-    insert into sms_senders (phone, next_send_at) values (${from}, ${now}::timestamptz + ${gapMs} * interval '1 millisecond')
+  const maxSleep = deps.config.SMS_PACING_MAX_SLEEP_MS;
+  const [taken] = await tx.execute<{ wait_ms: number }>(sql`
+    insert into sms_senders (phone, next_send_at)
+    values (${from}, ${now}::timestamptz + ${gapMs} * interval '1 millisecond')
     on conflict (phone) do update
       set next_send_at = greatest(sms_senders.next_send_at, ${now}::timestamptz) + ${gapMs} * interval '1 millisecond'
+      where sms_senders.next_send_at <= ${now}::timestamptz + ${maxSleep} * interval '1 millisecond'
     returning (extract(epoch from next_send_at - ${now}::timestamptz) * 1000 - ${gapMs})::float8 as wait_ms`);
-  return Math.max(0, Number(rows[0]?.wait_ms ?? 0));
+  if (taken) return { kind: "now", waitMs: Math.max(0, Number(taken.wait_ms)) };
+  const [next] = await tx.execute<{ in_ms: number }>(sql`
+    select (extract(epoch from next_send_at - ${now}::timestamptz) * 1000)::float8 as in_ms
+    from sms_senders where phone = ${from}`);
+  return { kind: "later", inMs: Math.max(0, Number(next?.in_ms ?? 0)) };
 }
 
-/** Stores the sid; status callbacks that arrived before it (marked unknown) are processed again now. */
-async function recordSent(deps: Deps, id: string, sid: string, status: string) {
-  await deps.db.transaction(async (tx) => {
-    await lockSid(tx, sid);
-    await tx.update(smsMessages)
-      .set({ status, twilioSid: sid, sentAt: deps.clock.now(), updatedAt: deps.clock.now(), errorCode: null, errorMessage: null })
-      .where(eq(smsMessages.id, id));
-    await requeueEarlyCallbacks(tx, sid);
-  });
+/** Writes what the attempt found out, with its effects, in the caller's transaction. */
+async function recordOutcome(deps: Deps, tx: Tx, sms: Sms, outcome: Outcome, lastAttempt: boolean): Promise<Verdict> {
+  const now = deps.clock.now();
+  // Whatever the outcome, this attempt is over: its claim ends with it.
+  const set = (fields: Partial<Sms>) => tx.update(smsMessages)
+    .set({ ...fields, claimedBy: null, updatedAt: now }).where(eq(smsMessages.id, sms.id)).returning();
+  switch (outcome.kind) {
+    case "sent": {
+      // Callbacks that outran this answer wait for the sid (marked unknown); the lock keeps them in step.
+      await lockSid(tx, outcome.sid);
+      await set({
+        status: outcome.status, twilioSid: outcome.sid, sentAt: now,
+        errorCode: null, errorMessage: null,
+      });
+      await requeueEarlyCallbacks(tx, outcome.sid);
+      return { status: outcome.status, retry: false };
+    }
+    case "withheld":
+      await set({ status: "skipped_opted_out", errorMessage: outcome.reason });
+      return { status: "skipped_opted_out", retry: false };
+    case "refused":
+    case "not_sent": {
+      const retry = outcome.kind === "not_sent" && !lastAttempt;
+      const status = retry ? "pending" : "failed";
+      const [row] = await set({ status, errorCode: outcome.code, errorMessage: errorText(outcome) });
+      if (retry || !row) return { status, retry };
+      if (outcome.code === "21610") {
+        // Twilio knows the recipient replied STOP: keep our record in step, so nothing else is tried.
+        if (sms.patientId) {
+          await tx.update(patients).set({ optedOut: true, optedOutAt: now, optOutType: "TWILIO_21610" })
+            .where(eq(patients.id, sms.patientId));
+        }
+      } else {
+        // No status callback will come for a message Twilio does not have: the patient still hears from the
+        // clinic by email, and support is alerted, as for a failed callback.
+        await handleSmsFailure(deps, tx, row, { status, errorCode: outcome.code ?? undefined });
+      }
+      return { status, retry: false };
+    }
+    case "unknown": {
+      const status = lastAttempt ? "unconfirmed" : "unknown";
+      const [row] = await set({ status, errorCode: outcome.code, errorMessage: errorText(outcome) });
+      // Out of attempts, and Twilio never said whether it has the message: not a failure (no "we could not text
+      // you" email for a text that may have arrived), but a person should look.
+      if (lastAttempt && row) await alertSmsUnconfirmed(deps, tx, row, errorText(outcome));
+      return { status, retry: !lastAttempt };
+    }
+  }
 }
 
-/** The message an earlier, unanswered attempt may have created: same numbers and body, created since we recorded it. */
-async function findEarlierSend(deps: Deps, client: NonNullable<Deps["twilio"]>, sms: Sms, address: (n: string) => string) {
-  const recent = await client.messages.list({ to: address(sms.to), from: address(sms.from), limit: 50 });
-  const since = sms.createdAt.getTime() - 5 * 60_000; // tolerate clock skew between us and Twilio
-  const candidates = recent.filter((m) => m.body === sms.body && (!m.dateCreated || m.dateCreated.getTime() >= since));
-  if (candidates.length === 0) return undefined;
-  // An identical SMS we sent earlier owns its sid already: only a message no row has claimed can be this one.
-  const claimed = new Set((await deps.db.select({ sid: smsMessages.twilioSid }).from(smsMessages)
-    .where(inArray(smsMessages.twilioSid, candidates.map((m) => m.sid)))).map((r) => r.sid));
-  return candidates.find((m) => !claimed.has(m.sid));
+function errorText(outcome: Extract<Outcome, { error: unknown }>): string {
+  const { error } = outcome;
+  const message = error instanceof Error ? error.message : String(error);
+  const lookUp = outcome.kind === "unknown" && outcome.step === "look-up";
+  return storableText(lookUp ? `look-up failed: ${message}` : message, 2000);
 }
 
-/** permanent: Twilio refused it (4xx); retry: it never got there or Twilio failed (5xx, 429); ambiguous: it may be out. */
-function classify(error: unknown): "permanent" | "retry" | "ambiguous" {
-  if (error instanceof twilio.RestException) return error.status >= 400 && error.status < 500 && error.status !== 429 ? "permanent" : "retry";
-  const code = (error as { code?: string }).code;
-  if (code && ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"].includes(code)) return "retry";
-  return "ambiguous";
+/** One log line and one metric per attempt, after its outcome has committed. */
+function report(deps: Deps, sms: Sms, outcome: Outcome, verdict: Verdict) {
+  const log = deps.log.child({ smsId: sms.id, kind: sms.kind });
+  const fields = { to: sms.to, status: verdict.status };
+  switch (outcome.kind) {
+    case "sent":
+      deps.metrics.smsSends.inc({ outcome: outcome.found ? "reconciled" : "sent" });
+      if (outcome.found) log.info("sms had already reached Twilio; not sent again", { ...fields, sid: outcome.sid });
+      else log.info("sms sent", { ...fields, sid: outcome.sid });
+      return;
+    case "withheld":
+      deps.metrics.smsSends.inc({ outcome: "skipped" });
+      log.info("sms not sent", { ...fields, reason: outcome.reason });
+      return;
+    default: {
+      const detail = { ...fields, code: outcome.code, error: errorText(outcome) };
+      deps.metrics.smsSends.inc({ outcome: verdict.retry ? "retry" : verdict.status });
+      if (verdict.status === "unconfirmed") log.error("sms may have been sent; Twilio could not confirm it", detail);
+      else if (verdict.status === "failed") {
+        log.error("sms not sent", { ...detail, refused: outcome.kind === "refused" });
+      }
+      else log.warn("sms send not confirmed; will retry", { ...detail, mayBeOnTwilio: outcome.kind === "unknown" });
+    }
+  }
 }

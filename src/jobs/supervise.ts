@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Deps } from "../deps";
+import { startHeartbeats } from "./heartbeat";
 import { startWorker, type Worker } from "./index";
 
 export interface SupervisedWorker {
@@ -17,6 +18,11 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
   let timer: ReturnType<typeof setTimeout> | undefined;
   let orphaned: string[] = [];
   let starting: Promise<void> | undefined;
+  // Every pool and worker id this process has run with that is still running: their locks are ours.
+  const live = new Set<string>();
+  const heartbeats = startHeartbeats(deps, () => [...live], {
+    intervalMs: deps.config.WORKER_HEARTBEAT_INTERVAL_MS, staleAfterMs: deps.config.WORKER_STALE_AFTER_MS,
+  });
 
   const schedule = () => {
     if (!stopping) timer = setTimeout(() => { starting = start(); }, restartDelayMs);
@@ -26,8 +32,9 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
     const workerIds = new Set<string>();
     const events = new EventEmitter();
     // Jobs are locked by the pool's id (and older versions by each worker's): keep both to unlock after a crash.
-    events.on("pool:create", ({ workerPool }: { workerPool: { id: string } }) => workerIds.add(workerPool.id));
-    events.on("worker:create", ({ worker }: { worker: { workerId: string } }) => workerIds.add(worker.workerId));
+    const track = (id: string) => { workerIds.add(id); live.add(id); };
+    events.on("pool:create", ({ workerPool }: { workerPool: { id: string } }) => track(workerPool.id));
+    events.on("worker:create", ({ worker }: { worker: { workerId: string } }) => track(worker.workerId));
     try {
       if (orphaned.length > 0) {
         await deps.sql`select graphile_worker.force_unlock_workers(${orphaned}::text[])`;
@@ -41,10 +48,11 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
         return;
       }
       current = worker;
-      void worker.runner.promise.then(() => undefined, (error: unknown) => error).then((error) => {
+      void worker.done.then(() => undefined, (error: unknown) => error).then((error) => {
         if (stopping || current !== worker) return;
         current = undefined;
         orphaned = [...workerIds];
+        for (const id of workerIds) live.delete(id);
         deps.log.error("worker stopped unexpectedly; restarting", { error, restartInMs: restartDelayMs });
         void worker.stop().catch(() => undefined);
         schedule();
@@ -63,6 +71,7 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
       clearTimeout(timer);
       await starting;
       await current?.stop();
+      await heartbeats.stop();
     },
   };
 }

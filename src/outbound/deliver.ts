@@ -1,7 +1,7 @@
 import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
-import { nextStep, parseDelays } from "../domain/webhook-delivery";
+import { decideTurn, jitter, nextStep, parseDelays } from "../domain/webhook-delivery";
 import { queueEmail } from "../effects/email";
 import type { Executor } from "../jobs/enqueue";
 import { type HttpResult, httpTransport, type Transport } from "./http";
@@ -10,16 +10,19 @@ import { signedHeaders } from "./sign";
 import { type Lookup, RefusedTarget, resolveTarget } from "./ssrf";
 import { type Delivery, type Endpoint, scheduleAttempt } from "./store";
 
-export interface DeliverOptions { transport?: Transport; lookup?: Lookup }
+export interface DeliverOptions {
+  transport?: Transport;
+  lookup?: Lookup;
+  /** graphile-worker's abort signal: a stopping worker ends its attempts instead of waiting out the timeout. */
+  signal?: AbortSignal;
+}
 
 export type SendResult = "sent" | "retry_scheduled" | "failed" | "waiting" | "not_pending";
 
-/** Back-pressure waits are short and jittered so waiting jobs do not all wake at once. */
-const jitter = (base: number) => base + Math.floor(Math.random() * Math.max(50, base / 2));
-
 /**
  * One step of a delivery: wait its turn (conversation order, endpoint slots) or make one attempt and record
- * it. Waiting reschedules the job without counting an attempt, so back-pressure never burns retries.
+ * it. Waiting reschedules the job without counting an attempt, so back-pressure never burns retries. The
+ * database's clock is the only one: it stamps new deliveries, schedules retries and decides what is due.
  */
 export async function sendDelivery(deps: Deps, deliveryId: string, opts: DeliverOptions = {}): Promise<SendResult> {
   const [delivery] = await deps.db.select().from(deliveries).where(eq(deliveries.id, deliveryId));
@@ -33,57 +36,72 @@ export async function sendDelivery(deps: Deps, deliveryId: string, opts: Deliver
     log.warn("delivery skipped: endpoint disabled");
     return "failed";
   }
-  const turn = await turnOrSlot(deps, delivery, endpoint);
-  if (typeof turn === "number") return "waiting";
+  const turn = await takeTurn(deps, delivery, endpoint);
+  if (turn.kind === "skip") return "not_pending";
+  if (turn.kind === "wait") return "waiting";
 
-  const started = deps.clock.now();
   const t0 = performance.now();
-  const { result, address } = await attempt(deps, turn.delivery, endpoint, started, opts);
+  const { result, address } = await attempt(deps, turn.delivery, endpoint, turn.now, opts);
   const durationMs = Math.round(performance.now() - t0);
-  return record(deps, turn.delivery, endpoint, { slotId: turn.slotId, started, durationMs, result, address }, log);
+  const attempted = { slotId: turn.slotId, started: turn.now, durationMs, result, address };
+  return record(deps, turn.delivery, endpoint, attempted, log);
 }
 
-/** Conversation order first (an earlier delivery not yet attempted in its round goes first), then an endpoint slot. */
-async function turnOrSlot(deps: Deps, read: Delivery, endpoint: Endpoint): Promise<number | { slotId: number; delivery: Delivery }> {
+type Taken = { kind: "skip" } | { kind: "wait" } | { kind: "go"; slotId: number; delivery: Delivery; now: Date };
+
+/** Reads the facts under the delivery's row lock, decides (src/domain/webhook-delivery.ts), then takes a slot. */
+async function takeTurn(deps: Deps, read: Delivery, endpoint: Endpoint): Promise<Taken> {
   return deps.db.transaction(async (tx) => {
     // A manual retry or the sweep can queue a second job for a delivery: re-read it under its row lock, so
     // only one attempt runs at a time and a job that finds the next retry not yet due waits for it.
     const [delivery] = await tx.select().from(deliveries).where(eq(deliveries.id, read.id)).for("update");
-    if (delivery?.status !== "pending") return 0;
-    // Early only by both clocks: the injected one (retries are scheduled with it) and the real one (a new
-    // delivery's next_attempt_at is the database's now()), so a held test clock never makes a job wait forever.
-    const early = delivery.nextAttemptAt.getTime() - Math.max(Date.now(), deps.clock.now().getTime());
-    if (delivery.attempts > read.attempts || early > 25) {
-      await scheduleAttempt(tx, delivery.id, delivery.nextAttemptAt);
-      return Math.max(early, 1);
-    }
+    if (!delivery) return { kind: "skip" };
+    const now = await databaseNow(tx);
     const [busy] = await tx.select({ id: outboundSlots.id }).from(outboundSlots).where(and(
       eq(outboundSlots.deliveryId, delivery.id), sql`released_at is null and expires_at > clock_timestamp()`)).limit(1);
-    if (busy) return later(tx, delivery.id, jitter(deps.config.OUTBOUND_TIMEOUT_MS));
     // "Not yet attempted" is per round, so a replay of several failed deliveries also goes out in order.
-    if (delivery.orderKey && delivery.attempts === delivery.roundStart) {
-      const [earlier] = await tx.select({ nextAttemptAt: deliveries.nextAttemptAt }).from(deliveries).where(and(
-        eq(deliveries.orderKey, delivery.orderKey), eq(deliveries.status, "pending"), eq(deliveries.attempts, deliveries.roundStart),
-        lt(deliveries.seq, delivery.seq),
-      )).orderBy(asc(deliveries.seq)).limit(1);
-      // Wake about when the one ahead is due, not in a tight loop behind a rate-limited endpoint.
-      if (earlier) return later(tx, delivery.id, jitter(Math.max(100, earlier.nextAttemptAt.getTime() - Date.now())));
+    const [earlier] = delivery.orderKey && delivery.attempts === delivery.roundStart
+      ? await tx.select({ nextAttemptAt: deliveries.nextAttemptAt }).from(deliveries).where(and(
+        eq(deliveries.orderKey, delivery.orderKey), eq(deliveries.status, "pending"),
+        eq(deliveries.attempts, deliveries.roundStart), lt(deliveries.seq, delivery.seq),
+      )).orderBy(asc(deliveries.seq)).limit(1)
+      : [];
+    const turn = decideTurn({
+      status: delivery.status, attemptsRead: read.attempts, attempts: delivery.attempts,
+      nextAttemptAt: delivery.nextAttemptAt, inFlight: busy !== undefined, earlierDueAt: earlier?.nextAttemptAt,
+      now, attemptTimeoutMs: deps.config.OUTBOUND_TIMEOUT_MS,
+    });
+    if (turn.kind === "skip") return turn;
+    if (turn.kind === "wait") {
+      const runAt = turn.reason === "not_due" ? delivery.nextAttemptAt : new Date(now.getTime() + turn.ms);
+      await sleepUntil(tx, delivery.id, runAt, turn.hold);
+      return turn;
     }
     const config = deps.config;
     const slot = await acquireSlot(tx, endpoint.id, delivery.id, {
-      maxInFlight: config.OUTBOUND_MAX_IN_FLIGHT, maxPerWindow: config.OUTBOUND_MAX_PER_WINDOW,
-      windowMs: config.OUTBOUND_WINDOW_MS, leaseMs: config.OUTBOUND_TIMEOUT_MS + 10_000,
+      // An endpoint that has only failed lately (a hanging receiver times out every attempt) gets fewer workers.
+      maxInFlight: endpoint.failingSince ? config.OUTBOUND_MAX_IN_FLIGHT_FAILING : config.OUTBOUND_MAX_IN_FLIGHT,
+      maxPerWindow: config.OUTBOUND_MAX_PER_WINDOW, windowMs: config.OUTBOUND_WINDOW_MS,
+      leaseMs: config.OUTBOUND_TIMEOUT_MS + 10_000,
     });
-    if (!slot.ok) return later(tx, delivery.id, jitter(slot.reason === "window" ? slot.retryInMs : 150));
-    return { slotId: slot.slotId, delivery };
+    if (!slot.ok) {
+      const ms = jitter(slot.reason === "window" ? slot.retryInMs : 150, Math.random());
+      await sleepUntil(tx, delivery.id, new Date(now.getTime() + ms), true);
+      return { kind: "wait" };
+    }
+    return { kind: "go", slotId: slot.slotId, delivery, now };
   });
 }
 
-async function later(tx: Executor, deliveryId: string, ms: number): Promise<number> {
-  const runAt = new Date(Date.now() + ms);
-  await tx.update(deliveries).set({ nextAttemptAt: runAt }).where(eq(deliveries.id, deliveryId));
+async function databaseNow(tx: Executor): Promise<Date> {
+  const [row] = await tx.execute<{ now: Date | string }>(sql`select clock_timestamp() as now`);
+  return new Date(row!.now);
+}
+
+/** Re-queues the job for `runAt`; with `hold`, the delivery's own schedule moves too. */
+async function sleepUntil(tx: Executor, deliveryId: string, runAt: Date, hold: boolean) {
+  if (hold) await tx.update(deliveries).set({ nextAttemptAt: runAt }).where(eq(deliveries.id, deliveryId));
   await scheduleAttempt(tx, deliveryId, runAt);
-  return ms;
 }
 
 async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: Date, opts: DeliverOptions) {
@@ -101,7 +119,8 @@ async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: 
     "switchboard-event": delivery.eventType,
     ...signedHeaders(endpoint, delivery.webhookId, now, delivery.body),
   };
-  const result = await (opts.transport ?? httpTransport)(target, headers, delivery.body, deps.config.OUTBOUND_TIMEOUT_MS);
+  const transport = opts.transport ?? httpTransport;
+  const result = await transport(target, headers, delivery.body, deps.config.OUTBOUND_TIMEOUT_MS, opts.signal);
   return { result, address: target.address };
 }
 
@@ -135,7 +154,7 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
     }
     const disabledNow = await noteFailure(deps, tx, endpoint, step.kind === "failed" && step.disableEndpoint);
     if (step.kind === "retry" && !disabledNow) {
-      const runAt = new Date(deps.clock.now().getTime() + step.delayMs);
+      const runAt = new Date((await databaseNow(tx)).getTime() + step.delayMs);
       await tx.update(deliveries).set({ ...base, nextAttemptAt: runAt }).where(eq(deliveries.id, delivery.id));
       await scheduleAttempt(tx, delivery.id, runAt);
       return "retry_scheduled" as const;
@@ -143,11 +162,24 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
     await finish(deps, tx, delivery, { ...base, status: "failed" });
     return "failed" as const;
   });
+  if (delivery.orderKey && delivery.attempts === delivery.roundStart) await wakeNextInOrder(deps.db, delivery);
   if (outcome === "retry_scheduled") m.outboundRetries.inc();
   const fields = { attempt: attemptNo, status: a.result.status, error, durationMs: a.durationMs, outcome };
   if (outcome === "sent") log.info("webhook delivered", fields);
   else log.warn("webhook attempt failed", fields);
   return outcome;
+}
+
+/**
+ * The delivery after this one in its conversation waits until this one has been attempted in its round; it was
+ * put back to sleep for a guess of how long that takes, so wake it now that the attempt is recorded.
+ */
+async function wakeNextInOrder(db: Executor, delivery: Delivery) {
+  const [next] = await db.select({ id: deliveries.id }).from(deliveries).where(and(
+    eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"), sql`${deliveries.seq} > ${delivery.seq}`,
+    eq(deliveries.attempts, deliveries.roundStart),
+  )).orderBy(asc(deliveries.seq)).limit(1);
+  if (next) await scheduleAttempt(db, next.id);
 }
 
 async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" }) {

@@ -17,14 +17,16 @@ export interface HttpResult {
 }
 
 /** Sends one POST; resolves (never rejects) with what happened. Injected so tests can watch for connections. */
-export type Transport = (target: Target, headers: Record<string, string>, body: string, timeoutMs: number) => Promise<HttpResult>;
+export type Transport = (
+  target: Target, headers: Record<string, string>, body: string, timeoutMs: number, signal?: AbortSignal,
+) => Promise<HttpResult>;
 
 /**
  * POST with node:http(s) to the already-checked IP literal: the Host header and TLS servername carry the
  * name, so virtual hosting and certificate checks work while DNS is never asked a second time. Redirects
  * are never followed (node:http does not follow them); the timeout covers the whole exchange.
  */
-export const httpTransport: Transport = (target, headers, body, timeoutMs) => new Promise((resolve) => {
+export const httpTransport: Transport = (target, headers, body, timeoutMs, signal) => new Promise((resolve) => {
   const secure = target.url.protocol === "https:";
   const defaultPort = secure ? 443 : 80;
   const hostHeader = target.url.host || `${target.hostname}${target.port === defaultPort ? "" : `:${target.port}`}`;
@@ -33,7 +35,13 @@ export const httpTransport: Transport = (target, headers, body, timeoutMs) => ne
     if (settled) return;
     settled = true;
     clearTimeout(timer);
+    signal?.removeEventListener("abort", abort);
     resolve(result);
+  };
+  // The worker is stopping: give up now (the attempt is recorded as failed and retried, same webhook-id).
+  const abort = () => {
+    finish({ error: "attempt abandoned: the worker is shutting down", errorType: "network" });
+    request.destroy();
   };
   const options: https.RequestOptions = {
     host: target.address,
@@ -69,6 +77,8 @@ export const httpTransport: Transport = (target, headers, body, timeoutMs) => ne
     finish({ error: `no complete answer within ${timeoutMs} ms`, errorType: "timeout" });
     request.destroy();
   }, timeoutMs);
+  if (signal?.aborted) abort();
+  else signal?.addEventListener("abort", abort, { once: true });
   request.on("error", (error: NodeJS.ErrnoException) => {
     finish({ error: `${error.code ? `${error.code}: ` : ""}${error.message}`, errorType: "network" });
   });

@@ -64,7 +64,7 @@ describe("charge.refunded", () => {
     await send(stripeEvent("charge.refunded", charge(appointment.id)));
     await h.drain();
     const after = await get(`/v1/appointments/${appointment.id}`);
-    expect(after.deposit_refunded).toBe(true);
+    expect(after).toMatchObject({ deposit_refunded: true, deposit_refund_status: "full", deposit_refunded_amount: 6000 });
     expect(after.refunded_at).not.toBeNull();
     const ledger = await rows`select kind, amount from transactions where appointment_id = ${appointment.id} order by kind`;
     expect(ledger).toEqual([{ kind: "deposit", amount: 6000 }, { kind: "refund", amount: 6000 }]);
@@ -79,9 +79,12 @@ describe("charge.refunded", () => {
     await h.drain();
     await send(stripeEvent("charge.refunded", charge(appointment.id, { metadata: {}, payment_intent: pi.id, amount_refunded: 2550 })));
     await h.drain();
-    expect((await get(`/v1/appointments/${appointment.id}`)).deposit_refunded).toBe(true);
+    // 2550 of the 6000 charge: a partial refund, which does not make the deposit refunded.
+    expect(await get(`/v1/appointments/${appointment.id}`)).toMatchObject({
+      deposit_refunded: false, deposit_refund_status: "partial", deposit_refunded_amount: 2550,
+    });
     const mail = h.smtp.messages.find((m) => m.to.includes("viapi@patient.test"));
-    expect(h.smtp.text(mail!)).toContain("Your $25.50 deposit has been refunded");
+    expect(h.smtp.text(mail!)).toContain("Your $25.50 deposit refund has been issued");
   });
 });
 

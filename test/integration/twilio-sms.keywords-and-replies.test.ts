@@ -206,6 +206,24 @@ describe("opt-out and opt-in", () => {
     expect((await patientOf(patient.id)).opted_out).toBe(false);
   });
 
+  test("START, UNSTOP or YES from a patient who never opted out: nothing changes, and the reply says so", async () => {
+    const { clinic, patient, text } = await seed();
+    const already = said(`${clinic.name}: you are already subscribed to messages from us. Reply STOP to opt out.`);
+    const autoReply = said("Thank you for your message. We will respond shortly.");
+    expect((await text("START")).twiml).toBe(already);
+    expect((await text("unstop!")).twiml).toBe(already);
+    expect((await text("START", { OptOutType: "START" })).twiml).toBe(already);
+    // YES is also an everyday answer: from a subscribed patient it is a message for the clinic, whether or not
+    // Twilio's Advanced Opt-Out flagged it as an opt-in.
+    expect((await text("Yes, see you then")).twiml).toBe(autoReply);
+    expect((await text("YES", { OptOutType: "START" })).twiml).toBe(autoReply);
+    expect(await patientOf(patient.id)).toMatchObject({ opted_out: false, opted_out_at: null });
+    await h.drain();
+    const bot = (await conversation(patient.id)).filter((m) => m.type === "BOT").map((m) => m.content);
+    expect(bot).toHaveLength(5);
+    expect(bot.some((b) => b.includes("re-subscribed"))).toBe(false);
+  });
+
   test("an SMS queued before the opt-out is not sent; a command's reply is not sent to an opted-out patient", async () => {
     const { clinic, patient, text } = await seed();
     const dbPatient = await patientOf(patient.id);

@@ -15,7 +15,15 @@ export interface FakeMessage {
 }
 
 export interface TwilioError { status: number; code: number; message: string }
-type Scripted = { error: TwilioError } | { delayMs: number };
+/**
+ * How the next create call is answered: refused before anything is created (`error`), held before anything is
+ * created until released (`hangBefore`), or the message is created and then the answer is late (`delayMs`), never
+ * comes until released (`hang`), is an error anyway (`errorAfterCreate`, as a 5xx Twilio gives after it stored
+ * the message), or carries another status.
+ */
+type Scripted =
+  | { error: TwilioError } | { hangBefore: true } | { delayMs: number } | { hang: true }
+  | { errorAfterCreate: TwilioError } | { status: string };
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const errorBody = (e: TwilioError) =>
@@ -24,15 +32,18 @@ const errorBody = (e: TwilioError) =>
 /**
  * A fake of Twilio's REST API on loopback, speaking its wire format: POST /2010-04-01/Accounts/{sid}/Messages.json
  * (form-encoded, Basic auth with the account sid and auth token) answers 201 with the Message JSON (sid "SM…",
- * status "queued"); GET on the same path lists messages (filters To, From). `fail` and `delay` script the next create
- * calls: a Twilio error JSON {code, message, more_info, status}, or a late answer (the message is still created,
- * as when Twilio is slow to answer).
+ * status "queued"); GET on the same path lists messages (filters To, From). `fail`, `delay`, `hang`, `failAfterCreate`
+ * and `answerStatus` script the next create calls (see Scripted); `failList` scripts the next list look-ups.
+ * Errors are Twilio's error JSON {code, message, more_info, status}.
  */
 export async function startFakeTwilio(opts: { accountSid: string; authToken: string }) {
   const messages: FakeMessage[] = [];
   const creates: Record<string, string>[] = [];
   const script: Scripted[] = [];
   const nextSids: string[] = [];
+  const listScript: TwilioError[] = [];
+  const held = new Set<() => void>();
+  let lists = 0;
   const auth = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString("base64")}`;
   const json = (body: unknown, status = 200) => Response.json(body, { status });
   const resource = (m: FakeMessage) => ({
@@ -54,6 +65,9 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
         return json(errorBody({ status: 401, code: 20003, message: "Authenticate" }), 401);
       }
       if (request.method === "GET") {
+        lists++;
+        const listError = listScript.shift();
+        if (listError) return json(errorBody(listError), listError.status);
         const to = url.searchParams.get("To"), from = url.searchParams.get("From");
         const found = messages.filter((m) => (!to || m.to === to) && (!from || m.from === from)).reverse();
         return json({ messages: found.map(resource), page: 0, page_size: found.length, start: 0, end: Math.max(found.length - 1, 0),
@@ -63,16 +77,22 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
       const params = Object.fromEntries(new URLSearchParams(await request.text()));
       creates.push(params);
       const next = script.shift();
+      if (next && "hangBefore" in next) await new Promise<void>((resolve) => held.add(resolve));
       if (next && "error" in next) return json(errorBody(next.error), next.error.status);
       if (!params.To) return json(errorBody({ status: 400, code: 21604, message: "A 'To' phone number is required." }), 400);
       if (!params.From) return json(errorBody({ status: 400, code: 21603, message: "A 'From' phone number is required." }), 400);
       if (!params.Body) return json(errorBody({ status: 400, code: 21602, message: "Message body is required." }), 400);
       const message: FakeMessage = {
-        sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid, to: params.To, from: params.From, body: params.Body, status: "queued",
+        sid: nextSids.shift() ?? `SM${hex(16)}`, account_sid: opts.accountSid,
+        to: params.To, from: params.From, body: params.Body, status: next && "status" in next ? next.status : "queued",
         status_callback: params.StatusCallback ?? null, date_created: new Date().toUTCString().replace("GMT", "+0000"), params,
       };
       messages.push(message);
       if (next && "delayMs" in next) await Bun.sleep(next.delayMs);
+      if (next && "hang" in next) await new Promise<void>((resolve) => held.add(resolve));
+      if (next && "errorAfterCreate" in next) {
+        return json(errorBody(next.errorAfterCreate), next.errorAfterCreate.status);
+      }
       return json(resource(message), 201);
     },
   });
@@ -85,9 +105,33 @@ export async function startFakeTwilio(opts: { accountSid: string; authToken: str
     creates,
     fail(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) script.push({ error }); },
     delay(delayMs: number, times = 1) { for (let i = 0; i < times; i++) script.push({ delayMs }); },
+    /** The next create stores the message and holds its answer until `release()` (or close). */
+    hang() { script.push({ hang: true }); },
+    /** The next create is held, before Twilio stores anything, until `release()` (or close). */
+    hangBeforeCreate() { script.push({ hangBefore: true }); },
+    /** How many create requests are being held now. */
+    get hanging() { return held.size; },
+    release() {
+      for (const resolve of held) resolve();
+      held.clear();
+    },
+    /** The next creates store the message, then answer this error (Twilio failing after it took the message). */
+    failAfterCreate(error: TwilioError, times = 1) {
+      for (let i = 0; i < times; i++) script.push({ errorAfterCreate: error });
+    },
+    /** The next create answers with this status instead of "queued" (e.g. "sending"). */
+    answerStatus(status: string) { script.push({ status }); },
+    /** The next list look-ups answer this error. */
+    failList(error: TwilioError, times = 1) { for (let i = 0; i < times; i++) listScript.push(error); },
+    /** How many list look-ups were made. */
+    get lists() { return lists; },
     /** The sid the next created message gets (so a test can post its status callback before the send finishes). */
     useSid(sid: string) { nextSids.push(sid); },
-    close: () => server.stop(true),
+    close() {
+      for (const resolve of held) resolve();
+      held.clear();
+      return server.stop(true);
+    },
   };
 }
 

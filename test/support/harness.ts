@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { runOnce } from "graphile-worker";
 import { type Config, loadConfig } from "../../src/config";
 import { quietLogger } from "../../src/db";
@@ -51,6 +52,8 @@ export async function createHarness(
     TWILIO_ACCOUNT_SID,
     TWILIO_AUTH_TOKEN,
     SUPPORT_EMAIL: "support@switchboard.test",
+    // Tests usually replace deps.sleep with a no-op, so pacing waits never pass: sleep (skip) them all, never requeue.
+    SMS_PACING_MAX_SLEEP_MS: "600000",
     ...env,
   });
   const logs: string[] = [];
@@ -70,7 +73,18 @@ export async function createHarness(
       // runOnce stops when a job's named queue (e.g. `sms:<from>`) is still locked by the job that just finished,
       // so run it again while due jobs remain (bounded).
       for (let round = 0; round < 20; round++) {
-        await runOnce({ connectionString: database.url, taskList: tasks, logger: quietLogger });
+        const events = new EventEmitter();
+        const failed: string[] = [];
+        events.on("job:error", ({ job }: { job: { id: string } }) => failed.push(job.id));
+        await runOnce({ connectionString: database.url, taskList: tasks, logger: quietLogger, events });
+        // runOnce can return before graphile-worker has recorded a failed job (it does not await failJob): wait
+        // for that, or a retryNow right after would miss the job, still locked.
+        for (let wait = 0; wait < 200 && failed.length > 0; wait++) {
+          const [locked] = await deps.sql`select count(*)::int as n from graphile_worker.jobs
+            where id = any(${failed}::bigint[]) and locked_at is not null`;
+          if (locked!.n === 0) break;
+          await Bun.sleep(10);
+        }
         const [due] = await deps.sql`select count(*)::int as n from graphile_worker.jobs
           where task_identifier = any(${Object.keys(tasks)}) and run_at <= now() and locked_at is null and attempts < max_attempts`;
         if (due!.n === 0) return;

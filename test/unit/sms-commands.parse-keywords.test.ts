@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { contentTypeOf, parseInboundSms } from "../../src/domain/inbound-sms";
-import { type Command, parseCommand, subscriptionChange, twiml } from "../../src/domain/sms-commands";
+import { type Command, optInOutcome, parseCommand, subscriptionChange, twiml } from "../../src/domain/sms-commands";
 
 const KEYWORDS = {
   HELP: ["HELP", "INFO"],
@@ -48,6 +48,17 @@ describe("subscriptionChange", () => {
     expect(subscriptionChange("CANCEL", "STOP")).toBe("opt_out");
     expect(subscriptionChange("OTHER", "START")).toBe("opt_in");
     expect(subscriptionChange("HELP", "HELP")).toBeUndefined();
+  });
+});
+
+describe("optInOutcome", () => {
+  test("only an opted-out patient is re-subscribed; YES from a subscribed one is an ordinary message", () => {
+    for (const body of ["START", "unstop", "Yes", "YES please"]) expect(optInOutcome(body, true)).toBe("resubscribed");
+    expect(optInOutcome("Start!", false)).toBe("already_subscribed");
+    expect(optInOutcome("UNSTOP", false)).toBe("already_subscribed");
+    expect(optInOutcome("Yes, see you then", false)).toBe("ordinary");
+    // A custom opt-in keyword Twilio flagged with OptOutType=START.
+    expect(optInOutcome("JOIN", false)).toBe("already_subscribed");
   });
 });
 

@@ -18,16 +18,18 @@ const counts = (rows: { status: string; n: number }[]) => Object.fromEntries(row
 
 /** The overview's figures; each query reads an index range (the last day), a status index or the job queue. */
 export async function overview(db: Db): Promise<Overview> {
-  const [received, answer, backlog, job, outbound, sms, emails] = await Promise.all([
-    db.execute<{ provider: string; status: string; hour: number; day: number }>(sql`
-      select provider, status, count(*) filter (where received_at >= now() - interval '1 hour')::int as hour, count(*)::int as day
-      from webhook_events where received_at >= now() - interval '1 day' group by provider, status order by provider, status`),
-    db.execute<{ h50: number | null; h99: number | null; d50: number | null; d99: number | null }>(sql`
-      select percentile_cont(0.5) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h50,
-             percentile_cont(0.99) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h99,
-             percentile_cont(0.5) within group (order by response_ms) as d50,
-             percentile_cont(0.99) within group (order by response_ms) as d99
-      from webhook_events where received_at >= now() - interval '1 day'`),
+  // One pass over the last day's events gives both the counts (grouping sets: per provider and status) and the
+  // answer-time percentiles (the empty grouping set: all of them).
+  const [day, backlog, job, outbound, sms, emails] = await Promise.all([
+    db.execute<{ provider: string | null; status: string | null; hour: number; day: number; h50: number | null; h99: number | null;
+      d50: number | null; d99: number | null }>(sql`
+      select provider, status, count(*) filter (where received_at >= now() - interval '1 hour')::int as hour, count(*)::int as day,
+        percentile_cont(0.5) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h50,
+        percentile_cont(0.99) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h99,
+        percentile_cont(0.5) within group (order by response_ms) as d50,
+        percentile_cont(0.99) within group (order by response_ms) as d99
+      from webhook_events where received_at >= now() - interval '1 day'
+      group by grouping sets ((provider, status), ())`),
     db.execute<{ status: string; n: number }>(sql`
       select status, count(*)::int as n from webhook_events where status in ('pending', 'failed') group by status`),
     db.execute<{ age: number | null }>(sql`
@@ -41,12 +43,13 @@ export async function overview(db: Db): Promise<Overview> {
     db.execute<{ status: string; n: number }>(sql`
       select status, count(*)::int as n from email_outbox where status in ('pending', 'failed') group by status`),
   ]);
-  const a = answer[0];
+  const a = [...day].find((r) => r.provider === null);
+  const received = [...day].filter((r) => r.provider !== null) as { provider: string; status: string; hour: number; day: number }[];
   const num = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v)));
   const b = counts([...backlog]);
   const e = counts([...emails]);
   return {
-    received: [...received].map((r) => ({ ...r, hour: Number(r.hour), day: Number(r.day) })),
+    received: received.map((r) => ({ provider: r.provider, status: r.status, hour: Number(r.hour), day: Number(r.day) })),
     answerMs: { hour: [num(a?.h50), num(a?.h99)], day: [num(a?.d50), num(a?.d99)] },
     pending: b.pending ?? 0,
     failed: b.failed ?? 0,

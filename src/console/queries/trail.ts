@@ -48,6 +48,8 @@ export async function eventTrail(db: Db, event: Event): Promise<TrailItem[]> {
     const object = body.data?.object ?? {};
     const ledger = await db.select().from(transactions).where(eq(transactions.webhookEventId, event.id));
     for (const t of ledger) {
+      // A refund's notice is keyed like its ledger row (`<charge>:<cumulative amount_refunded>`).
+      if (t.kind === "refund") emailKeys.push(`refund:${t.stripeObjectId}`);
       items.push({ at: t.createdAt, kind: "ledger", label: `${t.kind} ${t.amount} ${t.currency} (${t.stripeObjectId})`, href: `/console/appointments/${t.appointmentId}` });
     }
     const booking = object.metadata?.booking_id ?? object.metadata?.appointment_id;
@@ -86,7 +88,7 @@ export async function eventTrail(db: Db, event: Event): Promise<TrailItem[]> {
     const [sms] = await db.select({ id: smsMessages.id }).from(smsMessages).where(eq(smsMessages.twilioSid, sid));
     if (sms) {
       smsIds.push(sms.id);
-      emailKeys.push(`sms-fallback:${sms.id}`, `sms-failed-alert:${sms.id}`);
+      emailKeys.push(`sms-fallback:${sms.id}`, `sms-failed-alert:${sms.id}`, `sms-unconfirmed-alert:${sms.id}`);
       clinicEventKeys.push(`sms-failed:${sms.id}`);
     }
   }

@@ -13,7 +13,6 @@ CREATE INDEX "audit_log_subject_idx" ON "audit_log" USING btree ("subject_type",
 CREATE INDEX "appointment_history_cause_idx" ON "appointment_history" USING btree ("cause_type","cause_id");--> statement-breakpoint
 CREATE INDEX "appointments_created_idx" ON "appointments" USING btree ("created_at","id");--> statement-breakpoint
 CREATE INDEX "patients_phone_idx" ON "patients" USING btree ("phone");--> statement-breakpoint
-CREATE INDEX "transactions_appointment_idx" ON "transactions" USING btree ("appointment_id");--> statement-breakpoint
 CREATE INDEX "transactions_event_idx" ON "transactions" USING btree ("webhook_event_id");--> statement-breakpoint
 CREATE INDEX "webhook_events_received_idx" ON "webhook_events" USING btree ("received_at","id");--> statement-breakpoint
 CREATE INDEX "webhook_events_phone_idx" ON "webhook_events" USING btree ((case provider

@@ -1,0 +1,1 @@
+ALTER TABLE "appointment_history" ADD COLUMN "note" text;
