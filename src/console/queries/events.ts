@@ -40,13 +40,13 @@ const keyMatch = (key: string) => {
 };
 
 /**
- * Twilio sends the number form-encoded (`%2B1555…`), with a `whatsapp:` prefix on WhatsApp. The providers are
- * written as constants: Postgres uses the partial index only when it can see its condition in the query.
+ * Twilio sends the number form-encoded (`%2B1555…`), with a `whatsapp:` prefix on WhatsApp. The ids are gathered
+ * first (an init plan over the partial phone index, whose condition is spelled out as constants so Postgres can
+ * use it): left to choose, the planner walked the newest-first index and tested every body (seconds at 1M rows).
  */
-const phoneMatch = (phone: string) => and(
-  sql`provider in ('twilio-sms', 'twilio-status')`,
-  sql`${twilioPhoneExpression} in (${encodeURIComponent(phone)}, ${encodeURIComponent(`whatsapp:${phone}`)})`,
-);
+const phoneMatch = (phone: string) => sql`${webhookEvents.id} = any(array(
+  select id from webhook_events where provider in ('twilio-sms', 'twilio-status')
+    and ${twilioPhoneExpression} in (${encodeURIComponent(phone)}, ${encodeURIComponent(`whatsapp:${phone}`)})))`;
 
 export async function listEvents(db: Db, f: EventFilters) {
   const rows = await db.select({
