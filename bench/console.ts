@@ -27,23 +27,35 @@ try {
   const fill = postgres(db.url, { max: 1, onnotice: () => {} });
   let started = performance.now();
   await fillConsoleData(fill, EVENTS, DELIVERIES);
-  console.log(`filled ${EVENTS} events and ${DELIVERIES} deliveries in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `filled ${EVENTS} events and ${DELIVERIES} deliveries in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   const pick = async (q: string) => Object.values((await fill.unsafe(q))[0] ?? {})[0] as string;
   const ids = {
     stripe: await pick("select id from webhook_events where provider = 'stripe' order by id desc limit 1"),
-    status: await pick("select id from webhook_events where provider = 'twilio-status' and id > (select max(id) / 2 from webhook_events) order by id limit 1"),
-    failedKey: await pick("select idempotency_key from webhook_events where status = 'failed' and id > (select max(id) / 2 from webhook_events) order by id limit 1"),
+    status: await pick(
+      "select id from webhook_events where provider = 'twilio-status' and id > (select max(id) / 2 from webhook_events) order by id limit 1",
+    ),
+    failedKey: await pick(
+      "select idempotency_key from webhook_events where status = 'failed' and id > (select max(id) / 2 from webhook_events) order by id limit 1",
+    ),
     delivery: await pick("select id from deliveries where status = 'failed' order by seq desc limit 1"),
     endpoint: await pick("select id from webhook_endpoints limit 1"),
     appointment: await pick("select id from appointments order by created_at limit 1 offset 20000"),
     sms: await pick("select id from sms_messages where status = 'undelivered' limit 1 offset 100"),
     email: await pick("select id from email_outbox limit 1 offset 100"),
-    middleCursor: await pick(`select (extract(epoch from received_at) * 1000000)::bigint::text || '_' || id from webhook_events
+    middleCursor:
+      await pick(`select (extract(epoch from received_at) * 1000000)::bigint::text || '_' || id from webhook_events
       order by id limit 1 offset ${Math.floor(EVENTS / 2)}`),
   };
   await fill.end();
 
-  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", API_KEY: KEY, PUBLIC_URL: "https://switchboard.example.test" });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    API_KEY: KEY,
+    PUBLIC_URL: "https://switchboard.example.test",
+  });
   const deps = buildDeps(config, db.url, { log });
   const app = createApp(deps);
   const request = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init));
@@ -51,10 +63,14 @@ try {
   const signInCookie = form.headers.getSetCookie()[0]!.split(";")[0]!;
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
   const signedIn = await request("/console/sign-in", {
-    method: "POST", body: new URLSearchParams({ _csrf: csrf, password: KEY }).toString(),
+    method: "POST",
+    body: new URLSearchParams({ _csrf: csrf, password: KEY }).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded", cookie: signInCookie },
   });
-  const cookie = signedIn.headers.getSetCookie().find((c) => c.startsWith("sb_console="))!.split(";")[0]!;
+  const cookie = signedIn.headers
+    .getSetCookie()
+    .find((c) => c.startsWith("sb_console="))!
+    .split(";")[0]!;
 
   const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 16);
   const pages: [string, string][] = [
@@ -91,8 +107,13 @@ try {
     ["audit", "/console/audit"],
   ];
   const lines: string[] = [];
-  const out = (line: string) => { console.log(line); lines.push(line); };
-  out(`Console pages, server time in ms over ${RUNS} runs after one warm-up (${EVENTS} events, ${DELIVERIES} deliveries)`);
+  const out = (line: string) => {
+    console.log(line);
+    lines.push(line);
+  };
+  out(
+    `Console pages, server time in ms over ${RUNS} runs after one warm-up (${EVENTS} events, ${DELIVERIES} deliveries)`,
+  );
   out(`${"page".padEnd(40)} ${"p50".padStart(7)} ${"max".padStart(7)}  rows`);
   let worst = 0;
   for (const [name, path] of pages) {

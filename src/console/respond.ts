@@ -27,11 +27,15 @@ export const isConsolePath = (request: Request) => /^\/console(\/|$|\?)/.test(ne
  */
 export function consoleError(log: Pick<Logger, "error">, code: unknown, error: unknown): Response {
   if (code === "NOT_FOUND") return notFoundResponse();
-  if (code === "VALIDATION" || code === "PARSE") return htmlResponse(ErrorPage({ status: 400, message: "The request was malformed." }), 400);
+  if (code === "VALIDATION" || code === "PARSE")
+    return htmlResponse(ErrorPage({ status: 400, message: "The request was malformed." }), 400);
   const status = (error as { status?: unknown })?.status;
   if (typeof status === "number" && status >= 400 && status < 500) {
     return htmlResponse(ErrorPage({ status, message: String((error as Error).message ?? "Refused.") }), status);
   }
   log.error("console error", { code, error });
-  return htmlResponse(ErrorPage({ status: 500, message: "The console could not show this page. It has been logged; try again shortly." }), 500);
+  return htmlResponse(
+    ErrorPage({ status: 500, message: "The console could not show this page. It has been logged; try again shortly." }),
+    500,
+  );
 }

@@ -7,7 +7,10 @@ export const SESSION_COOKIE = "sb_console";
 /** Holds a random value for the sign-in form's CSRF token until a session replaces it. */
 export const SIGN_IN_COOKIE = "sb_console_signin";
 
-export interface Session { nonce: string; expiresAt: number }
+export interface Session {
+  nonce: string;
+  expiresAt: number;
+}
 
 export interface ConsoleKeys {
   /** Undefined when neither CONSOLE_PASSWORD nor API_KEY is set: nobody can sign in. */
@@ -29,7 +32,9 @@ const sameText = (a: string, b: string) => {
  */
 export function consoleKeys(config: Pick<Config, "API_KEY" | "CONSOLE_PASSWORD" | "PUBLIC_URL">): ConsoleKeys {
   const credential = config.CONSOLE_PASSWORD ?? config.API_KEY;
-  const key = createHash("sha256").update(`switchboard console v1\u0000${credential ?? randomBytes(32).toString("hex")}`).digest();
+  const key = createHash("sha256")
+    .update(`switchboard console v1\u0000${credential ?? randomBytes(32).toString("hex")}`)
+    .digest();
   return {
     credential,
     mac: (purpose, value) => b64url(createHmac("sha256", key).update(`${purpose}\u0000${value}`).digest()),

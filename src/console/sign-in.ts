@@ -27,6 +27,9 @@ export async function clearSignInAttempts(db: Db, address: string): Promise<void
 }
 
 /** The client address as the platform reports it (Fly-Client-IP), else the peer's. */
-export function clientAddress(request: Request, server: { requestIP(r: Request): { address: string } | null } | null): string {
+export function clientAddress(
+  request: Request,
+  server: { requestIP(r: Request): { address: string } | null } | null,
+): string {
   return request.headers.get("fly-client-ip") ?? server?.requestIP(request)?.address ?? "unknown";
 }

@@ -7,7 +7,8 @@ const require = createRequire(import.meta.url);
 const dist = (file: string) => readFileSync(require.resolve(`swagger-ui-dist/${file}`), "utf8");
 
 /** Swagger UI draws with inline style attributes; scripts still come only from this origin. */
-const DOCS_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'";
+const DOCS_CSP =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'";
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -40,9 +41,15 @@ export function docsUi() {
   };
   const headers = (type: string) => ({ "content-type": type, ...securityHeaders(DOCS_CSP) });
   return new Elysia()
-    .get("/docs", () => new Response(PAGE, { headers: headers("text/html; charset=utf-8") }), { detail: { hide: true } })
-    .get("/docs/assets/:file", ({ params }) => {
-      const file = files[params.file];
-      return file ? new Response(file[0], { headers: headers(file[1]) }) : new Response("not found", { status: 404 });
-    }, { detail: { hide: true } });
+    .get("/docs", () => new Response(PAGE, { headers: headers("text/html; charset=utf-8") }), {
+      detail: { hide: true },
+    })
+    .get(
+      "/docs/assets/:file",
+      ({ params }) => {
+        const file = files[params.file];
+        return file ? new Response(file[0], { headers: headers(file[1]) }) : new Response("not found", { status: 404 });
+      },
+      { detail: { hide: true } },
+    );
 }

@@ -4,7 +4,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { chromiumPath, launchChromium, SCREENSHOT_DIR } from "../support/chromium";
 import { startFakeTwilio } from "../support/fake-twilio";
-import { API_KEY, createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  API_KEY,
+  createHarness,
+  type Harness,
+  seedAppointment,
+  TWILIO_ACCOUNT_SID,
+  TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { freePort } from "../support/process";
 import { startReceiver, startWorker, waitFor } from "../support/receiver";
 import { paymentIntent, signedStripeRequest, stripeEvent } from "../support/stripe";
@@ -28,13 +35,22 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const fake = await startFakeTwilio({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN });
-  h = await createHarness({ PUBLIC_URL: base, TWILIO_API_URL: fake.url, OUTBOUND_ALLOW_PRIVATE: "true", OUTBOUND_RETRY_DELAYS_MS: "50,50,50" });
+  h = await createHarness({
+    PUBLIC_URL: base,
+    TWILIO_API_URL: fake.url,
+    OUTBOUND_ALLOW_PRIVATE: "true",
+    OUTBOUND_RETRY_DELAYS_MS: "50,50,50",
+  });
   const server = h.app.listen({ port, hostname: "127.0.0.1" });
   const worker = await startWorker(h.deps);
   browser = await launchChromium(executable);
-  page = browser.context.pages()[0] ?? await browser.context.newPage();
-  page.on("request", (r) => { if (!/^(http:\/\/127\.0\.0\.1[:/]|data:|about:)/.test(r.url())) outside.push(r.url()); });
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.on("request", (r) => {
+    if (!/^(http:\/\/127\.0\.0\.1[:/]|data:|about:)/.test(r.url())) outside.push(r.url());
+  });
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(m.text());
+  });
   stop = async () => {
     await browser.close();
     await worker.stop();
@@ -51,10 +67,14 @@ afterAll(async () => {
 const shot = (name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 /** Reloads until the page shows `text` (the worker runs on its own). */
 async function reloadUntil(text: string, what: string) {
-  await waitFor(async () => {
-    await page.reload();
-    return (await page.content()).includes(text);
-  }, what, 15_000);
+  await waitFor(
+    async () => {
+      await page.reload();
+      return (await page.content()).includes(text);
+    },
+    what,
+    15_000,
+  );
 }
 
 suite("the console in Chromium", () => {
@@ -108,9 +128,23 @@ suite("the console in Chromium", () => {
 
   test("a failing delivery is retried from the console and succeeds against a local receiver", async () => {
     receiver.on("/hook", [{ status: 500, body: "receiver is down" }]);
-    const conv = await (await h.api("POST", "/v1/conversations", { channel: "API", usecase: "t", config: { callback_url: `${receiver.url}/hook` } })).json() as any;
-    await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: "hello", content_type: "TEXT", type: "BOT" });
-    const delivery = await waitFor(async () => (await h.deps.sql`select id from deliveries where conversation_id = ${conv.id} and status = 'failed'`)[0], "a failed delivery");
+    const conv = (await (
+      await h.api("POST", "/v1/conversations", {
+        channel: "API",
+        usecase: "t",
+        config: { callback_url: `${receiver.url}/hook` },
+      })
+    ).json()) as any;
+    await h.api("POST", `/v1/conversations/${conv.id}/messages`, {
+      content: "hello",
+      content_type: "TEXT",
+      type: "BOT",
+    });
+    const delivery = await waitFor(
+      async () =>
+        (await h.deps.sql`select id from deliveries where conversation_id = ${conv.id} and status = 'failed'`)[0],
+      "a failed delivery",
+    );
     await page.goto(`${base}/console/deliveries?status=failed`);
     await shot("deliveries");
     await page.click(`a[href="/console/deliveries/${delivery.id}"] >> nth=0`);
@@ -140,7 +174,12 @@ suite("the console in Chromium", () => {
     await shot("overview");
     const refresh = await page.waitForRequest((r) => r.url().endsWith("/console/overview/stats"), { timeout: 15_000 });
     expect(refresh.headers()["hx-request"]).toBe("true");
-    for (const [path, name] of [["/console/sms", "sms"], ["/console/emails", "emails"], ["/console/audit", "audit"], ["/console/nowhere", "not-found"]]) {
+    for (const [path, name] of [
+      ["/console/sms", "sms"],
+      ["/console/emails", "emails"],
+      ["/console/audit", "audit"],
+      ["/console/nowhere", "not-found"],
+    ]) {
       await page.goto(`${base}${path}`);
       await shot(name!);
     }

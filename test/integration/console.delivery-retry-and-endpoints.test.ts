@@ -22,9 +22,23 @@ const page = async (path: string) => {
 /** A conversation whose receiver answers 503 until told otherwise, and its one failed delivery. */
 async function failedDelivery(path: string) {
   world.receiver.on(path, [{ status: 503, body: "down for maintenance" }]);
-  const conv = await (await world.h.api("POST", "/v1/conversations", { channel: "API", usecase: "t", config: { callback_url: `${world.receiver.url}${path}` } })).json() as any;
-  await world.h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: "hello", content_type: "TEXT", type: "BOT" });
-  const delivery = await waitFor(async () => (await rows`select id, endpoint_id from deliveries where conversation_id = ${conv.id} and status = 'failed'`)[0], "a failed delivery");
+  const conv = (await (
+    await world.h.api("POST", "/v1/conversations", {
+      channel: "API",
+      usecase: "t",
+      config: { callback_url: `${world.receiver.url}${path}` },
+    })
+  ).json()) as any;
+  await world.h.api("POST", `/v1/conversations/${conv.id}/messages`, {
+    content: "hello",
+    content_type: "TEXT",
+    type: "BOT",
+  });
+  const delivery = await waitFor(
+    async () =>
+      (await rows`select id, endpoint_id from deliveries where conversation_id = ${conv.id} and status = 'failed'`)[0],
+    "a failed delivery",
+  );
   return { id: delivery.id as string, endpointId: delivery.endpoint_id as string };
 }
 
@@ -34,14 +48,20 @@ describe("deliveries and endpoints in the console", () => {
     const detail = await page(`/console/deliveries/${id}`);
     expect(detail).toContain("HTTP 503");
     expect(detail).toContain("down for maintenance");
-    expect((await page("/console/deliveries?status=failed"))).toContain(`/console/deliveries/${id}`);
+    expect(await page("/console/deliveries?status=failed")).toContain(`/console/deliveries/${id}`);
     world.receiver.on("/flaky", [{ status: 200, body: "thanks" }]);
     const retry = await c.post(`/console/deliveries/${id}/retry`, { _csrf: c.csrfOf(detail) });
     expect(retry.headers.get("location")).toBe(`/console/deliveries/${id}?done=retried`);
-    await waitFor(async () => (await rows`select status from deliveries where id = ${id}`)[0]!.status === "succeeded", "retried delivery to succeed");
+    await waitFor(
+      async () => (await rows`select status from deliveries where id = ${id}`)[0]!.status === "succeeded",
+      "retried delivery to succeed",
+    );
     const after = await page(`/console/deliveries/${id}`);
     expect(after).toContain("thanks");
-    expect((await rows`select cause, subject_id from audit_log where action = 'retry'`)).toContainEqual({ cause: "console", subject_id: id });
+    expect(await rows`select cause, subject_id from audit_log where action = 'retry'`).toContainEqual({
+      cause: "console",
+      subject_id: id,
+    });
   });
 
   test("disable, enable, rotate (secret shown once, never stored in the audit) and replay a range", async () => {
@@ -49,7 +69,9 @@ describe("deliveries and endpoints in the console", () => {
     const detail = await page(`/console/endpoints/${endpointId}`);
     const csrf = c.csrfOf(detail);
     expect((await c.post(`/console/endpoints/${endpointId}/disable`, { _csrf: csrf })).status).toBe(303);
-    expect((await rows`select disabled_at from webhook_endpoints where id = ${endpointId}`)[0]!.disabled_at).not.toBeNull();
+    expect(
+      (await rows`select disabled_at from webhook_endpoints where id = ${endpointId}`)[0]!.disabled_at,
+    ).not.toBeNull();
     expect((await c.post(`/console/endpoints/${endpointId}/enable`, { _csrf: csrf })).status).toBe(303);
     expect((await rows`select disabled_at from webhook_endpoints where id = ${endpointId}`)[0]!.disabled_at).toBeNull();
 
@@ -64,8 +86,13 @@ describe("deliveries and endpoints in the console", () => {
     const since = new Date(Date.now() - 3600_000).toISOString().slice(0, 16);
     const replay = await c.post(`/console/endpoints/${endpointId}/replay`, { _csrf: csrf, since, until: "" });
     expect(replay.headers.get("location")).toBe(`/console/endpoints/${endpointId}?done=range-replayed&n=1`);
-    await waitFor(async () => (await rows`select status from deliveries where id = ${id}`)[0]!.status === "succeeded", "replayed delivery");
-    const actions = (await rows`select action from audit_log where subject_id = ${endpointId} order by id`).map((r) => r.action);
+    await waitFor(
+      async () => (await rows`select status from deliveries where id = ${id}`)[0]!.status === "succeeded",
+      "replayed delivery",
+    );
+    const actions = (await rows`select action from audit_log where subject_id = ${endpointId} order by id`).map(
+      (r) => r.action,
+    );
     expect(actions).toEqual(["disable", "enable", "rotate_secret", "replay_range"]);
   });
 });

@@ -4,22 +4,34 @@ import { consoleClient } from "../support/console";
 
 const clock = testClock();
 let h: Harness;
-beforeAll(async () => { h = await createHarness({}, { clock }); });
+beforeAll(async () => {
+  h = await createHarness({}, { clock });
+});
 afterAll(() => h.close());
 
 const audit = async (action: string) =>
-  (await h.deps.sql`select count(*)::int as n from audit_log where cause = 'console' and action = ${action}`)[0]!.n as number;
+  (await h.deps.sql`select count(*)::int as n from audit_log where cause = 'console' and action = ${action}`)[0]!
+    .n as number;
 
 describe("console sign-in", () => {
   test("without a session every console page redirects to sign-in, and the JSON API keeps its Bearer scheme", async () => {
     const c = consoleClient(h);
-    for (const path of ["/console", "/console/events", "/console/deliveries/00000000-0000-0000-0000-000000000000", "/console/nope"]) {
+    for (const path of [
+      "/console",
+      "/console/events",
+      "/console/deliveries/00000000-0000-0000-0000-000000000000",
+      "/console/nope",
+    ]) {
       const res = await c.get(path);
       expect({ path, status: res.status }).toEqual({ path, status: 303 });
       expect(res.headers.get("location")).toStartWith("/console/sign-in");
     }
-    expect((await c.get("/console/events?status=failed")).headers.get("location")).toBe(`/console/sign-in?next=${encodeURIComponent("/console/events?status=failed")}`);
-    expect((await c.get("/console/overview/stats", { "hx-request": "true" })).headers.get("hx-redirect")).toBe("/console/sign-in");
+    expect((await c.get("/console/events?status=failed")).headers.get("location")).toBe(
+      `/console/sign-in?next=${encodeURIComponent("/console/events?status=failed")}`,
+    );
+    expect((await c.get("/console/overview/stats", { "hx-request": "true" })).headers.get("hx-redirect")).toBe(
+      "/console/sign-in",
+    );
     expect((await h.request("/v1/clinics")).status).toBe(401);
     expect((await h.api("GET", "/v1/clinics")).status).toBe(200);
   });
@@ -72,7 +84,11 @@ describe("console sign-in", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
       const form = await c.get("/console/sign-in");
-      const res = await c.post("/console/sign-in", { _csrf: c.csrfOf(await form.text()), password: `wrong-${i}` }, from);
+      const res = await c.post(
+        "/console/sign-in",
+        { _csrf: c.csrfOf(await form.text()), password: `wrong-${i}` },
+        from,
+      );
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
@@ -124,8 +140,15 @@ describe("CSRF and headers", () => {
   test("console pages and assets carry a strict CSP, DENY framing and no-store; 404s are pages, never stack traces", async () => {
     const c = consoleClient(h);
     await c.signIn(API_KEY);
-    for (const path of ["/console", "/console/sign-in", "/console/assets/htmx.min.js", "/console/assets/console.css", "/console/nope",
-      "/console/events/abc", "/console/events/999999"]) {
+    for (const path of [
+      "/console",
+      "/console/sign-in",
+      "/console/assets/htmx.min.js",
+      "/console/assets/console.css",
+      "/console/nope",
+      "/console/events/abc",
+      "/console/events/999999",
+    ]) {
       const res = await c.get(path);
       expect(res.headers.get("content-security-policy")).toStartWith("default-src 'self'");
       expect(res.headers.get("x-frame-options")).toBe("DENY");
@@ -142,12 +165,25 @@ describe("CSRF and headers", () => {
   test("no page has an inline script or style (the CSP would block them)", async () => {
     const c = consoleClient(h);
     await c.signIn(API_KEY);
-    for (const path of ["/console", "/console/events", "/console/deliveries", "/console/endpoints", "/console/appointments",
-      "/console/sms", "/console/emails", "/console/audit", "/console/sign-in"]) {
+    for (const path of [
+      "/console",
+      "/console/events",
+      "/console/deliveries",
+      "/console/endpoints",
+      "/console/appointments",
+      "/console/sms",
+      "/console/emails",
+      "/console/audit",
+      "/console/sign-in",
+    ]) {
       const res = await c.get(path);
       const html = await res.text();
-      expect({ path, status: res.status, inlineScript: /<script(?![^>]*\bsrc=)[^>]*>/.test(html), style: /<style|\sstyle="/.test(html) })
-        .toEqual({ path, status: 200, inlineScript: false, style: false });
+      expect({
+        path,
+        status: res.status,
+        inlineScript: /<script(?![^>]*\bsrc=)[^>]*>/.test(html),
+        style: /<style|\sstyle="/.test(html),
+      }).toEqual({ path, status: 200, inlineScript: false, style: false });
     }
   });
 });

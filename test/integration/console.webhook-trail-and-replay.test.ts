@@ -20,7 +20,9 @@ const page = async (path: string) => {
   return res.text();
 };
 const eventIdOf = async (provider: string, key: string) =>
-  Number((await w.rows`select id from webhook_events where provider = ${provider} and idempotency_key = ${key}`)[0]!.id);
+  Number(
+    (await w.rows`select id from webhook_events where provider = ${provider} and idempotency_key = ${key}`)[0]!.id,
+  );
 
 describe("webhook events in the console", () => {
   test("an empty list names the exact URLs to give Twilio and Stripe, from PUBLIC_URL", async () => {
@@ -33,7 +35,9 @@ describe("webhook events in the console", () => {
   test("a signed Stripe event is listed; its detail shows the body, answer and the trail of what it caused", async () => {
     const seeded = await w.queueAbout();
     const event = stripeEvent("payment_intent.succeeded", paymentIntent(seeded.appointment.id));
-    expect((await w.h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status).toBe(200);
+    expect((await w.h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status).toBe(
+      200,
+    );
     const list = await page("/console/events?provider=stripe");
     expect(list).toContain("payment_intent.succeeded");
     expect(list).toContain(event.id);
@@ -46,7 +50,9 @@ describe("webhook events in the console", () => {
     expect(detail).toContain(`/console/appointments/${seeded.appointment.id}`);
     expect(detail).toContain("deposit 6000 usd");
     expect(detail).toMatch(/confirmation SMS to \+1556/);
-    const sms = (await w.rows`select id from sms_messages where dedupe_key = ${`deposit-confirmation:${event.data.object.id}`}`)[0]!;
+    const sms = (
+      await w.rows`select id from sms_messages where dedupe_key = ${`deposit-confirmation:${event.data.object.id}`}`
+    )[0]!;
     expect(detail).toContain(`/console/sms/${sms.id}`);
   });
 
@@ -62,13 +68,21 @@ describe("webhook events in the console", () => {
     expect(replay.status).toBe(303);
     expect(replay.headers.get("location")).toBe(`/console/events/${id}?done=replayed`);
     expect((await w.rows`select status from webhook_events where id = ${id}`)[0]!.status).toBe("pending");
-    expect((await page(`/console/events/${id}?done=replayed`))).toContain("Replay queued");
+    expect(await page(`/console/events/${id}?done=replayed`)).toContain("Replay queued");
     await w.h.drain();
-    expect((await w.rows`select status, attempts from webhook_events where id = ${id}`)[0]).toMatchObject({ status: "processed", attempts: 2 });
+    expect((await w.rows`select status, attempts from webhook_events where id = ${id}`)[0]).toMatchObject({
+      status: "processed",
+      attempts: 2,
+    });
     // Its effects are keyed: the replay booked nothing twice.
     expect((await w.rows`select count(*)::int as n from transactions where webhook_event_id = ${id}`)[0]!.n).toBe(1);
     const audit = await w.rows`select cause, action, subject_type, subject_id from audit_log where action = 'replay'`;
-    expect(audit).toContainEqual({ cause: "console", action: "replay", subject_type: "webhook_event", subject_id: String(id) });
+    expect(audit).toContainEqual({
+      cause: "console",
+      action: "replay",
+      subject_type: "webhook_event",
+      subject_id: String(id),
+    });
   });
 
   test("a failed SMS's status callback shows the fallback email, the support alert and the clinic's webhook", async () => {
@@ -99,7 +113,11 @@ describe("webhook events in the console", () => {
 
   test("what a stranger texts is shown as text, never as markup", async () => {
     const seeded = await w.queueAbout();
-    const params = inboundParams(seeded.patient.phone, seeded.clinic.phone, `<script>alert(1)</script><img src=x onerror=alert(2)>`);
+    const params = inboundParams(
+      seeded.patient.phone,
+      seeded.clinic.phone,
+      `<script>alert(1)</script><img src=x onerror=alert(2)>`,
+    );
     expect((await postSms(w.h, params)).status).toBe(200);
     const id = await eventIdOf("twilio-sms", params.MessageSid!);
     for (const html of [await page("/console/events?provider=twilio-sms"), await page(`/console/events/${id}`)]) {
@@ -113,10 +131,16 @@ describe("webhook events in the console", () => {
     const before = Number((await w.rows`select count(*)::int as n from webhook_events`)[0]!.n);
     const seeded = await w.queueAbout();
     for (let i = 0; i < 55 - before; i++) {
-      const event = stripeEvent("customer.created", { id: `cus_${i}`, object: "customer", metadata: { booking_id: seeded.appointment.id } });
+      const event = stripeEvent("customer.created", {
+        id: `cus_${i}`,
+        object: "customer",
+        metadata: { booking_id: seeded.appointment.id },
+      });
       await w.h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event));
     }
-    const ids = (await w.rows`select id from webhook_events order by received_at desc, id desc`).map((r) => String(r.id));
+    const ids = (await w.rows`select id from webhook_events order by received_at desc, id desc`).map((r) =>
+      String(r.id),
+    );
     const first = await page("/console/events");
     const next = /href="\/console\/events\?before=([^"]+)"/.exec(first)![1]!;
     const second = await page(`/console/events?before=${next}`);

@@ -10,8 +10,11 @@ import { type BrowserContext, chromium } from "playwright-core";
 export function chromiumPath(): string | undefined {
   const path = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
   if (existsSync(path)) return path;
-  if (process.env.CI === "true") throw new Error(`Chromium not found at ${path}: CI must run the browser tests (.ci/run installs it)`);
-  console.warn(`NOTICE: browser tests skipped: no Chromium at ${path} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  if (process.env.CI === "true")
+    throw new Error(`Chromium not found at ${path}: CI must run the browser tests (.ci/run installs it)`);
+  console.warn(
+    `NOTICE: browser tests skipped: no Chromium at ${path} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
   return undefined;
 }
 
@@ -22,7 +25,9 @@ export const SCREENSHOT_DIR = join(import.meta.dir, "../../test-results/console"
  * A fresh headless Chromium with its own profile. Every host but loopback resolves to nothing and goes through a
  * proxy that does not exist, so a page that needs the internet shows it by failing.
  */
-export async function launchChromium(executablePath: string): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  executablePath: string,
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "switchboard-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
@@ -30,10 +35,18 @@ export async function launchChromium(executablePath: string): Promise<{ context:
     viewport: { width: 1366, height: 768 },
     timeout: 30_000,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
       "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-      "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1;localhost",
+      "--proxy-server=http://127.0.0.1:9",
+      "--proxy-bypass-list=127.0.0.1;localhost",
     ],
   });
   return {

@@ -18,11 +18,13 @@ export function consoleClient(h: Harness, origin = "http://localhost") {
   const get = async (path: string, headers: Record<string, string> = {}) =>
     keep(await h.request(path, { headers: { cookie: cookieHeader(), ...headers } }));
   const post = async (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
-    keep(await h.request(path, {
-      method: "POST",
-      headers: { cookie: cookieHeader(), "content-type": "application/x-www-form-urlencoded", origin, ...headers },
-      body: new URLSearchParams(fields).toString(),
-    }));
+    keep(
+      await h.request(path, {
+        method: "POST",
+        headers: { cookie: cookieHeader(), "content-type": "application/x-www-form-urlencoded", origin, ...headers },
+        body: new URLSearchParams(fields).toString(),
+      }),
+    );
   /** The CSRF token of the forms on a page. */
   const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
   async function signIn(password: string) {

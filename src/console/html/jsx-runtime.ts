@@ -40,7 +40,8 @@ export function jsx(tag: string | Component, props: Props): Html {
 function escapeAttributes(attributes: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(attributes)) {
-    if (key === "class" && Array.isArray(value)) out[key] = value.map((v) => (typeof v === "string" ? escapeHtml(v) : v));
+    if (key === "class" && Array.isArray(value))
+      out[key] = value.map((v) => (typeof v === "string" ? escapeHtml(v) : v));
     else if (typeof value === "string" || (typeof value === "object" && value !== null && !(value instanceof Date))) {
       out[key] = escapeHtml(String(value));
     } else out[key] = value;

@@ -24,9 +24,14 @@ export function eventFilters(query: Record<string, unknown>): EventFilters {
   const phoneText = text(query.phone, 40);
   const phone = phoneText ? normalizePhone(phoneText) : undefined;
   return {
-    provider: oneOf(query.provider, PROVIDERS), status: oneOf(query.status, EVENT_STATUSES),
-    since: parseTime(query.since), until: parseTime(query.until), key: text(query.key, 300),
-    phone, badPhone: phoneText && !phone ? phoneText : undefined, before: parseCursor(query.before) ? String(query.before) : undefined,
+    provider: oneOf(query.provider, PROVIDERS),
+    status: oneOf(query.status, EVENT_STATUSES),
+    since: parseTime(query.since),
+    until: parseTime(query.until),
+    key: text(query.key, 300),
+    phone,
+    badPhone: phoneText && !phone ? phoneText : undefined,
+    before: parseCursor(query.before) ? String(query.before) : undefined,
   };
 }
 
@@ -49,20 +54,34 @@ const phoneMatch = (phone: string) => sql`${webhookEvents.id} = any(array(
     and ${twilioPhoneExpression} in (${encodeURIComponent(phone)}, ${encodeURIComponent(`whatsapp:${phone}`)})))`;
 
 export async function listEvents(db: Db, f: EventFilters) {
-  const rows = await db.select({
-    id: webhookEvents.id, provider: webhookEvents.provider, key: webhookEvents.idempotencyKey,
-    receivedAt: webhookEvents.receivedAt, responseStatus: webhookEvents.responseStatus, responseMs: webhookEvents.responseMs,
-    status: webhookEvents.status, attempts: webhookEvents.attempts, lastError: webhookEvents.lastError,
-    preview: sql<string>`left(${webhookEvents.rawBody}, 4096)`, cursor: cursorOf(webhookEvents.receivedAt, webhookEvents.id),
-  }).from(webhookEvents).where(and(
-    f.provider ? eq(webhookEvents.provider, f.provider) : undefined,
-    f.status ? eq(webhookEvents.status, f.status) : undefined,
-    f.since ? sql`${webhookEvents.receivedAt} >= ${f.since.toISOString()}` : undefined,
-    f.until ? sql`${webhookEvents.receivedAt} < ${f.until.toISOString()}` : undefined,
-    f.key ? keyMatch(f.key) : undefined,
-    f.phone ? phoneMatch(f.phone) : undefined,
-    olderThan(webhookEvents.receivedAt, webhookEvents.id, parseCursor(f.before), "bigint"),
-  )).orderBy(desc(webhookEvents.receivedAt), desc(webhookEvents.id)).limit(PAGE_SIZE + 1);
+  const rows = await db
+    .select({
+      id: webhookEvents.id,
+      provider: webhookEvents.provider,
+      key: webhookEvents.idempotencyKey,
+      receivedAt: webhookEvents.receivedAt,
+      responseStatus: webhookEvents.responseStatus,
+      responseMs: webhookEvents.responseMs,
+      status: webhookEvents.status,
+      attempts: webhookEvents.attempts,
+      lastError: webhookEvents.lastError,
+      preview: sql<string>`left(${webhookEvents.rawBody}, 4096)`,
+      cursor: cursorOf(webhookEvents.receivedAt, webhookEvents.id),
+    })
+    .from(webhookEvents)
+    .where(
+      and(
+        f.provider ? eq(webhookEvents.provider, f.provider) : undefined,
+        f.status ? eq(webhookEvents.status, f.status) : undefined,
+        f.since ? sql`${webhookEvents.receivedAt} >= ${f.since.toISOString()}` : undefined,
+        f.until ? sql`${webhookEvents.receivedAt} < ${f.until.toISOString()}` : undefined,
+        f.key ? keyMatch(f.key) : undefined,
+        f.phone ? phoneMatch(f.phone) : undefined,
+        olderThan(webhookEvents.receivedAt, webhookEvents.id, parseCursor(f.before), "bigint"),
+      ),
+    )
+    .orderBy(desc(webhookEvents.receivedAt), desc(webhookEvents.id))
+    .limit(PAGE_SIZE + 1);
   return page(rows);
 }
 
@@ -95,7 +114,13 @@ export async function getEvent(db: Db, id: number) {
 
 /** The graphile-worker job that will (re)process this event, when one is waiting or retrying. */
 export async function eventJob(db: Db, id: number) {
-  const rows = await db.execute<{ run_at: Date; attempts: number; max_attempts: number; last_error: string | null; locked_at: Date | null }>(sql`
+  const rows = await db.execute<{
+    run_at: Date;
+    attempts: number;
+    max_attempts: number;
+    last_error: string | null;
+    locked_at: Date | null;
+  }>(sql`
     select run_at, attempts, max_attempts, last_error, locked_at from graphile_worker.jobs
     where task_identifier = 'process-webhook' and key = ${`event:${id}`}`);
   return rows[0];
@@ -103,7 +128,10 @@ export async function eventJob(db: Db, id: number) {
 
 export async function auditFor(db: Db, subjectType: string, subjectIds: string[]) {
   if (subjectIds.length === 0) return [];
-  return db.select().from(auditLog)
+  return db
+    .select()
+    .from(auditLog)
     .where(and(eq(auditLog.subjectType, subjectType), or(...subjectIds.map((id) => eq(auditLog.subjectId, id)))))
-    .orderBy(desc(auditLog.id)).limit(50);
+    .orderBy(desc(auditLog.id))
+    .limit(50);
 }

@@ -5,7 +5,10 @@ import type { AnyPgColumn } from "drizzle-orm/pg-core";
  * Keyset pages, newest first, ordered by (time, id): a cursor is the last row's time in microseconds (exact, unlike a
  * JS Date) and its id, `1795427242118123_42`. A page never skips or repeats a row, however many arrive meanwhile.
  */
-export interface Cursor { micros: string; id: string }
+export interface Cursor {
+  micros: string;
+  id: string;
+}
 
 export const PAGE_SIZE = 50;
 
@@ -20,7 +23,12 @@ export const cursorOf = (time: AnyPgColumn, id: AnyPgColumn) =>
   sql<string>`(extract(epoch from ${time}) * 1000000)::bigint::text || '_' || ${id}::text`;
 
 /** Rows strictly older than the cursor. `idType` casts the cursor's id to the column's type. */
-export function olderThan(time: AnyPgColumn, id: AnyPgColumn, cursor: Cursor | undefined, idType: "bigint" | "uuid"): SQL | undefined {
+export function olderThan(
+  time: AnyPgColumn,
+  id: AnyPgColumn,
+  cursor: Cursor | undefined,
+  idType: "bigint" | "uuid",
+): SQL | undefined {
   if (!cursor) return undefined;
   const at = sql`(timestamptz 'epoch' + ${cursor.micros}::bigint * interval '1 microsecond')`;
   return idType === "bigint"
@@ -48,4 +56,5 @@ export const text = (value: unknown, max = 200): string | undefined =>
   typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, max) : undefined;
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const uuid = (value: unknown): string | undefined => (typeof value === "string" && UUID.test(value) ? value : undefined);
+export const uuid = (value: unknown): string | undefined =>
+  typeof value === "string" && UUID.test(value) ? value : undefined;

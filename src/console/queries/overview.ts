@@ -1,7 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db";
 
-export interface Window { provider: string; status: string; hour: number; day: number }
+export interface Window {
+  provider: string;
+  status: string;
+  hour: number;
+  day: number;
+}
 export interface Overview {
   received: Window[];
   answerMs: { hour: [number | null, number | null]; day: [number | null, number | null] };
@@ -21,8 +26,16 @@ export async function overview(db: Db): Promise<Overview> {
   // One pass over the last day's events gives both the counts (grouping sets: per provider and status) and the
   // answer-time percentiles (the empty grouping set: all of them).
   const [day, backlog, job, outbound, sms, emails] = await Promise.all([
-    db.execute<{ provider: string | null; status: string | null; hour: number; day: number; h50: number | null; h99: number | null;
-      d50: number | null; d99: number | null }>(sql`
+    db.execute<{
+      provider: string | null;
+      status: string | null;
+      hour: number;
+      day: number;
+      h50: number | null;
+      h99: number | null;
+      d50: number | null;
+      d99: number | null;
+    }>(sql`
       select provider, status, count(*) filter (where received_at >= now() - interval '1 hour')::int as hour, count(*)::int as day,
         percentile_cont(0.5) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h50,
         percentile_cont(0.99) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h99,
@@ -44,12 +57,22 @@ export async function overview(db: Db): Promise<Overview> {
       select status, count(*)::int as n from email_outbox where status in ('pending', 'failed') group by status`),
   ]);
   const a = [...day].find((r) => r.provider === null);
-  const received = [...day].filter((r) => r.provider !== null) as { provider: string; status: string; hour: number; day: number }[];
+  const received = [...day].filter((r) => r.provider !== null) as {
+    provider: string;
+    status: string;
+    hour: number;
+    day: number;
+  }[];
   const num = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v)));
   const b = counts([...backlog]);
   const e = counts([...emails]);
   return {
-    received: received.map((r) => ({ provider: r.provider, status: r.status, hour: Number(r.hour), day: Number(r.day) })),
+    received: received.map((r) => ({
+      provider: r.provider,
+      status: r.status,
+      hour: Number(r.hour),
+      day: Number(r.day),
+    })),
     answerMs: { hour: [num(a?.h50), num(a?.h99)], day: [num(a?.d50), num(a?.d99)] },
     pending: b.pending ?? 0,
     failed: b.failed ?? 0,
