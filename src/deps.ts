@@ -5,6 +5,7 @@ import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import type { GroupCommit } from "./inbound/group-commit";
 import { createIngestBatcher, type IngestInput, type IngestResult } from "./inbound/ingest";
+import { createResponseTimes, type ResponseTimes } from "./inbound/response-time";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { oldestWaitingSeconds } from "./outbound/store";
@@ -56,6 +57,8 @@ export interface Deps {
   sleep(ms: number): Promise<void>;
   /** Group commit of inbound webhooks (used by `ingest`); stopped, after a last flush, by closeDeps. */
   ingestBatcher: GroupCommit<IngestInput, IngestResult>;
+  /** response_ms of stored webhooks, written after their commit; stopped by closeDeps. */
+  responseTimes: ResponseTimes;
 }
 
 export function buildDeps(config: Config, databaseUrl: string, overrides: Partial<Deps> = {}): Deps {
@@ -76,16 +79,19 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     twilio: createTwilioClient(config),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ingestBatcher: undefined!,
+    responseTimes: undefined!,
     ...overrides,
   };
   // Reads deps.db at write time, so an override of db is honoured.
   deps.ingestBatcher ??= createIngestBatcher(deps);
+  deps.responseTimes ??= createResponseTimes(deps);
   return deps;
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
   // Webhooks waiting for a shared commit are written (and answered) before the pool goes.
   await deps.ingestBatcher.stop();
+  await deps.responseTimes.stop();
   await deps.sql.end({ timeout: 5 });
   (deps.mailer as Transporter | undefined)?.close?.();
 }

@@ -1,19 +1,13 @@
 import { sql } from "drizzle-orm";
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
-/**
- * The patient's number in a Twilio webhook as sent (form-encoded): `From` of an inbound SMS, `To` of a status
- * callback. Indexed so the console finds a patient's webhooks by phone; a query must use this same expression.
- */
-export const twilioPhoneExpression = sql`(case provider
-  when 'twilio-sms' then substring(raw_body from '(?:^|&)From=([^&]*)')
-  when 'twilio-status' then substring(raw_body from '(?:^|&)To=([^&]*)') end)`;
-
 /** Every verified inbound webhook, stored before it is acknowledged. */
 export const webhookEvents = pgTable("webhook_events", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   provider: text("provider").notNull(),
   idempotencyKey: text("idempotency_key").notNull(),
+  /** The patient's side of a Twilio webhook (inbound `From`, status callback `To`), E.164: operators search by it. */
+  phone: text("phone"),
   /** Twilio's `I-Twilio-Idempotency-Token`, when sent. */
   providerToken: text("provider_token"),
   headers: jsonb("headers").$type<Record<string, string>>().notNull(),
@@ -32,5 +26,7 @@ export const webhookEvents = pgTable("webhook_events", {
   index("webhook_events_status_idx").on(t.provider, t.status, t.id),
   // The console lists newest first by (received_at, id), with or without a time range.
   index("webhook_events_received_idx").on(t.receivedAt, t.id),
-  index("webhook_events_phone_idx").on(twilioPhoneExpression).where(sql`provider in ('twilio-sms', 'twilio-status')`),
+  // The management API's search by key (`evt_…`, or a MessageSid that prefixes its status callbacks' keys) and phone.
+  index("webhook_events_key_idx").using("btree", t.idempotencyKey.op("text_pattern_ops")),
+  index("webhook_events_phone_idx").on(t.phone, t.id).where(sql`phone is not null`),
 ]);

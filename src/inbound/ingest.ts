@@ -20,6 +20,8 @@ export interface IngestInput {
   key: string;
   headers: Headers;
   rawBody: string;
+  /** The patient's number (E.164) for the management API's search by phone; absent for Stripe. */
+  phone?: string;
   /**
    * The answer to give, or a function that decides it inside the ingest transaction. The function runs only
    * for the first delivery (a retry gets the stored answer) and may write rows that commit with the event.
@@ -85,6 +87,7 @@ const identity = (i: { provider: string; key: string }) => `${i.provider}\u0000$
 const eventRow = (input: IngestInput, answer: Answer) => ({
   provider: input.provider,
   idempotencyKey: input.key,
+  phone: input.phone ?? null,
   providerToken: input.headers.get("i-twilio-idempotency-token"),
   headers: redactHeaders(input.headers),
   rawBody: input.rawBody,
@@ -176,7 +179,8 @@ async function insertFixed(sql: Sql, inputs: IngestInput[], perJob: number): Pro
   const rows = inputs.map((input) => {
     const answer = input.answer as Answer;
     return {
-      provider: input.provider, idempotency_key: input.key, provider_token: input.headers.get("i-twilio-idempotency-token"),
+      provider: input.provider, idempotency_key: input.key, phone: input.phone ?? null,
+      provider_token: input.headers.get("i-twilio-idempotency-token"),
       headers: redactHeaders(input.headers), raw_body: input.rawBody, response_status: answer.status,
       response_body: answer.body, response_content_type: answer.contentType,
       response_ms: Math.round(performance.now() - input.receivedAt),
@@ -185,10 +189,10 @@ async function insertFixed(sql: Sql, inputs: IngestInput[], perJob: number): Pro
   const inserted = await sql<{ id: string; provider: string; key: string }[]>`
     with input as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as r(provider text, idempotency_key text,
-        provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
+        phone text, provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
         response_content_type text, response_ms int)
     ), inserted as (
-      insert into webhook_events (provider, idempotency_key, provider_token, headers, raw_body, response_status,
+      insert into webhook_events (provider, idempotency_key, phone, provider_token, headers, raw_body, response_status,
         response_body, response_content_type, response_ms)
       select * from input
       on conflict do nothing

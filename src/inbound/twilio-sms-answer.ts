@@ -11,10 +11,10 @@ export const twimlAnswer = (status: number, message?: string): Answer =>
   ({ status, body: twiml(message), contentType: "text/xml; charset=utf-8" });
 
 /**
- * Decides the TwiML answer to a new inbound SMS inside its ingest transaction (see docs-sms-replies.md):
- * replies that need no appointment change go back in the answer, guarded against loops; an opt-out or opt-in
- * is recorded here, so that no reply or send after the acknowledgement can miss it. CONFIRM, CANCEL and
- * RESCHEDULE get an empty answer: the worker replies by SMS once it has made the change.
+ * Decides the TwiML answer to a new inbound SMS inside its ingest transaction (README, "Inbound SMS: how
+ * patients get their reply"): replies that need no appointment change go back in the answer, guarded against
+ * loops; an opt-out or opt-in is recorded here, so that no reply or send after the acknowledgement can miss it.
+ * CONFIRM, CANCEL and RESCHEDULE get an empty answer: the worker replies by SMS once it has made the change.
  */
 export function decideAnswer(deps: Deps, sms: InboundSms) {
   return async (tx: Tx): Promise<Answer> => {

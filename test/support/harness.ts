@@ -14,6 +14,7 @@ export const STRIPE_SECRET = "whsec_test_secret_current";
 export const TWILIO_AUTH_TOKEN = "test_twilio_auth_token_123";
 export const TWILIO_ACCOUNT_SID = `AC${"0".repeat(32)}`;
 export const PUBLIC_URL = "https://switchboard.example.test";
+export const METRICS_TOKEN = "test-metrics-token-0123456789";
 
 /** A clock tests can move; jobs and handlers read time only through it. */
 export function testClock(start = new Date()): Clock & { advance(ms: number): void; set(at: Date): void } {
@@ -52,6 +53,7 @@ export async function createHarness(
     TWILIO_ACCOUNT_SID,
     TWILIO_AUTH_TOKEN,
     SUPPORT_EMAIL: "support@switchboard.test",
+    METRICS_TOKEN,
     // Tests usually replace deps.sleep with a no-op, so pacing waits never pass: sleep (skip) them all, never requeue.
     SMS_PACING_MAX_SLEEP_MS: "600000",
     ...env,

@@ -30,7 +30,9 @@ describe("config", () => {
 
   test("production requires the secrets and an https PUBLIC_URL", () => {
     const found = problems({ NODE_ENV: "production", PUBLIC_URL: "http://switchboard.example.com" });
-    expect(found.map((p) => p.split(":")[0]).sort()).toEqual(["API_KEY", "PUBLIC_URL", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]);
+    expect(found.map((p) => p.split(":")[0]).sort()).toEqual([
+      "API_KEY", "DATABASE_URL", "PUBLIC_URL", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+    ]);
     expect(found.find((p) => p.startsWith("PUBLIC_URL"))).toContain("https");
   });
 

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, or, sql } from "drizzle-orm";
-import { auditLog, twilioPhoneExpression, webhookEvents } from "../../../db/schema";
+import { auditLog, webhookEvents } from "../../../db/schema";
 import type { Db } from "../../db";
 import { normalizePhone } from "../../domain/phone";
 import { SMS_STATUSES } from "../../domain/sms-status";
@@ -45,13 +45,11 @@ const keyMatch = (key: string) => {
 };
 
 /**
- * Twilio sends the number form-encoded (`%2B1555…`), with a `whatsapp:` prefix on WhatsApp. The ids are gathered
- * first (an init plan over the partial phone index, whose condition is spelled out as constants so Postgres can
- * use it): left to choose, the planner walked the newest-first index and tested every body (seconds at 1M rows).
+ * The ids are gathered first (an init plan over the phone index): left to choose, the planner may walk the
+ * newest-first index testing every row.
  */
-const phoneMatch = (phone: string) => sql`${webhookEvents.id} = any(array(
-  select id from webhook_events where provider in ('twilio-sms', 'twilio-status')
-    and ${twilioPhoneExpression} in (${encodeURIComponent(phone)}, ${encodeURIComponent(`whatsapp:${phone}`)})))`;
+const phoneMatch = (phone: string) =>
+  sql`${webhookEvents.id} = any(array(select id from webhook_events where phone = ${phone}))`;
 
 export async function listEvents(db: Db, f: EventFilters) {
   const rows = await db

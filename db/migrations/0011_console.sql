@@ -15,9 +15,6 @@ CREATE INDEX "appointments_created_idx" ON "appointments" USING btree ("created_
 CREATE INDEX "patients_phone_idx" ON "patients" USING btree ("phone");--> statement-breakpoint
 CREATE INDEX "transactions_event_idx" ON "transactions" USING btree ("webhook_event_id");--> statement-breakpoint
 CREATE INDEX "webhook_events_received_idx" ON "webhook_events" USING btree ("received_at","id");--> statement-breakpoint
-CREATE INDEX "webhook_events_phone_idx" ON "webhook_events" USING btree ((case provider
-  when 'twilio-sms' then substring(raw_body from '(?:^|&)From=([^&]*)')
-  when 'twilio-status' then substring(raw_body from '(?:^|&)To=([^&]*)') end)) WHERE provider in ('twilio-sms', 'twilio-status');--> statement-breakpoint
 CREATE INDEX "email_outbox_created_idx" ON "email_outbox" USING btree ("created_at","id");--> statement-breakpoint
 CREATE INDEX "email_outbox_to_idx" ON "email_outbox" USING btree ("to");--> statement-breakpoint
 CREATE INDEX "sms_messages_created_idx" ON "sms_messages" USING btree ("created_at","id");--> statement-breakpoint
