@@ -24,11 +24,12 @@ export async function fillConsoleData(sql: Sql, events = 1_000_000, deliveries =
       from generate_series(0, ${people - 1}) n;
   `);
   await sql.unsafe(`
-    insert into webhook_events (provider, idempotency_key, headers, raw_body, received_at, response_status, response_body,
+    insert into webhook_events (provider, idempotency_key, phone, headers, raw_body, received_at, response_status, response_body,
       response_content_type, response_ms, status, attempts, last_error, processed_at)
     select p.provider,
       case p.provider when 'stripe' then 'evt_bench_' || g when 'twilio-sms' then 'SM' || md5(g::text)
         else 'SM' || md5((g - 2)::text) || ':delivered' end,
+      case when p.provider <> 'stripe' then '+1556' || lpad((g % ${people})::text, 7, '0') end,
       case p.provider when 'stripe' then '{"content-type":"application/json","stripe-signature":"[redacted]"}'::jsonb
         else '{"content-type":"application/x-www-form-urlencoded","x-twilio-signature":"[redacted]"}'::jsonb end,
       case p.provider
