@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { AlertEnv, alertConfigProblems } from "./alerts/config";
 import { cidrMatcher } from "./domain/ip";
 
 // A `description` is the rule a bad value is told about; values themselves are never echoed for strings
@@ -99,6 +100,8 @@ export const EnvSchema = T.Object({
   INGEST_WRITE_TIMEOUT_MS: Int(100, 120_000, 10_000),
   /** Events per process-webhook job a group commit queues (processed in one transaction); 1: a job per event. */
   INGEST_JOB_BATCH: Int(1, 1000, 50),
+  /** Alert rules: thresholds, windows, where notifications go (src/alerts/config.ts). */
+  ...AlertEnv,
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -161,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT && !problems.has("METRICS_PORT")) {
     problems.set("METRICS_PORT", "METRICS_PORT: must differ from PORT");
   }
+  for (const [key, problem] of alertConfigProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
   if (parsed.NODE_ENV === "production") {
     // DATABASE_URL too: the production image has no embedded Postgres (a development dependency).
     const required = [

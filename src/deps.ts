@@ -1,6 +1,9 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
+import { openIncidentCounts } from "./alerts/incidents";
+import { RULES } from "./alerts/rules";
+import { backlogAges } from "./alerts/rules/backlog";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import type { GroupCommit } from "./inbound/group-commit";
@@ -75,7 +78,11 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     clock: systemClock,
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
     fetch: globalThis.fetch,
-    metrics: createMetrics({ outboundOldestWaiting: () => oldestWaitingSeconds(sql) }),
+    metrics: createMetrics({
+      outboundOldestWaiting: () => oldestWaitingSeconds(sql),
+      backlogOldest: () => backlogAges(db),
+      openIncidents: () => openIncidentCounts(db, RULES.map((r) => r.name)),
+    }),
     twilio: createTwilioClient(config),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ingestBatcher: undefined!,

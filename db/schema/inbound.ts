@@ -29,4 +29,6 @@ export const webhookEvents = pgTable("webhook_events", {
   // The management API's search by key (`evt_…`, or a MessageSid that prefixes its status callbacks' keys) and phone.
   index("webhook_events_key_idx").using("btree", t.idempotencyKey.op("text_pattern_ops")),
   index("webhook_events_phone_idx").on(t.phone, t.id).where(sql`phone is not null`),
+  // Alert rules read a window of recent events per provider (failure share, answer times, silence).
+  index("webhook_events_provider_received_idx").on(t.provider, t.receivedAt),
 ]);

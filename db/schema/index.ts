@@ -7,3 +7,4 @@ export * from "./sms";
 export * from "./outbound";
 export * from "./workers";
 export * from "./audit";
+export * from "./alerts";

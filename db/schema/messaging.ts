@@ -66,6 +66,8 @@ export const smsMessages = pgTable("sms_messages", {
   index("sms_messages_created_idx").on(t.createdAt, t.id),
   index("sms_messages_to_idx").on(t.to),
   index("sms_messages_appointment_idx").on(t.appointmentId),
+  // The SMS failure-share alert reads the messages whose status changed lately.
+  index("sms_messages_updated_idx").on(t.updatedAt),
 ]);
 
 /** Every Twilio status callback for an SMS, in arrival order. */

@@ -44,7 +44,9 @@ export const AppointmentStatus = t.Union([
   t.Literal("pending"), t.Literal("confirmed"), t.Literal("payment_pending"), t.Literal("cancellation_requested"),
   t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
 ]);
-export const WebhookProvider = t.Union([t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status")]);
+export const WebhookProvider = t.Union([
+  t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status"), t.Literal("twilio-debugger"),
+]);
 export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),

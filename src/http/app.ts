@@ -1,5 +1,6 @@
 import { swagger } from "@elysiajs/swagger";
 import { Elysia, t } from "elysia";
+import { alertRoutes } from "../api/alerts";
 import { appointmentRoutes } from "../api/appointments";
 import { settleIdempotencyKey } from "../api/idempotency";
 import { clinicRoutes } from "../api/clinics";
@@ -12,6 +13,7 @@ import { smsRoutes } from "../api/sms";
 import { webhookEventRoutes } from "../api/webhook-events";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
+import { twilioDebuggerRoutes } from "../inbound/twilio-debugger";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
 import { consoleRoutes } from "../console/routes";
@@ -100,6 +102,7 @@ export function createApp(deps: Deps) {
     .use(stripeRoutes(deps))
     .use(twilioSmsRoutes(deps))
     .use(twilioStatusRoutes(deps))
+    .use(twilioDebuggerRoutes(deps))
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))
@@ -109,6 +112,7 @@ export function createApp(deps: Deps) {
     .use(endpointRoutes(deps))
     .use(emailRoutes(deps))
     .use(smsRoutes(deps))
+    .use(alertRoutes(deps))
     .use(consoleRoutes(deps));
 }
 

@@ -34,6 +34,7 @@ export const TAGS = [
   },
   { name: "emails", description: "The email outbox and each email's delivery state." },
   { name: "sms", description: "Outbound SMS: what was sent or withheld, and every status callback Twilio posted." },
+  { name: "alerts", description: "Incidents Switchboard's alert rules opened and resolved; acknowledge one." },
 ];
 
 const header = (description: string, schema: Json = { type: "integer" }) => ({ description, schema });

@@ -6,7 +6,7 @@ import { StorageError } from "../http/errors";
 import { enqueue, enqueueMany, type Executor, type JobSpec, type Tx } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
-export type Provider = "stripe" | "twilio-sms" | "twilio-status";
+export type Provider = "stripe" | "twilio-sms" | "twilio-status" | "twilio-debugger";
 
 export interface Answer {
   status: number;

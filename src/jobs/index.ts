@@ -2,12 +2,14 @@ import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskLi
 import pg from "pg";
 import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
+import { EVALUATE_ALERTS, evaluateAlertsTask } from "./evaluate-alerts";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
+import { processTwilioDebugger } from "./twilio-debugger-event";
 import { processTwilioSms } from "./twilio-sms-event";
 import { processTwilioStatus } from "./twilio-status-event";
 
@@ -21,6 +23,7 @@ function processingTasks(deps: Deps): TaskList {
   return {
     "process-webhook": processWebhookTask(deps, {
       stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
+      "twilio-debugger": processTwilioDebugger,
     }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
@@ -30,6 +33,7 @@ function processingTasks(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
+    [EVALUATE_ALERTS.task]: evaluateAlertsTask(deps),
   };
 }
 
@@ -43,6 +47,8 @@ export const CRON = [
   { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
   // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
   { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
+  // Alert rules every minute; cron fires once per tick across every worker process.
+  { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
 ];
 
 export interface Worker {
