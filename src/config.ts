@@ -27,6 +27,8 @@ export const EnvSchema = T.Object({
   PUBLIC_URL: T.Optional(Url),
   API_KEY: T.Optional(T.String({ minLength: 16, description: "at least 16 characters" })),
   API_RATE_LIMIT: Int(1, 1_000_000, 600),
+  /** Signs in to the operator console instead of API_KEY when set. */
+  CONSOLE_PASSWORD: T.Optional(T.String({ minLength: 12 })),
   TWILIO_ACCOUNT_SID: T.Optional(
     T.String({ pattern: "^AC[0-9a-fA-F]{32}$", description: "AC followed by 32 hex digits" }),
   ),

@@ -29,6 +29,8 @@ export const webhookEvents = pgTable("webhook_events", {
   uniqueIndex("webhook_events_provider_key").on(t.provider, t.idempotencyKey),
   index("webhook_events_status_idx").on(t.provider, t.status, t.id),
   index("webhook_events_reconciled_idx").on(t.id).where(sql`source <> 'webhook'`),
+  // The console lists newest first by (received_at, id), with or without a time range.
+  index("webhook_events_received_idx").on(t.receivedAt, t.id),
   // The management API's search by key (`evt_…`, or a MessageSid that prefixes its status callbacks' keys) and phone.
   index("webhook_events_key_idx").using("btree", t.idempotencyKey.op("text_pattern_ops")),
   index("webhook_events_phone_idx").on(t.phone, t.id).where(sql`phone is not null`),

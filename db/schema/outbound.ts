@@ -66,6 +66,10 @@ export const deliveries = pgTable("deliveries", {
   index("deliveries_conversation_idx").on(t.conversationId, t.seq),
   index("deliveries_endpoint_status_idx").on(t.endpointId, t.status, t.createdAt),
   index("deliveries_pending_idx").on(t.createdAt).where(sql`status = 'pending'`),
+  // The console: newest first (and time ranges), and the deliveries a message or clinic event caused.
+  index("deliveries_created_idx").on(t.createdAt, t.seq),
+  index("deliveries_message_idx").on(t.messageId).where(sql`message_id is not null`),
+  index("deliveries_clinic_event_idx").on(t.clinicEventId).where(sql`clinic_event_id is not null`),
   // The alert rule on failures clustering per endpoint reads the failures of the last minutes.
   index("deliveries_failed_idx").on(t.completedAt).where(sql`status = 'failed'`),
 ]);

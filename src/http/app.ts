@@ -17,6 +17,9 @@ import { stripeRoutes } from "../inbound/stripe";
 import { twilioDebuggerRoutes } from "../inbound/twilio-debugger";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
+import { consoleRoutes } from "../console/routes";
+import { consoleError, isConsolePath } from "../console/respond";
+import { docsUi } from "./docs-ui";
 import { AppError } from "./errors";
 import { healthRoutes } from "./health";
 import { finishDocument } from "./openapi";
@@ -66,8 +69,11 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
 }
 
 export function createApp(deps: Deps) {
-  return new Elysia()
+  // Bun serves a static Response route natively, first registration winning, so the swagger plugin's CDN page would
+  // shadow the offline /docs (docs-ui.ts); through Elysia's router the later route wins, as written here.
+  return new Elysia({ nativeStaticResponse: false })
     .onError(async ({ code, error, set, request }) => {
+      if (isConsolePath(request)) return consoleError(deps.log, code, error);
       const body = mapError(deps, code, error, set, request);
       // A management POST that claimed an Idempotency-Key keeps this answer for its retries (or frees the key on 5xx).
       await settleIdempotencyKey(deps, request, Number(set.status), body)
@@ -80,6 +86,8 @@ export function createApp(deps: Deps) {
     .use(swagger({
       path: "/docs",
       specPath: DOCS_JSON,
+      // The operator console is HTML for people, not part of the API.
+      exclude: [/^\/console/],
       documentation: {
         info: { title: "Switchboard", version: "0.1.0", description: "Webhook hub for clinics: Twilio SMS, Twilio status callbacks, Stripe payments, and outbound customer webhooks." },
         components: {
@@ -90,6 +98,7 @@ export function createApp(deps: Deps) {
         },
       },
     }))
+    .use(docsUi())
     .use(healthRoutes(deps, "token"))
     .use(stripeRoutes(deps))
     .use(twilioSmsRoutes(deps))
@@ -105,7 +114,8 @@ export function createApp(deps: Deps) {
     .use(emailRoutes(deps))
     .use(smsRoutes(deps))
     .use(alertRoutes(deps))
-    .use(reconcileRoutes(deps));
+    .use(reconcileRoutes(deps))
+    .use(consoleRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

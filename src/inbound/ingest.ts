@@ -3,7 +3,7 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isConnectionError, retryOnStaleConnection, type Sql } from "../db";
 import { StorageError } from "../http/errors";
-import { enqueue, enqueueMany, type JobSpec, type Tx } from "../jobs/enqueue";
+import { enqueue, enqueueMany, type Executor, type JobSpec, type Tx } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
 export type Provider = "stripe" | "twilio-sms" | "twilio-status" | "twilio-debugger";
@@ -246,14 +246,17 @@ async function insertDecided(tx: Tx, input: IngestInput): Promise<IngestResult |
   return { eventId: row.id, duplicate: false, answer };
 }
 
-/** Puts an event back to `pending` and queues it again (management API replay). */
-export async function replayEvent(deps: Deps, eventId: number): Promise<boolean> {
-  return deps.db.transaction(async (tx) => {
-    const rows = await tx.update(webhookEvents)
-      .set({ status: "pending", lastError: null, processedAt: null })
-      .where(eq(webhookEvents.id, eventId)).returning({ id: webhookEvents.id });
-    if (rows.length === 0) return false;
-    await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
-    return true;
-  });
+/** Puts an event back to `pending` and queues it again (management API and console replay). */
+export async function replayEvent(deps: Pick<Deps, "db">, eventId: number): Promise<boolean> {
+  return deps.db.transaction((tx) => replayEventIn(tx, eventId));
+}
+
+/** replayEvent inside the caller's transaction (the console records its audit row in the same one). */
+export async function replayEventIn(tx: Executor, eventId: number): Promise<boolean> {
+  const rows = await tx.update(webhookEvents)
+    .set({ status: "pending", lastError: null, processedAt: null })
+    .where(eq(webhookEvents.id, eventId)).returning({ id: webhookEvents.id });
+  if (rows.length === 0) return false;
+  await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
+  return true;
 }
