@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { AlertEnv, alertConfigProblems } from "./alerts/config";
 import { cidrMatcher } from "./domain/ip";
 
 // A `description` is the rule a bad value is told about; values themselves are never echoed for strings
@@ -26,6 +27,8 @@ export const EnvSchema = T.Object({
   PUBLIC_URL: T.Optional(Url),
   API_KEY: T.Optional(T.String({ minLength: 16, description: "at least 16 characters" })),
   API_RATE_LIMIT: Int(1, 1_000_000, 600),
+  /** Signs in to the operator console instead of API_KEY when set. */
+  CONSOLE_PASSWORD: T.Optional(T.String({ minLength: 12 })),
   TWILIO_ACCOUNT_SID: T.Optional(
     T.String({ pattern: "^AC[0-9a-fA-F]{32}$", description: "AC followed by 32 hex digits" }),
   ),
@@ -41,6 +44,26 @@ export const EnvSchema = T.Object({
   STRIPE_WEBHOOK_SECRET: T.Optional(Secret),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
   STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(Secret),
+  /** Secret (sk_) or restricted (rk_, read access to events) key: Stripe events are reconciled when it is set. */
+  STRIPE_SECRET_KEY: T.Optional(T.String({
+    pattern: "^(sk|rk)_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe secret key (sk_live_…, sk_test_…, rk_…)",
+  })),
+  /** Where the stripe SDK sends its calls (host, port and protocol); unset: Stripe's own API. Tests use a fake. */
+  STRIPE_API_URL: T.Optional(Url),
+  STRIPE_TIMEOUT_MS: Int(100, 120_000, 15_000),
+  /**
+   * Reconciliation (src/reconcile/): how often the providers are asked for what we should have heard, how long an
+   * SMS may wait for its final status before Twilio is asked, how far each listing reaches back before the last
+   * checkpoint, how old an event must be before it is taken (its webhook may be on the way), and how many API calls
+   * one pass may make per run.
+   */
+  RECONCILE_INTERVAL_MINUTES: Int(1, 60, 10),
+  RECONCILE_SMS_AFTER_MINUTES: Int(1, 24 * 60, 30),
+  RECONCILE_OVERLAP_MINUTES: Int(0, 24 * 60, 10),
+  RECONCILE_GRACE_MINUTES: Int(0, 60, 2),
+  RECONCILE_MAX_CALLS: Int(1, 10_000, 100),
+  /** Records per listed page: Twilio takes up to 1000, Stripe up to 100 (the smaller is used there). */
+  RECONCILE_PAGE_SIZE: Int(1, 1000, 1000),
   SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://", description: "an smtp:// or smtps:// URL" })),
   EMAIL_FROM: T.String({
     default: "Switchboard <no-reply@switchboard.local>", minLength: 3, description: "an address, e.g. Name <a@b.c>",
@@ -97,6 +120,8 @@ export const EnvSchema = T.Object({
   INGEST_WRITE_TIMEOUT_MS: Int(100, 120_000, 10_000),
   /** Events per process-webhook job a group commit queues (processed in one transaction); 1: a job per event. */
   INGEST_JOB_BATCH: Int(1, 1000, 50),
+  /** Alert rules: thresholds, windows, where notifications go (src/alerts/config.ts). */
+  ...AlertEnv,
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -159,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT && !problems.has("METRICS_PORT")) {
     problems.set("METRICS_PORT", "METRICS_PORT: must differ from PORT");
   }
+  for (const [key, problem] of alertConfigProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
   if (parsed.NODE_ENV === "production") {
     // DATABASE_URL too: the production image has no embedded Postgres (a development dependency).
     const required = [

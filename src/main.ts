@@ -33,9 +33,9 @@ async function main() {
 
   const http = startHttp(deps);
   logUnhandledRejections(log);
-  const worker = config.ROLE === "web" ? undefined : await superviseWorker(deps);
-  log.info("switchboard started", startupSummary(config, http));
-
+  // The drain is wired before the worker starts: a SIGTERM that arrives while it starts (the web part already
+  // answers /readyz) still drains instead of ending the process with Postgres' signal hook.
+  const starting = config.ROLE === "web" ? undefined : superviseWorker(deps);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -44,6 +44,7 @@ async function main() {
     // Stop taking requests first, then let running jobs finish, then close pools and the database.
     await http.stop();
     log.info("http server closed");
+    const worker = await starting?.catch(() => undefined);
     await worker?.stop();
     log.info("worker drained");
     await closeDeps(deps);
@@ -57,6 +58,8 @@ async function main() {
   process.removeAllListeners("SIGINT");
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  await starting;
+  if (!stopping) log.info("switchboard started", startupSummary(config, http));
 }
 
 main().catch((error) => {

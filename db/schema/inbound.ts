@@ -21,10 +21,19 @@ export const webhookEvents = pgTable("webhook_events", {
   attempts: integer("attempts").notNull().default(0),
   lastError: text("last_error"),
   processedAt: timestamp("processed_at", { withTimezone: true }),
+  /** `webhook` (the provider called us) or `reconcile` (found by asking the provider, src/reconcile/). */
+  source: text("source").notNull().default("webhook"),
+  /** Why a reconciled event was fetched, for the event log and the console. */
+  sourceNote: text("source_note"),
 }, (t) => [
   uniqueIndex("webhook_events_provider_key").on(t.provider, t.idempotencyKey),
   index("webhook_events_status_idx").on(t.provider, t.status, t.id),
+  index("webhook_events_reconciled_idx").on(t.id).where(sql`source <> 'webhook'`),
+  // The console lists newest first by (received_at, id), with or without a time range.
+  index("webhook_events_received_idx").on(t.receivedAt, t.id),
   // The management API's search by key (`evt_…`, or a MessageSid that prefixes its status callbacks' keys) and phone.
   index("webhook_events_key_idx").using("btree", t.idempotencyKey.op("text_pattern_ops")),
   index("webhook_events_phone_idx").on(t.phone, t.id).where(sql`phone is not null`),
+  // Alert rules read a window of recent events per provider (failure share, answer times, silence).
+  index("webhook_events_provider_received_idx").on(t.provider, t.receivedAt),
 ]);

@@ -1,5 +1,5 @@
 import { t, type TSchema } from "elysia";
-import { PROVIDERS } from "../domain/webhooks";
+import { EVENT_SOURCES, PROVIDERS } from "../domain/webhooks";
 
 /** The building blocks of every model of the management API. */
 export const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") =>
@@ -44,6 +44,7 @@ export const AppointmentStatus = t.Union([
   t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
 ]);
 export const WebhookProvider = t.Union(PROVIDERS.map((provider) => t.Literal(provider)));
+export const EventSource = t.Union(EVENT_SOURCES.map((source) => t.Literal(source)));
 export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
@@ -85,11 +86,29 @@ export const WebhookEventSummary = t.Object({
   received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
   status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),
   processed_at: Nullable(Time()),
+  source: t.String({
+    examples: ["webhook"], description: "`webhook`, or `reconcile` when reconciliation found it missing and fetched it",
+  }),
+  source_note: Nullable(t.String({
+    examples: ["found in Stripe's event list; no webhook had delivered it"],
+    description: "Why a reconciled event was fetched",
+  })),
 });
 export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
   provider_token: Nullable(t.String()), headers: t.Record(t.String(), t.String()), raw_body: t.String(),
   response_body: t.String(), response_content_type: t.String(),
 })]);
+
+export const WebhookEventRaw = t.Object({
+  id: t.Integer(), provider: t.String({ examples: ["twilio-sms"] }),
+  idempotency_key: t.String({ examples: ["SM0123"] }), received_at: Time(),
+  path: t.String({ examples: ["/v1/clinic/webhooks/twilio/sms"], description: "The route it was received on" }),
+  content_type: t.String({ examples: ["application/x-www-form-urlencoded"] }),
+  raw_body: t.String({ description: "Byte for byte as the provider sent it" }),
+  params: t.Union([t.Record(t.String(), t.Union([t.String(), t.Array(t.String())])), t.Null()], {
+    description: "Form parameters (Twilio), a repeated name as a list; null for a JSON body (Stripe)",
+  }),
+});
 
 export const IdParam = t.Object({ id: Uuid() });
 // The title names the field in a validation error (see QueryInt in paging.ts).

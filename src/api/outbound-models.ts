@@ -38,7 +38,9 @@ export const Message = t.Object({
 export const Endpoint = t.Object({
   id: Uuid(), url: t.String(), conversation_id: Nullable(Uuid()), clinic_id: Nullable(Uuid()),
   previous_secret_expires_at: Nullable(Time()), failing_since: Nullable(Time()), disabled_at: Nullable(Time()),
-  disabled_reason: Nullable(t.String()), created_at: Time(),
+  disabled_reason: Nullable(t.String()),
+  purpose: Nullable(t.String({ examples: ["alerts"], description: "Set on Switchboard's own endpoints: `alerts` is ALERT_WEBHOOK_URL" })),
+  created_at: Time(),
 });
 export const SecretRotated = t.Object({
   endpoint_id: Uuid(), webhook_secret: Secret,

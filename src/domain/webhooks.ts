@@ -1,6 +1,10 @@
 /** The providers whose webhooks Switchboard receives, as webhook_events.provider names them. */
-export const PROVIDERS = ["stripe", "twilio-sms", "twilio-status"] as const;
+export const PROVIDERS = ["stripe", "twilio-sms", "twilio-status", "twilio-debugger"] as const;
 export type Provider = (typeof PROVIDERS)[number];
+
+/** How an event reached us: its provider's webhook, or reconciliation asking the provider (src/reconcile/). */
+export const EVENT_SOURCES = ["webhook", "reconcile"] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /**
  * Where each provider calls (SPEC 3, 4, 5). The status callback path is also the one send-sms gives Twilio as

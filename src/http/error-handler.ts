@@ -12,16 +12,23 @@ export const ErrorBody = t.Object({
 const answer = (status: number, code: string, message: string, details?: unknown) =>
   new AppError(status, code, message, details);
 
+/** Routes whose errors are pages (the console), and how they are drawn. */
+interface Pages {
+  of(request: Request): boolean;
+  render(code: unknown, error: unknown): Response;
+}
+
 /**
  * Every error the app's routes throw, answered once, here, as ErrorBody with its status: our AppError (registered
  * with Elysia as APP, so `code` narrows to it), Elysia's own (validation, parse, no route), a database error the
  * caller caused (db.ts translates it), and anything else as a 500 without details, logged with its stack.
  * The webhook routes answer their expected refusals in the provider's own format first (inbound/webhook-route.ts).
  */
-export function errorHandler(deps: { log: Logger }) {
+export function errorHandler(deps: { log: Logger }, opts: { pages?: Pages } = {}) {
   return new Elysia({ name: "error-handler" })
     .error({ APP: AppError })
-    .onError({ as: "global" }, ({ code, error, set, request }): ErrorResponse => {
+    .onError({ as: "global" }, ({ code, error, set, request }): ErrorResponse | Response => {
+      if (opts.pages?.of(request)) return opts.pages.render(code, error);
       const known = code === "APP" ? error : expected(code, error) ?? callerError(error);
       if (known) {
         set.status = known.status;

@@ -33,6 +33,12 @@ export const TAGS = [
     description: "Callback URLs with their signing secrets: rotate, re-enable, replay failures.",
   },
   { name: "emails", description: "The email outbox and each email's delivery state." },
+  { name: "sms", description: "Outbound SMS: what was sent or withheld, and every status callback Twilio posted." },
+  { name: "alerts", description: "Incidents Switchboard's alert rules opened and resolved; acknowledge one." },
+  {
+    name: "reconciliation",
+    description: "Ask Twilio and Stripe now for what their webhooks should have brought, and store what is missing.",
+  },
 ];
 
 const header = (description: string, schema: Json = { type: "integer" }) => ({ description, schema });

@@ -9,7 +9,7 @@ import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
 import { type Answer, ingest } from "../ingest/ingest";
 
 const TOLERANCE_SECONDS = 300;
-const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
+export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
 const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });

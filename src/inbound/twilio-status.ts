@@ -11,7 +11,7 @@ import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
 import { type Answer, ingest } from "../ingest/ingest";
 
 const FORM = "application/x-www-form-urlencoded";
-const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
+export const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 
 const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 

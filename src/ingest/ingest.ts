@@ -1,8 +1,8 @@
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Config } from "../config";
-import { type Db, isConnectionError, isTransactionAbort, retryOnStaleConnection, type Tx } from "../db";
-import type { Provider } from "../domain/webhooks";
+import { type Db, type Executor, isConnectionError, isTransactionAbort, retryOnStaleConnection, type Tx } from "../db";
+import type { EventSource, Provider } from "../domain/webhooks";
 import { StorageError } from "../errors";
 import { enqueue } from "../queue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
@@ -27,6 +27,10 @@ export interface IngestInput {
   /** The answer to give, or the decision of it, which runs only for the first delivery (a retry gets the stored one). */
   answer: Answer | Decide;
   receivedAt: number;
+  /** `reconcile` for an event found by asking the provider (src/reconcile/); default `webhook`. */
+  source?: EventSource;
+  /** Why a reconciled event was fetched; kept on the event for the event log and the console. */
+  sourceNote?: string;
 }
 
 export interface IngestResult {
@@ -110,6 +114,8 @@ export function toEventRow(input: IngestInput, answer: Answer, now = performance
     response_body: answer.body,
     response_content_type: answer.contentType,
     response_ms: Math.round(now - input.receivedAt),
+    source: input.source ?? "webhook",
+    source_note: input.sourceNote ?? null,
   };
 }
 type EventRow = ReturnType<typeof toEventRow>;
@@ -227,10 +233,10 @@ async function storedAnswers(db: Db, inputs: IngestInput[]): Promise<Settled<Ing
 /** New events from their rows, sent as one JSON parameter (cheap to build for hundreds); stored keys are skipped. */
 const insertEvents = (rows: EventRow[]) => sql`
   insert into webhook_events (provider, idempotency_key, phone, provider_token, headers, raw_body, response_status,
-    response_body, response_content_type, response_ms)
+    response_body, response_content_type, response_ms, source, source_note)
   select * from json_to_recordset(${JSON.stringify(rows)}::json) as r(provider text, idempotency_key text,
     phone text, provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
-    response_content_type text, response_ms int)
+    response_content_type text, response_ms int, source text, source_note text)
   on conflict do nothing
   returning id, provider, idempotency_key`;
 
@@ -247,14 +253,17 @@ const addProcessJobs = (events: SQL, perJob: number) => sql`graphile_worker.add_
   from (select id, (row_number() over (order by id) - 1) / ${perJob}::int as chunk from ${events}) chunks
   group by chunk))`;
 
-/** Puts an event back to `pending` and queues it again (management API replay). */
+/** Puts an event back to `pending` and queues it again (management API and console replay). */
 export async function replayEvent(deps: { db: Db }, eventId: number): Promise<boolean> {
-  return deps.db.transaction(async (tx) => {
-    const rows = await tx.update(webhookEvents)
-      .set({ status: "pending", lastError: null, processedAt: null })
-      .where(eq(webhookEvents.id, eventId)).returning({ id: webhookEvents.id });
-    if (rows.length === 0) return false;
-    await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
-    return true;
-  });
+  return deps.db.transaction((tx) => replayEventIn(tx, eventId));
+}
+
+/** replayEvent inside the caller's transaction (the console records its audit row in the same one). */
+export async function replayEventIn(tx: Executor, eventId: number): Promise<boolean> {
+  const rows = await tx.update(webhookEvents)
+    .set({ status: "pending", lastError: null, processedAt: null })
+    .where(eq(webhookEvents.id, eventId)).returning({ id: webhookEvents.id });
+  if (rows.length === 0) return false;
+  await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
+  return true;
 }

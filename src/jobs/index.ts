@@ -1,13 +1,16 @@
-import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
+import { type CronItem, Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
+import { EVALUATE_ALERTS, evaluateAlertsTask } from "./evaluate-alerts";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
+import { RECONCILE_TASKS, reconcileCron, reconcileTask } from "./reconcile";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
+import { processTwilioDebugger } from "./twilio-debugger-event";
 import { processTwilioSms } from "./twilio-sms-event";
 import { processTwilioStatus } from "./twilio-status-event";
 
@@ -21,6 +24,7 @@ function processingTasks(deps: Deps): TaskList {
   return {
     "process-webhook": processWebhookTask(deps, {
       stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
+      "twilio-debugger": processTwilioDebugger,
     }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
@@ -30,6 +34,8 @@ function processingTasks(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
+    [EVALUATE_ALERTS.task]: evaluateAlertsTask(deps),
+    ...Object.fromEntries(Object.entries(RECONCILE_TASKS).map(([task, pass]) => [task, reconcileTask(deps, pass)])),
   };
 }
 
@@ -38,12 +44,17 @@ function outboundTasks(deps: Deps): TaskList {
   return { "send-delivery": sendDeliveryTask(deps) };
 }
 
-export const CRON = [
+export const CRON: CronItem[] = [
   { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
   { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
   // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
   { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
+  // Alert rules every minute; cron fires once per tick across every worker process.
+  { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
 ];
+
+/** The cron items a processing runner schedules: the fixed ones, and reconciliation at its configured interval. */
+export const cronItems = (config: Deps["config"]): CronItem[] => [...CRON, ...reconcileCron(config)];
 
 export interface Worker {
   runners: Runner[];
@@ -102,7 +113,7 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
       noHandleSignals: true,
       pollInterval: 1000,
       taskList: spec.tasks,
-      parsedCronItems: parseCronItems(spec.cron ? CRON : []),
+      parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config) : []),
       logger: graphileLogger(deps),
       // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
       preset: { worker: workerBatching(deps, spec.cron) },

@@ -45,6 +45,8 @@ const HANDLERS: Record<string, Handler> = {
   "payment_intent.payment_failed": paymentFailed,
   "charge.refunded": chargeRefunded,
 };
+/** The event types Switchboard acts on (and reconciliation lists). */
+export const STRIPE_EVENT_TYPES: readonly string[] = Object.keys(HANDLERS);
 
 export const processStripeEvent: Processor = async (deps, tx, row) => {
   const event = JSON.parse(row.rawBody) as StripeEvent;

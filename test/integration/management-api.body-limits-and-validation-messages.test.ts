@@ -103,7 +103,7 @@ describe("validation messages name the field and what it allows", () => {
       ],
     });
     expect((await error("GET", "/v1/webhook-events?provider=paypal")).message).toBe(
-      "provider: must be one of stripe, twilio-sms, twilio-status",
+      "provider: must be one of stripe, twilio-sms, twilio-status, twilio-debugger",
     );
   });
 

@@ -76,14 +76,14 @@ export async function createHarness(
       // so run it again while due jobs remain (bounded).
       for (let round = 0; round < 20; round++) {
         const events = new EventEmitter();
-        const failed: string[] = [];
-        events.on("job:error", ({ job }: { job: { id: string } }) => failed.push(job.id));
+        const ran: string[] = [];
+        events.on("job:complete", ({ job }: { job: { id: string } }) => ran.push(job.id));
         await runOnce({ connectionString: database.url, taskList: tasks, logger: quietLogger, events });
-        // runOnce can return before graphile-worker has recorded a failed job (it does not await failJob): wait
-        // for that, or a retryNow right after would miss the job, still locked.
-        for (let wait = 0; wait < 200 && failed.length > 0; wait++) {
+        // runOnce can return before graphile-worker has recorded a job's outcome (it awaits neither completeJob nor
+        // failJob): wait for that, or a check or a retryNow right after would find the job still locked.
+        for (let wait = 0; wait < 200 && ran.length > 0; wait++) {
           const [locked] = await deps.sql`select count(*)::int as n from graphile_worker.jobs
-            where id = any(${failed}::bigint[]) and locked_at is not null`;
+            where id = any(${ran}::bigint[]) and locked_at is not null`;
           if (locked!.n === 0) break;
           await Bun.sleep(10);
         }

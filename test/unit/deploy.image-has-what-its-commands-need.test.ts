@@ -42,7 +42,9 @@ const entries = [...new Set(commands.flatMap((c) => c.split(/\s+/).filter((w) =>
 
 /** Every local file reachable by import from the entries, and every package imported (statically or not). */
 function importGraph(start: string[]) {
-  const transpiler = new Bun.Transpiler({ loader: "ts" });
+  const transpilers = { ts: new Bun.Transpiler({ loader: "ts" }), tsx: new Bun.Transpiler({ loader: "tsx" }) };
+  // The transpiler names React's JSX runtime; the app's is tsconfig's jsxImportSource (`#html`, the console's).
+  const jsxSource = JSON.parse(read("tsconfig.json")).compilerOptions.jsxImportSource as string;
   const files = new Set<string>();
   const packages = new Map<string, "static" | "dynamic">();
   const queue = [...start];
@@ -50,10 +52,15 @@ function importGraph(start: string[]) {
     const file = queue[i]!;
     if (files.has(file)) continue;
     files.add(file);
-    for (const { path, kind } of transpiler.scanImports(read(file))) {
+    const transpiler = file.endsWith(".tsx") ? transpilers.tsx : transpilers.ts;
+    for (const { path: scanned, kind } of transpiler.scanImports(read(file))) {
+      const spec = file.endsWith(".tsx") && /^react(\/jsx(-dev)?-runtime)?$/.test(scanned) ? `${jsxSource}/jsx-runtime` : scanned;
+      // A package.json "imports" entry (`#html/*`, the console's JSX runtime) is a local file too.
+      const alias = Object.entries(pkg.imports ?? {}).find(([k]) => spec.startsWith(k.replace("*", "")));
+      const path = alias ? (alias[1] as string).replace("*", spec.slice(alias[0].indexOf("*"))) : spec;
       if (path.startsWith(".")) {
-        const base = join(dirname(file), path);
-        const found = [`${base}.ts`, join(base, "index.ts"), base].find(
+        const base = alias ? path.slice(2) : join(dirname(file), path);
+        const found = [`${base}.ts`, `${base}.tsx`, join(base, "index.ts"), base].find(
           (f) => existsSync(join(ROOT, f)) && statSync(join(ROOT, f)).isFile(),
         );
         if (!found) throw new Error(`${file}: cannot resolve ${path}`);
