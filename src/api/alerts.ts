@@ -1,5 +1,5 @@
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { incidents } from "../../db/schema";
 import { acknowledgeIncident, getIncident, type Incident as IncidentRow } from "../alerts/incidents";
 import { incidentView } from "../alerts/message";
@@ -44,7 +44,7 @@ export const Incident = t.Object({
 /** Alert incidents (SPEC 12), newest first; `status=open` lists what is wrong now. Acknowledging stops reminders. */
 export function alertRoutes(deps: Deps) {
   const view = (row: IncidentRow) => incidentView(deps.config, row, ruleByName(row.rule));
-  return managementApi(deps, "/v1/alerts")
+  return new Elysia({ prefix: "/v1/alerts" }).use(managementApi(deps))
     .get("", async ({ query }) => {
       const limit = query.limit ?? 50;
       const status = { open: isNull(incidents.resolvedAt), resolved: isNotNull(incidents.resolvedAt) };

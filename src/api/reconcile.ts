@@ -1,4 +1,4 @@
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import type { Deps } from "../deps";
 import { reconcileRange } from "../reconcile/run";
 import type { Found, PassReport } from "../reconcile/store";
@@ -50,7 +50,7 @@ const passResult = ({ found, ...rest }: PassReport) => ({ ...rest, found: found.
 const foundEvent = ({ eventId, ...f }: Found) => ({ ...f, event_id: eventId });
 
 export function reconcileRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/reconcile")
+  return new Elysia({ prefix: "/v1/reconcile" }).use(managementApi(deps))
     .post("", async ({ body }) => {
       const until = body.until ? new Date(body.until) : deps.clock.now();
       const since = new Date(body.since);

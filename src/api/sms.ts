@@ -1,5 +1,5 @@
 import { and, asc, eq, gte, or } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { smsMessages, smsStatusEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
@@ -44,7 +44,7 @@ const columns = {
 
 /** Outbound SMS (SPEC 8): what Switchboard sent or decided not to send, and how far each got. */
 export function smsRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/sms")
+  return new Elysia({ prefix: "/v1/sms" }).use(managementApi(deps))
     .get("", async ({ query }) => {
       const to = query.to ? normalizePhone(query.to) ?? query.to : undefined;
       const limit = query.limit ?? 50;

@@ -38,7 +38,7 @@ export function twilioDebuggerRoutes(deps: Deps) {
     storageFailed: {
       status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json",
     },
-    refusal: (error) => (error.code === "bad_signature" ? FORBIDDEN : undefined),
+    refusal: (error) => (error.errorCode === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
       const raw = await readRawText(request);

@@ -7,12 +7,12 @@ import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../domain/webhooks";
 import { queueEmail } from "../effects/email";
 import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
-import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
 import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import type { Tx } from "../db";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
+import { decideAnswer, twimlAnswer } from "../effects/sms-answer";
 
 const FORM = "application/x-www-form-urlencoded";
 

@@ -18,7 +18,7 @@ interface Ctx { deps: Deps; tx: Tx; sms: InboundSms; clinic: Clinic; patient: Pa
 /**
  * An inbound SMS, after its answer was given: the message goes into the patient's conversation (with the
  * TwiML reply it got, if any), and CONFIRM / CANCEL / RESCHEDULE change the next appointment and are answered
- * by SMS. Opt-out and opt-in were recorded when the message was acknowledged (src/inbound/twilio-sms-answer.ts).
+ * by SMS. Opt-out and opt-in were recorded when the message was acknowledged (src/effects/sms-answer.ts).
  */
 export const processTwilioSms: Processor = async (deps, tx, event) => {
   const sms = parseInboundSms(new URLSearchParams(event.rawBody));
@@ -42,7 +42,7 @@ export const processTwilioSms: Processor = async (deps, tx, event) => {
   const ctx: Ctx = { deps, tx, sms, clinic, patient, conversationId };
   const answered = await decidedReply(tx, sms.sid);
   if (answered?.via === "twiml") await recordReply(ctx, answered.body, "sent");
-  // A reconciled message's reply was queued as an SMS when it was stored (src/inbound/twilio-sms-answer.ts).
+  // A reconciled message's reply was queued as an SMS when it was stored (src/effects/sms-answer.ts).
   else if (answered?.via === "sms" && !isAppointmentCommand(command)) await recordReply(ctx, answered.body, "queued");
   if (isAppointmentCommand(command)) await appointmentCommand(ctx, command);
   return { status: "processed" };

@@ -3,10 +3,10 @@ import type { Deps } from "../deps";
 import type { Window } from "../domain/reconcile";
 import { parseInboundSms } from "../domain/inbound-sms";
 import { normalizePhone } from "../domain/phone";
-import { decideAnswer } from "../inbound/twilio-sms-answer";
 import { type Budget, call, type CallFailure, describeFailure } from "./calls";
 import type { Progress } from "./checkpoints";
 import { type Found, messageOf, storedKeys, storeFound } from "./store";
+import { decideAnswer } from "../effects/sms-answer";
 
 const TWILIO_ORIGIN = "https://api.twilio.com";
 

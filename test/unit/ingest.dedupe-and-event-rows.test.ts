@@ -40,7 +40,14 @@ describe("toEventRow", () => {
       response_body: "ok",
       response_content_type: "text/plain",
       response_ms: 12,
+      source: "webhook",
+      source_note: null,
     });
+  });
+
+  test("a reconciled delivery keeps its source and why it was fetched", () => {
+    const row = toEventRow({ ...input, source: "reconcile", sourceNote: "missed" }, { status: 200, body: "", contentType: "x" });
+    expect([row.source, row.source_note]).toEqual(["reconcile", "missed"]);
   });
 
   test("without a phone or token the row holds nulls", () => {

@@ -3,8 +3,8 @@ import type { InboundSms } from "../domain/inbound-sms";
 import {
   isAppointmentCommand, optInOutcome, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY,
 } from "../domain/sms-commands";
-import { queueSms } from "../effects/sms";
-import { changeSubscription, claimAutoReply, findParties } from "../effects/sms-replies";
+import { queueSms } from "./sms";
+import { changeSubscription, claimAutoReply, findParties } from "./sms-replies";
 import type { Tx } from "../db";
 import type { Answer } from "../ingest/ingest";
 
