@@ -4,7 +4,6 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { STRIPE_PATH, TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../domain/webhooks";
-import { paramsObject } from "../inbound/twilio";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
@@ -21,6 +20,7 @@ import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "
 import { badRequest, notFound } from "../errors";
 import { replayEvent } from "../ingest/ingest";
 import { ErrorBody } from "../http/error-handler";
+import { paramsObject } from "../domain/form";
 
 const detail = apiDetail("webhook events");
 const NEWEST_FIRST: Keyset = { id: webhookEvents.id, idType: "bigint", direction: "desc" };

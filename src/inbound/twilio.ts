@@ -1,15 +1,6 @@
 import twilio from "twilio";
 import type { Deps } from "../deps";
-
-/** Twilio's form parameters as the twilio SDK's validator wants them (a repeated name becomes a list). */
-export function paramsObject(params: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const key of new Set(params.keys())) {
-    const values = params.getAll(key);
-    out[key] = values.length === 1 ? values[0]! : values;
-  }
-  return out;
-}
+import { paramsObject } from "../domain/form";
 
 /**
  * The URL Twilio signed: PUBLIC_URL + the path and query exactly as received (behind Fly's proxy the request's
