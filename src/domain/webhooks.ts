@@ -14,3 +14,23 @@ export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
 export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
 export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
 export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
+export const TWILIO_DEBUGGER_PATH = "/api/v1/webhooks/twilio/debugger";
+
+/** What a webhook is answered: stored with the event, and given again to every retry of it. */
+export interface Answer {
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+const json = (status: number, body: object): Answer =>
+  ({ status, body: JSON.stringify(body), contentType: "application/json" });
+
+/** Stripe's event stored (SPEC 5), whether it came as a webhook or was fetched by reconciliation. */
+export const STRIPE_RECEIVED = json(200, { received: true });
+/** A Twilio status callback or Debugger event stored (SPEC 4). */
+export const TWILIO_RECEIVED = json(200, { status: "received" });
+/** Not stored: a 5xx, so that the provider retries (SPEC 2). */
+export const STORAGE_FAILED = json(500, { error: "storage_unavailable" });
+/** A Twilio webhook refused (bad signature, or a source outside INBOUND_ALLOW_CIDRS). */
+export const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };

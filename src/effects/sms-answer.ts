@@ -6,7 +6,7 @@ import {
 import { queueSms } from "./sms";
 import { changeSubscription, claimAutoReply, findParties } from "./sms-replies";
 import type { Tx } from "../db";
-import type { Answer } from "../ingest/ingest";
+import type { Answer } from "../domain/webhooks";
 
 export const twimlAnswer = (status: number, message?: string): Answer =>
   ({ status, body: twiml(message), contentType: "text/xml; charset=utf-8" });

@@ -1,15 +1,14 @@
 import { Elysia } from "elysia";
 import Stripe from "stripe";
 import type { Deps } from "../deps";
-import { STRIPE_PATH } from "../domain/webhooks";
+import { type Answer, STORAGE_FAILED, STRIPE_PATH, STRIPE_RECEIVED } from "../domain/webhooks";
 import { StripeEventEnvelope } from "./schemas";
 import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
-import { type Answer, ingest } from "../ingest/ingest";
+import { ingest } from "../ingest/ingest";
 
 const TOLERANCE_SECONDS = 300;
-export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
 const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
@@ -39,7 +38,7 @@ export function stripeRoutes(deps: Deps) {
   return new Elysia().post(STRIPE_PATH, webhookHandler(deps, {
     provider: "stripe",
     forbidden: webhookText(403, "source address not allowed"),
-    storageFailed: { status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" },
+    storageFailed: STORAGE_FAILED,
     // Stripe shows this text in the dashboard's delivery log; 413 and 415 keep the app's JSON errors.
     refusal: (error) => (error.status === 400 ? webhookText(400, error.message) : undefined),
     async accept(request, receivedAt) {
@@ -49,7 +48,7 @@ export function stripeRoutes(deps: Deps) {
       if (typeof event?.id !== "string" || typeof event.type !== "string") {
         throw new AppError(400, "malformed", "Event has no id or type");
       }
-      return ingest(deps, { provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: OK, receivedAt });
+      return ingest(deps, { provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: STRIPE_RECEIVED, receivedAt });
     },
   }), {
     parse: "none",

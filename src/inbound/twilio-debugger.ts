@@ -5,12 +5,10 @@ import { validTwilioSignature } from "./twilio";
 import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
-import { type Answer, ingest } from "../ingest/ingest";
+import { ingest } from "../ingest/ingest";
+import { type Answer, FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
 
-export const TWILIO_DEBUGGER_PATH = "/api/v1/webhooks/twilio/debugger";
 const FORM = "application/x-www-form-urlencoded";
-const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
-const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 
 /** What the Debugger webhook posts (documentation for /docs/json; the route reads its raw body itself). */
 const DebuggerForm = T.Object({
@@ -35,9 +33,7 @@ export function twilioDebuggerRoutes(deps: Deps) {
   return new Elysia().post(TWILIO_DEBUGGER_PATH, webhookHandler(deps, {
     provider: "twilio-debugger",
     forbidden: FORBIDDEN,
-    storageFailed: {
-      status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json",
-    },
+    storageFailed: STORAGE_FAILED,
     refusal: (error) => (error.errorCode === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
@@ -49,7 +45,7 @@ export function twilioDebuggerRoutes(deps: Deps) {
       const sid = params.get("Sid")?.trim();
       if (!sid) throw new AppError(400, "malformed", "Sid is required");
       return ingest(deps, {
-        provider: "twilio-debugger", key: sid, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
+        provider: "twilio-debugger", key: sid, headers: request.headers, rawBody: raw, answer: TWILIO_RECEIVED, receivedAt,
       });
     },
   }), {

@@ -2,25 +2,23 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { parseStatusCallback } from "../domain/sms-status";
-import { TWILIO_STATUS_PATH } from "../domain/webhooks";
+import { type Answer, FORBIDDEN, STORAGE_FAILED, TWILIO_RECEIVED, TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
-import { type Answer, ingest } from "../ingest/ingest";
+import { ingest } from "../ingest/ingest";
 
 const FORM = "application/x-www-form-urlencoded";
-export const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 
-const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 
 /** Twilio's delivery status callbacks: stored idempotently on MessageSid + MessageStatus, processed by the worker. */
 export function twilioStatusRoutes(deps: Deps) {
   return new Elysia().post(TWILIO_STATUS_PATH, webhookHandler(deps, {
     provider: "twilio-status",
     forbidden: FORBIDDEN,
-    storageFailed: { status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" },
+    storageFailed: STORAGE_FAILED,
     refusal: (error) => (error.errorCode === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
       requireContentType(request, FORM);
@@ -30,7 +28,7 @@ export function twilioStatusRoutes(deps: Deps) {
       const callback = parseStatusCallback(params);
       if (!callback) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
       return ingest(deps, {
-        provider: "twilio-status", key: `${callback.sid}:${callback.status}`, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
+        provider: "twilio-status", key: `${callback.sid}:${callback.status}`, headers: request.headers, rawBody: raw, answer: TWILIO_RECEIVED, receivedAt,
         phone: normalizePhone(params.get("To") ?? ""),
       });
     },

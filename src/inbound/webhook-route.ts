@@ -1,8 +1,8 @@
 import type { Deps } from "../deps";
 import { sourceCheck } from "./guard";
 import { AppError, StorageError } from "../errors";
-import type { Provider } from "../domain/webhooks";
-import type { Answer, IngestResult } from "../ingest/ingest";
+import type { Answer, Provider } from "../domain/webhooks";
+import type { IngestResult } from "../ingest/ingest";
 
 /** Shared pieces of the webhook routes' documentation. */
 export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };

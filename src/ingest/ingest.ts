@@ -2,16 +2,10 @@ import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Config } from "../config";
 import { type Db, type Executor, isConnectionError, isTransactionAbort, retryOnStaleConnection, type Tx } from "../db";
-import type { EventSource, Provider } from "../domain/webhooks";
+import type { Answer, EventSource, Provider } from "../domain/webhooks";
 import { StorageError } from "../errors";
 import { enqueue } from "../queue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
-
-export interface Answer {
-  status: number;
-  body: string;
-  contentType: string;
-}
 
 /** Decides the answer inside the ingest transaction; it may write rows that commit with the event. */
 export type Decide = (tx: Tx, eventId: number) => Promise<Answer>;

@@ -2,8 +2,8 @@ import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { Tx } from "../db";
-import type { Provider } from "../domain/webhooks";
-import { type Answer, ingest } from "../ingest/ingest";
+import type { Answer, Provider } from "../domain/webhooks";
+import { ingest } from "../ingest/ingest";
 
 export type FoundKind = "sms_status" | "inbound_sms" | "event";
 
