@@ -2,13 +2,10 @@ import nodemailer, { type Transporter } from "nodemailer";
 import Stripe from "stripe";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
-import { openIncidentCounts } from "./alerts/incidents";
-import { RULES } from "./alerts/rules";
-import { backlogAges } from "./alerts/rules/backlog";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import { createLogger, type Logger } from "./log";
-import { createMetrics, type Metrics, oldestWaitingSeconds } from "./metrics";
+import { createMetrics, type Metrics } from "./metrics";
 import { createIngestBatcher, type IngestBatcher } from "./ingest/ingest";
 import { createResponseTimes, type ResponseTimes } from "./ingest/response-time";
 
@@ -96,11 +93,7 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     clock: systemClock,
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
     fetch: globalThis.fetch,
-    metrics: createMetrics({
-      outboundOldestWaiting: () => oldestWaitingSeconds(sql),
-      backlogOldest: () => backlogAges(db),
-      openIncidents: () => openIncidentCounts(db, RULES.map((r) => r.name)),
-    }),
+    metrics: createMetrics(),
     twilio: createTwilioClient(config),
     stripe: createStripeClient(config),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
