@@ -1,7 +1,7 @@
 import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
-import { decideTurn, jitter, nextStep, parseDelays } from "../domain/webhook-delivery";
+import { decideTurn, jitter, nextStep } from "../domain/webhook-delivery";
 import { queueEmail } from "../effects/email";
 import { type HttpResult, httpTransport, type Transport } from "./http";
 import { acquireSlot, releaseSlot } from "./rate-limit";
@@ -129,7 +129,7 @@ interface Attempted { slotId: number; started: Date; durationMs: number; result:
 async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Attempted, log: Deps["log"]): Promise<SendResult> {
   const attemptNo = delivery.attempts + 1;
   const retryAfter = a.result.headers?.["retry-after"];
-  const step = nextStep(attemptNo - delivery.roundStart, parseDelays(deps.config.OUTBOUND_RETRY_DELAYS_MS), {
+  const step = nextStep(attemptNo - delivery.roundStart, deps.config.OUTBOUND_RETRY_DELAYS_MS, {
     status: a.result.status, errorType: a.result.errorType as "timeout" | "network" | "refused" | undefined,
     retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
   }, a.started);
