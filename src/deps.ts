@@ -65,7 +65,6 @@ export interface Deps {
   clock: Clock;
   /** Undefined when SMTP_URL is unset: emails stay in the outbox and are logged. */
   mailer?: Mailer;
-  fetch: typeof fetch;
   metrics: Metrics;
   /** Outbound SMS (SPEC 8); undefined when Twilio credentials are not configured. */
   twilio?: TwilioClient;
@@ -92,7 +91,6 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     log,
     clock: systemClock,
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
-    fetch: globalThis.fetch,
     metrics: createMetrics(),
     twilio: createTwilioClient(config),
     stripe: createStripeClient(config),
