@@ -6,15 +6,13 @@ import { incidentView } from "../alerts/message";
 import { RULES, ruleByName } from "../alerts/rules";
 import type { Deps } from "../deps";
 import { managementApi } from "./auth";
-import { apiDetail, IdParam } from "./models";
+import { apiDetail, IdParam, Nullable, Time } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 import { notFound } from "../errors";
 import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("alerts");
 const NEWEST_FIRST: Keyset = { sort: incidents.openedAt, id: incidents.id, idType: "uuid", direction: "desc" };
-const Time = t.String({ format: "date-time", examples: ["2026-11-23T15:00:00.000Z"] });
-const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
 // Spelled out rather than t.UnionEnum, which would default an absent filter to its first value.
 const Status = t.Union([t.Literal("open"), t.Literal("resolved")]);
 const RuleName = t.Union(RULES.map((r) => t.Literal(r.name)));
@@ -30,7 +28,7 @@ export const Incident = t.Object({
   title: t.String({ examples: ["stripe: 4 of 10 events failed (40%) in 15 min"] }),
   description: Nullable(t.String()),
   hint: Nullable(t.String({ description: "Where to look first" })),
-  opened_at: Time, last_seen_at: Time, resolved_at: Nullable(Time), acknowledged_at: Nullable(Time),
+  opened_at: Time(), last_seen_at: Time(), resolved_at: Nullable(Time()), acknowledged_at: Nullable(Time()),
   acknowledged_by: Nullable(t.String()),
   reminders: t.Integer({ description: "Reminders sent so far (every ALERT_REPEAT_HOURS while open, unacknowledged)" }),
   figures: t.Record(t.String(), t.Any(), { description: "What the rule measured, with its threshold and window" }),

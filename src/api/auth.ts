@@ -29,7 +29,8 @@ type Headers = Record<string, string | number>;
 export function managementApi(deps: Pick<Deps, "config" | "db" | "clock" | "log">) {
   const expected = deps.config.API_KEY ? digest(deps.config.API_KEY) : undefined;
 
-  async function admit(request: Request, headers: Headers, body: unknown): Promise<{ caller: Caller; body: unknown }> {
+  async function admit(request: Request, set: { headers: Headers }, body: unknown): Promise<{ caller: Caller; body: unknown }> {
+    const { headers } = set;
     const token = (request.headers.get("authorization") ?? "").match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     if (!expected) throw new AppError(401, "unauthorized", "API_KEY is not configured on this server");
     if (!token || !timingSafeEqual(digest(token), expected)) {
@@ -54,7 +55,7 @@ export function managementApi(deps: Pick<Deps, "config" | "db" | "clock" | "log"
     // Elysia reads a body before any hook runs but this one, which leaves it unread for `admit`.
     .onParse({ as: "scoped" }, () => UNREAD)
     .derive({ as: "scoped" }, async (ctx) => {
-      const { caller, body } = await admit(ctx.request, ctx.set.headers as Headers, ctx.body);
+      const { caller, body } = await admit(ctx.request, ctx.set, ctx.body);
       ctx.body = body;
       return { caller };
     })

@@ -3,13 +3,12 @@ import type { Deps } from "../deps";
 import { reconcileRange } from "../reconcile/run";
 import type { Found, PassReport } from "../reconcile/store";
 import { managementApi } from "./auth";
-import { apiDetail } from "./models";
+import { apiDetail, Time } from "./models";
 import { badRequest } from "../errors";
 import { ErrorBody } from "../http/error-handler";
 
 /** The longest range one call may ask for: Twilio keeps messages 400 days by default (Stripe lists 30 days). */
 const MAX_RANGE_DAYS = 400;
-const Time = (example: string) => t.String({ format: "date-time", examples: [example] });
 const Pass = t.Union([t.Literal("twilio-status"), t.Literal("twilio-sms"), t.Literal("stripe")]);
 
 const ReconcileRequest = t.Object({

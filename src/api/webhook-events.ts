@@ -145,7 +145,7 @@ export function webhookEventRoutes(deps: Deps) {
           received_at: row.receivedAt.toISOString(),
           path: receivedOn(row.provider, form), content_type: contentType, raw_body: row.rawBody,
           params: form ? paramsObject(form) : null,
-        } as typeof WebhookEventRaw.static;
+        };
       },
       {
         params: NumericIdParam,
