@@ -1,0 +1,69 @@
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import madge from "madge";
+
+// The rule ARCHITECTURE.md states: each file belongs to a layer, and imports only from its own layer or the ones
+// below it. Within a layer, folders stay apart unless the layer says they are peers. Read top to bottom.
+const LAYERS: { name: string; members: string[]; peers?: boolean }[] = [
+  { name: "process", members: ["main.ts", "migrate.ts", "dev/"] },
+  { name: "web app", members: ["http/app.ts", "http/serve.ts"] },
+  { name: "edges", members: ["api/", "inbound/", "console/"] },
+  { name: "web pieces", members: ["http/"] },
+  { name: "tasks", members: ["jobs/"] },
+  { name: "features", members: ["alerts/", "reconcile/"] },
+  { name: "effects", members: ["effects/", "outbound/"], peers: true },
+  { name: "dependencies", members: ["deps.ts"] },
+  { name: "ingest", members: ["ingest/"] },
+  {
+    name: "foundation",
+    members: ["db.ts", "queue.ts", "errors.ts", "log.ts", "metrics.ts", "config.ts", "process-guards.ts"],
+    peers: true,
+  },
+  { name: "domain", members: ["domain/"] },
+];
+
+const SRC = resolve(import.meta.dir, "../../src");
+const graph = madge(SRC, { fileExtensions: ["ts", "tsx"] }).then((result) => result.obj());
+
+/** The layer and the member (a folder or a file) a path under src/ belongs to; the longest member wins. */
+function place(path: string): { layer: number; member: string } | undefined {
+  let best: { layer: number; member: string } | undefined;
+  LAYERS.forEach(({ members }, layer) => {
+    for (const member of members) {
+      const fits = member.endsWith("/") ? path.startsWith(member) : path === member;
+      if (fits && (!best || member.length > best.member.length)) best = { layer, member };
+    }
+  });
+  return best;
+}
+
+describe("imports", () => {
+  test("no module imports itself back, however far round (madge --circular)", async () => {
+    const result = await madge(SRC, { fileExtensions: ["ts", "tsx"] });
+    expect(result.circular()).toEqual([]);
+  });
+
+  test("every source file belongs to a layer", async () => {
+    const files = Object.keys(await graph);
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.filter((f) => !f.startsWith("../") && !place(f))).toEqual([]);
+  });
+
+  test("imports run one way: down the layers, never sideways between folders that are not peers", async () => {
+    const wrong: string[] = [];
+    for (const [file, imports] of Object.entries(await graph)) {
+      const from = place(file);
+      if (!from) continue;
+      for (const target of imports) {
+        const to = place(target);
+        // Outside src/: the schema (db/schema), which may be used from any layer.
+        if (!to) continue;
+        const sideways = to.layer === from.layer && to.member !== from.member && !LAYERS[from.layer]!.peers;
+        if (to.layer < from.layer || sideways) {
+          wrong.push(`${file} (${LAYERS[from.layer]!.name}) imports ${target} (${LAYERS[to.layer]!.name})`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
