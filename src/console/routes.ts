@@ -20,8 +20,8 @@ import { overview } from "./queries/overview";
 import { getAppointment, getEmail, getSms, listAppointments, listEmails, listSms } from "./queries/people";
 import { eventTrail } from "./queries/trail";
 import { htmlResponse, notFoundResponse } from "./respond";
-import { securityHeaders } from "./security";
 import { signInRoutes } from "./sign-in-routes";
+import { securityHeaders } from "../http/page-headers";
 
 const require = createRequire(import.meta.url);
 /** Served by the service itself from the pinned npm package: the console works with no internet connection. */

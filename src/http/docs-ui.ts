@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Elysia } from "elysia";
-import { securityHeaders } from "../console/security";
+import { securityHeaders } from "./page-headers";
 
 const require = createRequire(import.meta.url);
 const dist = (file: string) => readFileSync(require.resolve(`swagger-ui-dist/${file}`), "utf8");
