@@ -193,7 +193,7 @@ async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Part
  */
 async function noteFailure(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean): Promise<boolean> {
   const after = `${deps.config.OUTBOUND_DISABLE_AFTER_MS} milliseconds`;
-  const [row] = await tx.execute<{ disabled: boolean; failing_since: Date }>(sql`
+  const [row] = await tx.execute<{ disabled_at: Date | string | null }>(sql`
     update webhook_endpoints set
       failing_since = coalesce(failing_since, now()),
       disabled_at = case when disabled_at is null and (${gone} or failing_since <= now() - ${after}::interval) then now() else disabled_at end,
@@ -201,13 +201,13 @@ async function noteFailure(deps: Deps, tx: Executor, endpoint: Endpoint, gone: b
         when disabled_at is null and failing_since <= now() - ${after}::interval then 'every attempt failed for ' || ${after}
         else disabled_reason end
     where id = ${endpoint.id} and disabled_at is null
-    returning disabled_at is not null as disabled, failing_since`);
-  if (!row?.disabled) return false;
-  await notifyDisabled(deps, tx, endpoint, gone);
+    returning disabled_at`);
+  if (!row?.disabled_at) return false;
+  await notifyDisabled(deps, tx, endpoint, gone, new Date(row.disabled_at));
   return true;
 }
 
-async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean) {
+async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean, at: Date) {
   let clinicId = endpoint.clinicId;
   if (!clinicId && endpoint.conversationId) {
     const [c] = await tx.select({ clinicId: conversations.clinicId }).from(conversations).where(eq(conversations.id, endpoint.conversationId));
@@ -219,7 +219,8 @@ async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone
   if (!to) return;
   const reason = gone ? "it answered 410 Gone" : "every delivery attempt to it has failed for 24 hours";
   await queueEmail(tx, {
-    dedupeKey: `endpoint-disabled:${endpoint.id}:${Date.now()}`,
+    // One notice per time it was disabled (it may be re-enabled and disabled again), by the database clock.
+    dedupeKey: `endpoint-disabled:${endpoint.id}:${at.getTime()}`,
     kind: "endpoint_disabled",
     to,
     subject: `${clinic?.name ?? "Switchboard"}: webhook endpoint disabled`,
