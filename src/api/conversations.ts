@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";

@@ -2,11 +2,16 @@ import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { validTwilioSignature } from "./twilio";
-import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
+import {
+  ERROR_JSON,
+  TWILIO_JSON_REFUSALS,
+  TWILIO_SIGNATURE,
+  webhookHandler,
+} from "./webhook-route";
 import { AppError } from "../errors";
-import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
-import { type Answer, FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
+import { FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
 
 const FORM = "application/x-www-form-urlencoded";
 
@@ -72,13 +77,7 @@ export function twilioDebuggerRoutes(deps: Deps) {
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { status: "received" } } } },
         400: { description: "No Sid", content: ERROR_JSON },
-        403: {
-          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
-          content: { "text/plain": { example: "Forbidden" } },
-        },
-        413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
-        415: { description: "Not form-encoded", content: ERROR_JSON },
-        500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
+        ...TWILIO_JSON_REFUSALS,
       },
     },
   });

@@ -2,12 +2,17 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { parseStatusCallback } from "../domain/sms-status";
-import { type Answer, FORBIDDEN, STORAGE_FAILED, TWILIO_RECEIVED, TWILIO_STATUS_PATH } from "../domain/webhooks";
+import { FORBIDDEN, STORAGE_FAILED, TWILIO_RECEIVED, TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
-import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
+import {
+  ERROR_JSON,
+  TWILIO_JSON_REFUSALS,
+  TWILIO_SIGNATURE,
+  webhookHandler,
+} from "./webhook-route";
 import { AppError } from "../errors";
-import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -54,13 +59,7 @@ export function twilioStatusRoutes(deps: Deps) {
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { status: "received" } } } },
         400: { description: "No MessageSid or MessageStatus", content: ERROR_JSON },
-        403: {
-          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
-          content: { "text/plain": { example: "Forbidden" } },
-        },
-        413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
-        415: { description: "Not form-encoded", content: ERROR_JSON },
-        500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
+        ...TWILIO_JSON_REFUSALS,
       },
     },
   });

@@ -1,6 +1,7 @@
 import type { Deps } from "../deps";
 import { sourceCheck } from "./guard";
 import { AppError, StorageError } from "../errors";
+import { BODY_LIMIT } from "../http/request";
 import type { Answer, Provider } from "../domain/webhooks";
 import type { IngestResult } from "../ingest/ingest";
 
@@ -10,6 +11,17 @@ export const STORAGE_FAILED_JSON = { "application/json": { example: { error: "st
 export const TWILIO_SIGNATURE = {
   name: "X-Twilio-Signature", in: "header" as const, required: true, schema: { type: "string" as const },
   description: "Base64 HMAC-SHA1 of PUBLIC_URL + path + sorted parameters, keyed with TWILIO_AUTH_TOKEN",
+};
+
+/** What a Twilio webhook answered in JSON (status callbacks, the Debugger) documents besides its 200 and 400. */
+export const TWILIO_JSON_REFUSALS = {
+  403: {
+    description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
+    content: { "text/plain": { example: "Forbidden" } },
+  },
+  413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
+  415: { description: "Not form-encoded", content: ERROR_JSON },
+  500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
 };
 
 export const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });

@@ -4,7 +4,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { clinics, patients, smsMessages } from "../../db/schema";
 import { retryOnStaleConnection, type Tx } from "../db";
-import type { Deps, TwilioClient } from "../deps";
+import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";

@@ -3,7 +3,7 @@ import type { Deps } from "../deps";
 import type { Window } from "../domain/reconcile";
 import { type Budget, call } from "./calls";
 import type { Progress } from "./checkpoints";
-import { type Found, storedKeys, storeFound } from "./store";
+import { storedKeys, storeFound } from "./store";
 import { callFailed, type ListResult, storeFailed } from "./twilio-inbound";
 import { STRIPE_EVENT_TYPES, STRIPE_RECEIVED } from "../domain/webhooks";
 
