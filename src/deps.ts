@@ -4,10 +4,10 @@ import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
-import { createLogger, type Logger } from "./log";
-import { createMetrics, type Metrics } from "./metrics";
 import { createIngestBatcher, type IngestBatcher } from "./ingest/ingest";
 import { createResponseTimes, type ResponseTimes } from "./ingest/response-time";
+import { createLogger, type Logger } from "./log";
+import { createMetrics, type Metrics } from "./metrics";
 
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };

@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import { webhookEndpoints } from "../../db/schema";
 import type { Config } from "../config";
-import type { Endpoint } from "../outbound/store";
 import type { Executor } from "../db";
+import type { Endpoint } from "../outbound/store";
 
 export const ALERTS_PURPOSE = "alerts";
 

@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
 import { claimReminder, type Incident, openIncidentsOf, openOrTouch, resolveIncident } from "./incidents";
 import type { AlertEvent } from "./message";
 import { notifyIncident } from "./notify";
 import type { Assessment, Rule } from "./rule";
 import { RULES } from "./rules";
-import type { Tx } from "../db";
 
 export type EvaluateDeps = Pick<Deps, "db" | "config" | "log" | "clock" | "metrics">;
 

@@ -1,7 +1,7 @@
 import { and, asc, eq, getTableColumns, isNull, sql } from "drizzle-orm";
 import { incidents } from "../../db/schema";
-import type { Assessment } from "./rule";
 import type { Executor } from "../db";
+import type { Assessment } from "./rule";
 
 export type Incident = typeof incidents.$inferSelect;
 

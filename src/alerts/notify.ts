@@ -1,3 +1,4 @@
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import { queueEmail } from "../effects/email";
 import { createDelivery } from "../outbound/store";
@@ -5,7 +6,6 @@ import { alertEndpoint } from "./endpoint";
 import type { Incident } from "./incidents";
 import { type AlertEvent, alertEmail, alertWebhookBody, incidentView } from "./message";
 import type { Rule } from "./rule";
-import type { Executor } from "../db";
 
 /**
  * Queues one notification of an incident's opening, reminder or resolution in the caller's transaction, the one that

@@ -5,11 +5,11 @@ import { acknowledgeIncident, getIncident, type Incident as IncidentRow } from "
 import { incidentView } from "../alerts/message";
 import { RULES, ruleByName } from "../alerts/rules";
 import type { Deps } from "../deps";
+import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { apiDetail, IdParam, Nullable, Time } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("alerts");
 const NEWEST_FIRST: Keyset = { sort: incidents.openedAt, id: incidents.id, idType: "uuid", direction: "desc" };

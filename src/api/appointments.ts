@@ -4,6 +4,8 @@ import { appointmentHistory, appointments, patients } from "../../db/schema";
 import type { Deps } from "../deps";
 import { canTransition } from "../domain/appointments";
 import { changeStatus, lockAppointment } from "../effects/appointments";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
@@ -16,8 +18,6 @@ import {
   IdParam,
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { AppError, badRequest, notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("appointments");
 const LATEST_START_FIRST: Keyset = {

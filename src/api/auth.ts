@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Deps } from "../deps";
 import { AppError } from "../errors";
 import { readRawText } from "../http/request";

@@ -4,13 +4,13 @@ import { clinics } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isShortCode, normalizePhone } from "../domain/phone";
 import { isValidTimeZone } from "../domain/time";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
 import { toDto } from "./dto";
 import { apiDetail, Clinic, ClinicCreate, IdParam } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { AppError, badRequest, notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("clinics");
 const NEWEST_FIRST: Keyset = { sort: clinics.createdAt, id: clinics.id, idType: "uuid", direction: "desc" };

@@ -3,6 +3,8 @@ import { Elysia } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { messagePayload } from "../outbound/payload";
 import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
 import { createConversationEndpoint, rotateSecret } from "../outbound/store";
@@ -18,8 +20,6 @@ import {
   SecretRotated,
 } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { AppError, badRequest, notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("conversations");
 const OLDEST_FIRST: Keyset = { sort: messages.createdAt, id: messages.id, idType: "uuid", direction: "asc" };

@@ -2,14 +2,14 @@ import { and, asc, eq, gte, lte, ne } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { deliveries, deliveryAttempts } from "../../db/schema";
 import type { Deps } from "../deps";
+import { AppError, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { restartDeliveries } from "../outbound/store";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { apiDetail, IdParam } from "./models";
 import { DeliveryDetail, DeliverySummary } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { AppError, notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("deliveries");
 // seq orders deliveries as they were created, and is unique: it is the list's own tiebreaker.

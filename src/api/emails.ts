@@ -2,12 +2,12 @@ import { and, eq, sql } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { emailOutbox } from "../../db/schema";
 import type { Deps } from "../deps";
+import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { apiDetail, IdParam, Nullable, Time } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("emails");
 const NEWEST_FIRST: Keyset = { sort: emailOutbox.createdAt, id: emailOutbox.id, idType: "uuid", direction: "desc" };

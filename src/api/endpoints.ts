@@ -2,6 +2,8 @@ import { and, eq, gte, lte } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { clinics, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
+import { badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
@@ -9,8 +11,6 @@ import { toDto } from "./dto";
 import { apiDetail, IdParam } from "./models";
 import { Endpoint, ReplayRange, SecretRotated } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { badRequest, notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("webhook endpoints");
 const NEWEST_FIRST: Keyset = {

@@ -3,12 +3,12 @@ import { Elysia, t } from "elysia";
 import { clinics, patients } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { apiDetail, IdParam, Patient, PatientCreate } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { AppError, badRequest, notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("patients");
 const NEWEST_FIRST: Keyset = { sort: patients.createdAt, id: patients.id, idType: "uuid", direction: "desc" };

@@ -1,11 +1,11 @@
 import { Elysia, t } from "elysia";
 import type { Deps } from "../deps";
+import { badRequest } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { reconcileRange } from "../reconcile/run";
 import type { Found, PassReport } from "../reconcile/store";
 import { managementApi } from "./auth";
 import { apiDetail, Time } from "./models";
-import { badRequest } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 /** The longest range one call may ask for: Twilio keeps messages 400 days by default (Stripe lists 30 days). */
 const MAX_RANGE_DAYS = 400;

@@ -3,12 +3,12 @@ import { Elysia, t } from "elysia";
 import { smsMessages, smsStatusEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
+import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { apiDetail, IdParam, Nullable, Time, Uuid } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { notFound } from "../errors";
-import { ErrorBody } from "../http/error-handler";
 
 const detail = apiDetail("sms");
 const NEWEST_FIRST: Keyset = { sort: smsMessages.createdAt, id: smsMessages.id, idType: "uuid", direction: "desc" };

@@ -2,8 +2,12 @@ import { and, eq, like, or } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
+import { paramsObject } from "../domain/form";
 import { normalizePhone } from "../domain/phone";
 import { STRIPE_PATH, TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../domain/webhooks";
+import { badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
+import { replayEvent } from "../ingest/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
@@ -17,10 +21,6 @@ import {
   WebhookProvider,
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
-import { badRequest, notFound } from "../errors";
-import { replayEvent } from "../ingest/ingest";
-import { ErrorBody } from "../http/error-handler";
-import { paramsObject } from "../domain/form";
 
 const detail = apiDetail("webhook events");
 const NEWEST_FIRST: Keyset = { id: webhookEvents.id, idType: "bigint", direction: "desc" };

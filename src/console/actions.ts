@@ -1,15 +1,15 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
+import { replayEventIn } from "../ingest/ingest";
 import { disableEndpoint, enableEndpoint, replayEndpointRange, retryDelivery, rotateSecret } from "../outbound/store";
 import { recordConsoleAction } from "./audit";
 import { authGate } from "./gate";
-import { ErrorPage } from "./pages/misc";
 import { EndpointPage } from "./pages/endpoints";
+import { ErrorPage } from "./pages/misc";
 import { parseTime, uuid } from "./queries/keyset";
 import { getEndpoint, listDeliveries } from "./queries/outbound";
 import { htmlResponse, notFoundResponse, redirect } from "./respond";
 import { consoleKeys, cookie, SESSION_COOKIE } from "./session";
-import { replayEventIn } from "../ingest/ingest";
 
 /**
  * The console's state-changing POSTs. Each calls the same function as the management API and records itself in

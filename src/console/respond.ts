@@ -1,8 +1,8 @@
 import type { Html } from "#html/jsx-runtime";
+import { securityHeaders } from "../http/page-headers";
 import type { Logger } from "../log";
 import { ErrorPage, NotFoundPage } from "./pages/misc";
 import type { PageContext } from "./ui";
-import { securityHeaders } from "../http/page-headers";
 
 export function htmlResponse(page: Html, status = 200, headers: Record<string, string | string[]> = {}): Response {
   const h = new Headers({ "content-type": "text/html; charset=utf-8", ...securityHeaders() });

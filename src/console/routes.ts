@@ -1,17 +1,18 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { and, desc, eq } from "drizzle-orm";
 import { Elysia } from "elysia";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { auditLog } from "../../db/schema";
 import type { Deps } from "../deps";
+import { securityHeaders } from "../http/page-headers";
 import { consoleActions } from "./actions";
 import { authGate } from "./gate";
 import { AppointmentPage, AppointmentsPage } from "./pages/appointments";
 import { AuditPage } from "./pages/audit";
-import { EmailPage, EmailsPage, SmsListPage, SmsPage } from "./pages/messages";
-import { EventPage, EventsPage, ReplayConfirmPage } from "./pages/events";
 import { DeliveriesPage, DeliveryPage } from "./pages/deliveries";
 import { EndpointPage, EndpointsPage } from "./pages/endpoints";
+import { EventPage, EventsPage, ReplayConfirmPage } from "./pages/events";
+import { EmailPage, EmailsPage, SmsListPage, SmsPage } from "./pages/messages";
 import { OverviewPage, OverviewStats } from "./pages/overview";
 import { auditFor, eventFilters, eventJob, getEvent, listEvents } from "./queries/events";
 import { cursorOf, olderThan, page, PAGE_SIZE, parseCursor, uuid } from "./queries/keyset";
@@ -21,7 +22,6 @@ import { getAppointment, getEmail, getSms, listAppointments, listEmails, listSms
 import { eventTrail } from "./queries/trail";
 import { htmlResponse, notFoundResponse } from "./respond";
 import { signInRoutes } from "./sign-in-routes";
-import { securityHeaders } from "../http/page-headers";
 
 const require = createRequire(import.meta.url);
 /** Served by the service itself from the pinned npm package: the console works with no internet connection. */

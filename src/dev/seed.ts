@@ -1,6 +1,7 @@
 // `npm run seed`: a demo clinic, three patients and their upcoming appointments, through the management API (so it
 // works against a staging deployment too). Everything is looked up before it is created: a second run adds nothing.
 import { createHash } from "node:crypto";
+import { TWILIO_SMS_PATH } from "../domain/webhooks";
 import {
   type Api, apiClient, ensureRunning, fail, program, q, resolveTarget, runProgram, send, type Target, targetOptions,
   type TargetFlags,
@@ -8,7 +9,6 @@ import {
 import { DEMO_CLINIC, DEMO_PATIENTS as PATIENTS } from "./demo";
 import { RECEIVER_PREFIX } from "./stand-ins";
 import { inboundSmsParams, signTwilio } from "./twilio-requests";
-import { TWILIO_SMS_PATH } from "../domain/webhooks";
 
 const DEPOSIT = { deposit_amount: 6000, currency: "usd" };
 const ACTIVE = new Set(["pending", "confirmed", "payment_pending", "cancellation_requested", "reschedule_requested"]);

@@ -1,5 +1,5 @@
-import { storableText } from "./text";
 import { addressOf } from "./phone";
+import { storableText } from "./text";
 
 /** A media item of a message (MMS, WhatsApp): where Twilio keeps it and its MIME type. */
 export interface MediaItem { url: string; contentType: string }

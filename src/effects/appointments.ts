@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { appointmentHistory, appointments, clinics, patients } from "../../db/schema";
-import { type AppointmentStatus, type Cause, canTransition } from "../domain/appointments";
 import type { Executor } from "../db";
+import { type AppointmentStatus, type Cause, canTransition } from "../domain/appointments";
 
 export type Appointment = typeof appointments.$inferSelect;
 

@@ -1,3 +1,4 @@
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import type { Cause, PaymentNotice } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
@@ -5,7 +6,6 @@ import { formatWhen } from "../domain/time";
 import { type Appointment, loadParties, recordKeptStatus } from "./appointments";
 import { queueEmail } from "./email";
 import { queueClinicEvent } from "./messages";
-import type { Executor } from "../db";
 
 export interface KeptPayment {
   /** The PaymentIntent (or, without an id, the event): one notice per payment, however often it is replayed. */

@@ -1,8 +1,8 @@
 import { and, eq, ne } from "drizzle-orm";
 import { clinicEvents, clinics, messages } from "../../db/schema";
+import type { Executor } from "../db";
 import { messagePayload } from "../outbound/payload";
 import { conversationEndpoint, createDelivery } from "../outbound/store";
-import type { Executor } from "../db";
 import { enqueue } from "../queue";
 
 export type NewMessage = typeof messages.$inferInsert;

@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { clinics, patients, smsMessages } from "../../db/schema";
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import { queueEmail } from "./email";
 import { queueClinicEvent } from "./messages";
 import type { SmsRow } from "./sms-status";
-import type { Executor } from "../db";
 
 export interface FailureReport { status: string; errorCode?: string }
 

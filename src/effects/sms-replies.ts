@@ -1,8 +1,8 @@
 import { and, count, eq, gt, ne, sql } from "drizzle-orm";
 import { clinics, patients, smsReplies } from "../../db/schema";
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import type { InboundSms } from "../domain/inbound-sms";
-import type { Executor } from "../db";
 
 export type Clinic = typeof clinics.$inferSelect;
 export type Patient = typeof patients.$inferSelect;

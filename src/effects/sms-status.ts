@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { appointments, messages, smsMessages, smsStatusEvents, webhookEvents } from "../../db/schema";
-import { DELIVERED_STATUSES, type SmsStatus, type StatusCallback } from "../domain/sms-status";
 import type { Executor } from "../db";
+import { DELIVERED_STATUSES, type SmsStatus, type StatusCallback } from "../domain/sms-status";
 import { enqueue } from "../queue";
 
 export type SmsRow = typeof smsMessages.$inferSelect;

@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia, t } from "elysia";
-import { retryOnStaleConnection, schemaStatus } from "../db";
-import type { Deps } from "../deps";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { openIncidentCounts } from "../alerts/incidents";
 import { RULES } from "../alerts/rules";
 import { backlogAges } from "../alerts/rules/backlog";
+import { retryOnStaleConnection, schemaStatus } from "../db";
+import type { Deps } from "../deps";
 import { AppError } from "../errors";
 import { oldestWaitingSeconds } from "../metrics";
 

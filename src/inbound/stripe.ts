@@ -2,11 +2,11 @@ import { Elysia } from "elysia";
 import Stripe from "stripe";
 import type { Deps } from "../deps";
 import { type Answer, STORAGE_FAILED, STRIPE_PATH, STRIPE_RECEIVED } from "../domain/webhooks";
-import { StripeEventEnvelope } from "./schemas";
-import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
+import { StripeEventEnvelope } from "./schemas";
+import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 
 const TOLERANCE_SECONDS = 300;
 

@@ -1,6 +1,10 @@
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
+import { FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
+import { AppError } from "../errors";
+import { readRawText, requireContentType } from "../http/request";
+import { ingest } from "../ingest/ingest";
 import { validTwilioSignature } from "./twilio";
 import {
   ERROR_JSON,
@@ -8,10 +12,6 @@ import {
   TWILIO_SIGNATURE,
   webhookHandler,
 } from "./webhook-route";
-import { AppError } from "../errors";
-import { readRawText, requireContentType } from "../http/request";
-import { ingest } from "../ingest/ingest";
-import { FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
 
 const FORM = "application/x-www-form-urlencoded";
 

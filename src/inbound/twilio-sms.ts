@@ -1,18 +1,18 @@
 import { Elysia } from "elysia";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
 import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
 import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../domain/webhooks";
 import { queueEmail } from "../effects/email";
-import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
-import { validTwilioSignature } from "./twilio";
-import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
-import type { Tx } from "../db";
+import { decideAnswer, twimlAnswer } from "../effects/sms-answer";
 import { AppError } from "../errors";
 import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
-import { decideAnswer, twimlAnswer } from "../effects/sms-answer";
+import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
+import { validTwilioSignature } from "./twilio";
+import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
 const FORM = "application/x-www-form-urlencoded";
 

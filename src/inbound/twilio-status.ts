@@ -3,6 +3,9 @@ import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { parseStatusCallback } from "../domain/sms-status";
 import { FORBIDDEN, STORAGE_FAILED, TWILIO_RECEIVED, TWILIO_STATUS_PATH } from "../domain/webhooks";
+import { AppError } from "../errors";
+import { readRawText, requireContentType } from "../http/request";
+import { ingest } from "../ingest/ingest";
 import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import {
@@ -11,9 +14,6 @@ import {
   TWILIO_SIGNATURE,
   webhookHandler,
 } from "./webhook-route";
-import { AppError } from "../errors";
-import { readRawText, requireContentType } from "../http/request";
-import { ingest } from "../ingest/ingest";
 
 const FORM = "application/x-www-form-urlencoded";
 

@@ -1,9 +1,9 @@
 import type { Deps } from "../deps";
-import { sourceCheck } from "./guard";
+import type { Answer, Provider } from "../domain/webhooks";
 import { AppError, StorageError } from "../errors";
 import { BODY_LIMIT } from "../http/request";
-import type { Answer, Provider } from "../domain/webhooks";
 import type { IngestResult } from "../ingest/ingest";
+import { sourceCheck } from "./guard";
 
 /** Shared pieces of the webhook routes' documentation. */
 export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };

@@ -8,8 +8,8 @@ import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 import { enqueue } from "../queue";
+import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
 

@@ -1,17 +1,17 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { appointments, transactions } from "../../db/schema";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
-import { STRIPE_EVENT_TYPES, type StripeEventType } from "../domain/webhooks";
 import { type Cause, paymentEffect } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
+import { STRIPE_EVENT_TYPES, type StripeEventType } from "../domain/webhooks";
 import { type Appointment, changeStatus, loadParties, lockAppointment } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
 import { handleKeptPayment } from "../effects/late-payment";
 import { queueSms } from "../effects/sms";
-import type { Tx } from "../db";
 import { enqueue } from "../queue";
 import type { Outcome, Processor } from "./event-processor";
 

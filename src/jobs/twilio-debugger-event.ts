@@ -1,7 +1,7 @@
 import { twilioDebuggerEvents } from "../../db/schema";
 import { parseDebuggerEvent } from "../domain/twilio-debugger";
-import { EVALUATE_ALERTS } from "./evaluate-alerts";
 import { enqueue } from "../queue";
+import { EVALUATE_ALERTS } from "./evaluate-alerts";
 import type { Processor } from "./event-processor";
 
 /**

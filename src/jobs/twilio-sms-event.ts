@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, notInArray } from "drizzle-orm";
 import { appointments, conversations } from "../../db/schema";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
 import type { Cause } from "../domain/appointments";
 import { contentTypeOf, type InboundSms, parseInboundSms } from "../domain/inbound-sms";
@@ -8,9 +9,8 @@ import { formatWhen } from "../domain/time";
 import { type Appointment, changeStatus } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
 import { queueClinicEvent, recordMessage } from "../effects/messages";
-import { type Clinic, claimAutoReply, decidedReply, findParties, type Patient } from "../effects/sms-replies";
 import { queueSms } from "../effects/sms";
-import type { Tx } from "../db";
+import { type Clinic, claimAutoReply, decidedReply, findParties, type Patient } from "../effects/sms-replies";
 import type { Processor } from "./event-processor";
 
 interface Ctx { deps: Deps; tx: Tx; sms: InboundSms; clinic: Clinic; patient: Patient; conversationId: string }

@@ -1,5 +1,6 @@
 import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, webhookEndpoints } from "../../db/schema";
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import { decideTurn, jitter, nextStep } from "../domain/webhook-delivery";
 import { queueEmail } from "../effects/email";
@@ -8,7 +9,6 @@ import { acquireSlot, releaseSlot } from "./rate-limit";
 import { signedHeaders } from "./sign";
 import { type Lookup, RefusedTarget, resolveTarget } from "./ssrf";
 import { type Delivery, type Endpoint, scheduleAttempt } from "./store";
-import type { Executor } from "../db";
 
 export interface DeliverOptions {
   transport?: Transport;

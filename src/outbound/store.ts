@@ -1,8 +1,8 @@
 import { and, eq, gte, lte, ne, sql as dsql } from "drizzle-orm";
 import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Executor } from "../db";
-import { newSecret } from "./sign";
 import { enqueue } from "../queue";
+import { newSecret } from "./sign";
 
 export type Endpoint = typeof webhookEndpoints.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;

@@ -5,9 +5,9 @@ import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { isFinalSmsStatus, nextStatusCheck, type Window } from "../domain/reconcile";
 import { advances, isSmsStatus } from "../domain/sms-status";
+import { TWILIO_RECEIVED } from "../domain/webhooks";
 import { type Budget, call, describeFailure } from "./calls";
 import { type Found, messageOf, type PassReport, storeFound } from "./store";
-import { TWILIO_RECEIVED } from "../domain/webhooks";
 
 interface Unsettled { id: string; sid: string; status: string; acceptedAt: Date; checks: number }
 type UnsettledRow = { id: string; sid: string; status: string; accepted_at: string; checks?: number };

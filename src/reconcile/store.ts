@@ -1,7 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
-import type { Deps } from "../deps";
 import type { Tx } from "../db";
+import type { Deps } from "../deps";
 import type { Answer, Provider } from "../domain/webhooks";
 import { ingest } from "../ingest/ingest";
 

@@ -1,11 +1,11 @@
 import type Stripe from "stripe";
 import type { Deps } from "../deps";
 import type { Window } from "../domain/reconcile";
+import { STRIPE_EVENT_TYPES, STRIPE_RECEIVED } from "../domain/webhooks";
 import { type Budget, call } from "./calls";
 import type { Progress } from "./checkpoints";
 import { storedKeys, storeFound } from "./store";
 import { callFailed, type ListResult, storeFailed } from "./twilio-inbound";
-import { STRIPE_EVENT_TYPES, STRIPE_RECEIVED } from "../domain/webhooks";
 
 /** Stripe's largest page. */
 const MAX_PAGE = 100;

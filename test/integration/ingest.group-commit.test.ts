@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { createHarness, type Harness, seedAppointment } from "../support/harness";
-import { signedStripeRequest, stripeEvent } from "../support/stripe";
-import { inboundParams, messageSid, postSms, signedTwilioRequest, uniquePhone } from "../support/twilio";
 import type { Tx } from "../../src/db";
 import { StorageError } from "../../src/errors";
 import { ingest, type IngestInput, writeIngestBatch } from "../../src/ingest/ingest";
+import { createHarness, type Harness, seedAppointment } from "../support/harness";
+import { signedStripeRequest, stripeEvent } from "../support/stripe";
+import { inboundParams, messageSid, postSms, signedTwilioRequest, uniquePhone } from "../support/twilio";
 
 // A batch is written when BATCH requests wait (or after a long wait nobody reaches): every test sends
 // exactly BATCH at once, so that they share one commit without depending on timing.

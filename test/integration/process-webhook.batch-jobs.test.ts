@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/ingest/ingest";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
 import { paymentIntent, stripeEvent } from "../support/stripe";
-import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/ingest/ingest";
 
 let h: Harness;
 

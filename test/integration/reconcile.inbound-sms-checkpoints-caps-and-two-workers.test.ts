@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildDeps, closeDeps } from "../../src/deps";
+import { StorageError } from "../../src/errors";
 import { reconcileDue } from "../../src/reconcile/run";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
 import {
   createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
 } from "../support/harness";
 import { uniquePhone } from "../support/twilio";
-import { StorageError } from "../../src/errors";
 
 const MINUTE = 60_000;
 let fake: FakeTwilio;

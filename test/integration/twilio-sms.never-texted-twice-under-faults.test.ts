@@ -3,13 +3,13 @@ import { run } from "graphile-worker";
 import { quietLogger } from "../../src/db";
 import { queueSms } from "../../src/effects/sms";
 import { sendSmsTask } from "../../src/jobs/send-sms";
+import { enqueue } from "../../src/queue";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
 import {
   createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
 } from "../support/harness";
 import { inboundParams, postSms, uniquePhone } from "../support/twilio";
 import { waitFor } from "../support/wait";
-import { enqueue } from "../../src/queue";
 
 // Each scenario is a way production fails between us and Twilio. Whatever the faults, one SMS row is at most one
 // message on Twilio; a row that may be on Twilio is looked up, never sent blind, and never reported as failed.

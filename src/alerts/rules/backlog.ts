@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { type Assessment, type IncidentExample, names, type Rule, rows, WATCHED_PROVIDERS } from "../rule";
 import type { Executor } from "../../db";
+import { type Assessment, type IncidentExample, names, type Rule, rows, WATCHED_PROVIDERS } from "../rule";
 
 interface BacklogRow {
   queue: "webhook_events" | "jobs";
