@@ -83,7 +83,7 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
   // A worker runs up to WORKER_CONCURRENCY tasks, each in its own transaction: one connection each, or they queue.
   // Delivery attempts hold a connection only for their short bookkeeping transactions, not while the HTTP runs.
   const { sql, db } = connect(databaseUrl, config.ROLE === "worker" ? config.WORKER_CONCURRENCY + 10 : 20);
-  const deps: Deps = {
+  const shared = {
     config,
     databaseUrl,
     sql,
@@ -94,15 +94,14 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     metrics: createMetrics(),
     twilio: createTwilioClient(config),
     stripe: createStripeClient(config),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    ingestBatcher: undefined!,
-    responseTimes: undefined!,
+    sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     ...overrides,
   };
-  // Reads deps.db at write time, so an override of db is honoured.
-  deps.ingestBatcher ??= createIngestBatcher(deps);
-  deps.responseTimes ??= createResponseTimes(deps);
-  return deps;
+  // The batchers are given this same object and read its db when they write, so an override of db is honoured.
+  return Object.assign(shared, {
+    ingestBatcher: overrides.ingestBatcher ?? createIngestBatcher(shared),
+    responseTimes: overrides.responseTimes ?? createResponseTimes(shared),
+  });
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
