@@ -1,8 +1,8 @@
-import { Elysia } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { AppError } from "../errors";
-import { readRawText } from "../http/request";
+import { readRawText, requireContentType } from "../http/request";
 import { claimIdempotencyKey, settleIdempotencyKey } from "./idempotency";
 import { countRequest } from "./rate-limit";
 
@@ -75,10 +75,7 @@ export function managementApi(deps: Pick<Deps, "config" | "db" | "clock" | "log"
 /** The JSON body, read within MANAGEMENT_BODY_LIMIT: 415 for another content type, 400 when it is not JSON. */
 async function readJsonBody(request: Request): Promise<{ raw: string; value: unknown }> {
   if (request.body === null && !request.headers.get("content-type")) return { raw: "", value: undefined };
-  const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type !== "application/json") {
-    throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
-  }
+  requireContentType(request, "application/json");
   const raw = await readRawText(request, MANAGEMENT_BODY_LIMIT);
   if (raw.trim() === "") throw new AppError(400, "malformed", "request body could not be parsed");
   try {

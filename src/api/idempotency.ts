@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
 import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
 import type { Deps } from "../deps";
 import { AppError } from "../errors";
 

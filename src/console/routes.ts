@@ -1,7 +1,7 @@
-import { and, desc, eq } from "drizzle-orm";
-import { Elysia } from "elysia";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { and, desc, eq } from "drizzle-orm";
+import { Elysia } from "elysia";
 import { auditLog } from "../../db/schema";
 import type { Deps } from "../deps";
 import { securityHeaders } from "../http/page-headers";

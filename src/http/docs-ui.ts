@@ -1,6 +1,6 @@
-import { Elysia } from "elysia";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { Elysia } from "elysia";
 import { securityHeaders } from "./page-headers";
 
 const require = createRequire(import.meta.url);

@@ -1,5 +1,5 @@
-import { Elysia, t } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { Elysia, t } from "elysia";
 import { openIncidentCounts } from "../alerts/incidents";
 import { RULES } from "../alerts/rules";
 import { backlogAges } from "../alerts/rules/backlog";

@@ -1,6 +1,6 @@
+import { resolve } from "node:path";
 import { describe, expect, test } from "bun:test";
 import madge from "madge";
-import { resolve } from "node:path";
 
 // The rule ARCHITECTURE.md states: each file belongs to a layer, and imports only from its own layer or the ones
 // below it. Within a layer, folders stay apart unless the layer says they are peers. Read top to bottom.
