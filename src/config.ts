@@ -214,6 +214,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.set("METRICS_PORT", "METRICS_PORT: must differ from PORT");
   }
   for (const [key, problem] of alertProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
+  // A heartbeat late by a beat or two must not free a live worker's jobs.
+  if (parsed.WORKER_STALE_AFTER_MS < 3 * parsed.WORKER_HEARTBEAT_INTERVAL_MS && !problems.has("WORKER_STALE_AFTER_MS")) {
+    problems.set("WORKER_STALE_AFTER_MS", "WORKER_STALE_AFTER_MS: must be at least 3 × WORKER_HEARTBEAT_INTERVAL_MS");
+  }
+  // One endpoint must never be able to hold every delivery worker.
+  if (parsed.OUTBOUND_MAX_IN_FLIGHT >= parsed.OUTBOUND_CONCURRENCY && !problems.has("OUTBOUND_MAX_IN_FLIGHT")) {
+    problems.set("OUTBOUND_MAX_IN_FLIGHT", "OUTBOUND_MAX_IN_FLIGHT: must be below OUTBOUND_CONCURRENCY");
+  }
   if (parsed.NODE_ENV === "production") {
     // DATABASE_URL too: the production image has no embedded Postgres (a development dependency).
     const required = [

@@ -62,6 +62,8 @@ export interface Worker {
   done: Promise<void>;
   /** Waits for running jobs, then closes the workers' own pools. */
   stop(): Promise<void>;
+  /** Resolves once no task of this worker is running any more, or after `limitMs`. */
+  settled(limitMs: number): Promise<void>;
 }
 
 /**
@@ -72,12 +74,15 @@ export interface Worker {
 export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Worker> {
   const { config } = deps;
   const runners: RunningPool[] = [];
+  const running = new Set<Promise<unknown>>();
   try {
     runners.push(await startRunner(deps, {
-      name: "processing", tasks: processingTasks(deps), concurrency: config.WORKER_CONCURRENCY, cron: true, events,
+      name: "processing", tasks: tracked(processingTasks(deps), running), concurrency: config.WORKER_CONCURRENCY,
+      cron: true, events,
     }));
     runners.push(await startRunner(deps, {
-      name: "outbound", tasks: outboundTasks(deps), concurrency: config.OUTBOUND_CONCURRENCY, cron: false, events,
+      name: "outbound", tasks: tracked(outboundTasks(deps), running), concurrency: config.OUTBOUND_CONCURRENCY,
+      cron: false, events,
     }));
   } catch (error) {
     await Promise.all(runners.map((r) => r.stop()));
@@ -91,7 +96,27 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
     },
+    async settled(limitMs) {
+      const limit = new Promise<void>((resolve) => setTimeout(resolve, limitMs).unref?.());
+      await Promise.race([Promise.allSettled([...running]).then(() => undefined), limit]);
+    },
   };
+}
+
+/** The same tasks, each run counted in `running` until it settles (a stopped runner does not wait for them). */
+function tracked(tasks: TaskList, running: Set<Promise<unknown>>): TaskList {
+  const wrapped: TaskList = {};
+  for (const [name, task] of Object.entries(tasks)) {
+    if (!task) continue;
+    wrapped[name] = (payload, helpers) => {
+      const run = Promise.resolve().then(() => task(payload, helpers));
+      running.add(run);
+      const done = () => running.delete(run);
+      run.then(done, done);
+      return run;
+    };
+  }
+  return wrapped;
 }
 
 interface RunningPool { runner: Runner; stop(): Promise<void> }

@@ -15,8 +15,8 @@ export const RECONCILE_TASKS: Record<string, Pass> = {
  * so graphile-worker does not retry it; the next tick is the retry.
  */
 export function reconcileTask(deps: Deps, pass: Pass): Task {
-  return async () => {
-    const reports = await reconcileDue(deps, pass);
+  return async (_payload, helpers) => {
+    const reports = await reconcileDue(deps, pass, helpers.abortSignal);
     const found = reports.reduce((n, r) => n + r.found.length, 0);
     const checked = reports.reduce((n, r) => n + r.checked, 0);
     if (found > 0 || reports.some((r) => r.outcome === "failed")) {

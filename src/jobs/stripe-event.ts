@@ -3,7 +3,7 @@ import type Stripe from "stripe";
 import { appointments, transactions } from "../../db/schema";
 import type { Tx } from "../db";
 import type { Deps } from "../deps";
-import { type Cause, paymentEffect } from "../domain/appointments";
+import { type Cause, canTransition, paymentEffect } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
@@ -107,8 +107,11 @@ async function paymentFailed(ctx: Ctx<Stripe.PaymentIntentPaymentFailedEvent>): 
   if (appointment.depositPaid) {
     return { status: "ignored", reason: "appointment already paid; late payment_failed has no effect" };
   }
-  if (appointment.status === "cancelled" || appointment.status === "completed") {
-    return { status: "ignored", reason: `appointment is ${appointment.status}` };
+  // A hold only where the table lets a failed payment put one (not after a CANCEL or RESCHEDULE request, nor on a
+  // cancelled or completed appointment): the patient is never told of a cancellation that will not happen.
+  const { status } = appointment;
+  if (status !== "payment_pending" && !canTransition(status, "payment_pending", "webhook_event")) {
+    return { status: "ignored", reason: `appointment is ${appointment.status}; no hold placed` };
   }
   const holdExpiresAt = appointment.holdExpiresAt
     ?? new Date(deps.clock.now().getTime() + deps.config.HOLD_MINUTES * 60_000);

@@ -1,20 +1,24 @@
 import Stripe from "stripe";
 import twilio from "twilio";
+import { unlessAborted } from "../jobs/abort";
 
 /** The API calls one pass may still make in this run (RECONCILE_MAX_CALLS). */
 export interface Budget {
   readonly max: number;
   used: number;
-  /** Takes one call; false when none is left. */
+  /** Takes one call; false when none is left, or the worker is stopping. */
   take(): boolean;
+  /** graphile-worker's abort signal: a stopping worker gives up waiting for a call (the pass ends for this run). */
+  readonly signal?: AbortSignal;
 }
 
-export function callBudget(max: number): Budget {
+export function callBudget(max: number, signal?: AbortSignal): Budget {
   return {
     max,
     used: 0,
+    signal,
     take() {
-      if (this.used >= this.max) return false;
+      if (this.used >= this.max || signal?.aborted) return false;
       this.used++;
       return true;
     },
@@ -49,7 +53,7 @@ export type Called<T> = { kind: "ok"; value: T } | { kind: "exhausted" } | { kin
 export async function call<T>(budget: Budget, fn: () => Promise<T>): Promise<Called<T>> {
   if (!budget.take()) return { kind: "exhausted" };
   try {
-    return { kind: "ok", value: await fn() };
+    return { kind: "ok", value: await unlessAborted(budget.signal, fn) };
   } catch (error) {
     return { kind: "failed", failure: callFailure(error) };
   }

@@ -15,8 +15,8 @@ export type Pass = PassReport["pass"];
  * resumes at its checkpoint and holds its lease while it runs, so any number of workers and an overlapping
  * run do the work once. A provider error ends the pass for this run, without failing it; the pass backs off.
  */
-export async function reconcileDue(deps: Deps, pass: Pass): Promise<PassReport[]> {
-  const budget = callBudget(deps.config.RECONCILE_MAX_CALLS);
+export async function reconcileDue(deps: Deps, pass: Pass, signal?: AbortSignal): Promise<PassReport[]> {
+  const budget = callBudget(deps.config.RECONCILE_MAX_CALLS, signal);
   if (pass === "stripe") {
     if (!deps.stripe) return [notConfigured(pass)];
     const key: PassKey = { provider: "stripe", account: stripeMode(deps), number: "" };

@@ -41,3 +41,11 @@ describe("config", () => {
     expect([config.PORT, config.OUTBOUND_ALLOW_PRIVATE, config.WORKER_CONCURRENCY]).toEqual([8080, true, 4]);
   });
 });
+
+test("worker and outbound limits that would defeat their purpose are refused", () => {
+  expect(problems({ WORKER_HEARTBEAT_INTERVAL_MS: "10000", WORKER_STALE_AFTER_MS: "20000" }))
+    .toEqual(["WORKER_STALE_AFTER_MS: must be at least 3 × WORKER_HEARTBEAT_INTERVAL_MS"]);
+  expect(problems({ OUTBOUND_MAX_IN_FLIGHT: "40", OUTBOUND_CONCURRENCY: "40" }))
+    .toEqual(["OUTBOUND_MAX_IN_FLIGHT: must be below OUTBOUND_CONCURRENCY"]);
+  expect(problems({ OUTBOUND_MAX_IN_FLIGHT: "10", OUTBOUND_CONCURRENCY: "40" })).toEqual([]);
+});

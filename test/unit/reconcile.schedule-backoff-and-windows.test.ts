@@ -74,3 +74,13 @@ describe("cron", () => {
     expect(everyMinutes(60)).toBe("0 * * * *");
   });
 });
+
+test("a stopping worker ends a pass: no call is started once aborted, and one under way is given up", async () => {
+  const { call, callBudget } = await import("../../src/reconcile/calls");
+  const stop = new AbortController();
+  const budget = callBudget(10, stop.signal);
+  const hanging = call(budget, () => new Promise<number>(() => {}));
+  stop.abort(new Error("SIGTERM"));
+  expect((await hanging).kind).toBe("failed");
+  expect(await call(budget, async () => 1)).toEqual({ kind: "exhausted" });
+});
