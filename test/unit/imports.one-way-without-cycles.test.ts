@@ -17,7 +17,10 @@ const LAYERS: { name: string; members: string[]; peers?: boolean }[] = [
   { name: "ingest", members: ["ingest/"] },
   {
     name: "foundation",
-    members: ["db.ts", "queue.ts", "errors.ts", "log.ts", "metrics.ts", "config.ts", "process-guards.ts"],
+    members: [
+      "db.ts", "queue.ts", "errors.ts", "log.ts", "metrics.ts", "config.ts", "process-guards.ts", "abort.ts",
+      "settled.ts",
+    ],
     peers: true,
   },
   { name: "tables", members: ["../db/schema/"] },
