@@ -5,7 +5,8 @@ import { type Db, type Executor, isConnectionError, isTransactionAbort, retryOnS
 import type { Answer, EventSource, Provider } from "../domain/webhooks";
 import { StorageError } from "../errors";
 import { enqueue } from "../queue";
-import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
+import { createGroupCommit, type GroupCommit } from "./group-commit";
+import type { Settled } from "../settled";
 
 /** Decides the answer inside the ingest transaction; it may write rows that commit with the event. */
 export type Decide = (tx: Tx, eventId: number) => Promise<Answer>;

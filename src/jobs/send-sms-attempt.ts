@@ -3,7 +3,8 @@ import twilio from "twilio";
 import { smsMessages } from "../../db/schema";
 import type { Deps, TwilioClient } from "../deps";
 import { TWILIO_STATUS_PATH } from "../domain/webhooks";
-import { JobAborted, settle, unlessAborted } from "../abort";
+import { JobAborted, unlessAborted } from "../abort";
+import { settle } from "../settled";
 
 type Sms = typeof smsMessages.$inferSelect;
 

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { createGroupCommit, GroupCommitStopped, type Settled } from "../../src/ingest/group-commit";
+import { createGroupCommit, GroupCommitStopped } from "../../src/ingest/group-commit";
+import type { Settled } from "../../src/settled";
 
 /** A writer that records every batch it is given; items named "bad" fail alone, "throw" fails the whole write. */
 function recorder() {
