@@ -68,6 +68,13 @@ export const EnvSchema = T.Object({
   WORKER_LOCAL_QUEUE_SIZE: Int(0, 1000, 50),
   /** graphile-worker batches job completions (and failures) within this many ms; -1 writes each at once. */
   WORKER_COMPLETE_BATCH_MS: Int(0, 10_000, 5),
+  /**
+   * Raw webhook bodies and headers, attempt response bodies, SMS status payloads and sent email bodies older than
+   * this are removed by the daily retention job (rows, keys and outcomes stay).
+   */
+  RETENTION_DAYS: Int(1, 3650, 30),
+  /** Rows retention changes per statement: each batch is its own short transaction. */
+  RETENTION_BATCH_SIZE: Int(1, 100_000, 1000),
   /** Group commit of inbound webhooks (src/inbound/group-commit.ts): batch size, wait for company, writes at once. */
   INGEST_BATCH_MAX: Int(1, 2000, 256),
   INGEST_BATCH_WAIT_MS: Int(0, 1000, 0),

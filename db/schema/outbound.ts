@@ -79,7 +79,11 @@ export const deliveryAttempts = pgTable("delivery_attempts", {
   error: text("error"),
   /** First 4 KiB. */
   responseBody: text("response_body"),
-}, (t) => [index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt)]);
+}, (t) => [
+  index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt),
+  // What retention walks: attempts whose response body is still kept.
+  index("delivery_attempts_body_idx").on(t.startedAt).where(sql`response_body is not null`),
+]);
 
 /**
  * Per-endpoint send slots shared by every worker process: a row is taken before an attempt starts

@@ -26,7 +26,11 @@ export const EmailSummary = t.Object({
   created_at: Time, sent_at: Nullable(Time),
   next_attempt_at: Nullable(t.String({ format: "date-time", description: "When a pending email is tried again" })),
 });
-export const Email = t.Composite([EmailSummary, t.Object({ body: t.String() })]);
+export const Email = t.Composite([EmailSummary, t.Object({
+  body: t.String(),
+  purged_at: t.Optional(Nullable(t.String({ format: "date-time",
+    description: "When retention emptied the body (RETENTION_DAYS after it was queued); null while it is kept" }))),
+})]);
 
 const nextAttemptAt = sql<string | null>`(select j.run_at from graphile_worker.jobs j
   where j.key = 'email:' || email_outbox.id::text and j.task_identifier = 'send-email')`.as("next_attempt_at");
@@ -56,7 +60,8 @@ export function emailRoutes(deps: Deps) {
       response: { 200: list(EmailSummary) }, detail: detail("List outbox emails, newest first"),
     })
     .get("/:id", async ({ params }) => {
-      const [row] = await deps.db.select({ ...summary, body: emailOutbox.body }).from(emailOutbox).where(eq(emailOutbox.id, params.id));
+      const [row] = await deps.db.select({ ...summary, body: emailOutbox.body, purgedAt: emailOutbox.purgedAt })
+        .from(emailOutbox).where(eq(emailOutbox.id, params.id));
       if (!row) throw notFound("email");
       return { ...toDto(row), next_attempt_at: iso(row.nextAttemptAt) } as typeof Email.static;
     }, { params: IdParam, response: { 200: Email, 404: ErrorBody }, detail: detail("Show one email with its body and delivery state") });

@@ -44,7 +44,7 @@ export function webhookEventRoutes(deps: Deps) {
       return { id: params.id, status: "pending" as const };
     }, {
       params: NumericIdParam,
-      response: { 202: t.Object({ id: t.Integer(), status: t.Literal("pending") }), 404: ErrorBody },
+      response: { 202: t.Object({ id: t.Integer(), status: t.Literal("pending") }), 404: ErrorBody, 409: ErrorBody },
       detail: detail("Process a stored webhook again (its effects are idempotent)"),
     });
 }

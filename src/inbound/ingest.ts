@@ -2,7 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isConnectionError, retryOnStaleConnection, type Sql } from "../db";
-import { StorageError } from "../http/errors";
+import { AppError, StorageError } from "../http/errors";
 import { enqueue, enqueueMany, type JobSpec, type Tx } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
@@ -233,13 +233,21 @@ async function insertDecided(tx: Tx, input: IngestInput): Promise<IngestResult |
   return { eventId: row.id, duplicate: false, answer };
 }
 
-/** Puts an event back to `pending` and queues it again (management API replay). */
+/**
+ * Puts an event back to `pending` and queues it again (management API replay). False when there is no such event;
+ * throws a 409 AppError when retention already emptied its body (there is nothing left to process).
+ */
 export async function replayEvent(deps: Deps, eventId: number): Promise<boolean> {
   return deps.db.transaction(async (tx) => {
-    const rows = await tx.update(webhookEvents)
+    const [found] = await tx.select({ purgedAt: webhookEvents.purgedAt }).from(webhookEvents)
+      .where(eq(webhookEvents.id, eventId)).for("update");
+    if (!found) return false;
+    if (found.purgedAt) {
+      throw new AppError(409, "purged", "this event's body was removed by retention (RETENTION_DAYS); it cannot be replayed");
+    }
+    await tx.update(webhookEvents)
       .set({ status: "pending", lastError: null, processedAt: null })
-      .where(eq(webhookEvents.id, eventId)).returning({ id: webhookEvents.id });
-    if (rows.length === 0) return false;
+      .where(eq(webhookEvents.id, eventId));
     await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
     return true;
   });

@@ -4,6 +4,7 @@ import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
+import { retentionTask } from "./retention";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
@@ -30,6 +31,7 @@ function processingTasks(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
+    retention: retentionTask(deps, () => Object.keys(taskList(deps))),
   };
 }
 
@@ -43,6 +45,8 @@ export const CRON = [
   { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
   // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
   { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
+  // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
+  { task: "retention", match: "17 3 * * *", identifier: "retention" },
 ];
 
 export interface Worker {
