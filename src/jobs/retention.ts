@@ -11,7 +11,12 @@ const RATE_WINDOW_SPENT_MS = 3_600_000;
 const FINISHED_EVENTS = ["processed", "ignored", "failed"];
 const FINISHED_EMAILS = ["sent", "logged", "failed"];
 
-interface Limits { cutoff: string; rateCutoff: string; slotWindow: string; n: number }
+interface Limits {
+  cutoff: string;
+  rateCutoff: string;
+  slotWindow: string;
+  n: number;
+}
 /** What one batch changed, by "table action". */
 type Changed = Record<string, number>;
 
@@ -24,21 +29,26 @@ const STEPS: { name: string; batch(sql: Sql, l: Limits): Promise<Changed> }[] = 
     // The row stays with its key, answer and outcome: a duplicate delivery still finds it and gets the first answer.
     name: "webhook_events",
     batch: async (sql, l) => ({
-      "webhook_events cleared": (await sql`
+      "webhook_events cleared": (
+        await sql`
         update webhook_events set raw_body = '', headers = '{}'::jsonb, purged_at = now()
         where id in (select id from webhook_events
-          where purged_at is null and received_at < ${l.cutoff}::timestamptz and status = any(${FINISHED_EVENTS}::text[])
-          order by received_at limit ${l.n} for update skip locked)`).count,
+          where purged_at is null and received_at < ${l.cutoff}::timestamptz
+            and status = any(${FINISHED_EVENTS}::text[])
+          order by received_at limit ${l.n} for update skip locked)`
+      ).count,
     }),
   },
   {
     name: "delivery_attempts",
     batch: async (sql, l) => ({
-      "delivery_attempts cleared": (await sql`
+      "delivery_attempts cleared": (
+        await sql`
         update delivery_attempts set response_body = null
         where id in (select id from delivery_attempts
           where response_body is not null and started_at < ${l.cutoff}::timestamptz
-          order by started_at limit ${l.n} for update skip locked)`).count,
+          order by started_at limit ${l.n} for update skip locked)`
+      ).count,
     }),
   },
   {
@@ -62,7 +72,8 @@ const STEPS: { name: string; batch(sql: Sql, l: Limits): Promise<Changed> }[] = 
           delete from sms_status_events where id in (select id from batch) and id not in (select id from final)
           returning 1
         ), cleared as (
-          update sms_status_events set payload = null where id in (select id from batch) and id in (select id from final)
+          update sms_status_events set payload = null
+          where id in (select id from batch) and id in (select id from final)
           returning 1
         )
         select (select count(*) from deleted)::int as deleted, (select count(*) from cleared)::int as cleared`;
@@ -72,31 +83,37 @@ const STEPS: { name: string; batch(sql: Sql, l: Limits): Promise<Changed> }[] = 
   {
     name: "email_outbox",
     batch: async (sql, l) => ({
-      "email_outbox cleared": (await sql`
+      "email_outbox cleared": (
+        await sql`
         update email_outbox set body = '', purged_at = now()
         where id in (select id from email_outbox
           where purged_at is null and created_at < ${l.cutoff}::timestamptz and status = any(${FINISHED_EMAILS}::text[])
-          order by created_at limit ${l.n} for update skip locked)`).count,
+          order by created_at limit ${l.n} for update skip locked)`
+      ).count,
     }),
   },
   {
     name: "api_rate_limits",
     batch: async (sql, l) => ({
-      "api_rate_limits deleted": (await sql`
+      "api_rate_limits deleted": (
+        await sql`
         delete from api_rate_limits where (key_hash, window_start) in (
           select key_hash, window_start from api_rate_limits where window_start < ${l.rateCutoff}::timestamptz
-          limit ${l.n} for update skip locked)`).count,
+          limit ${l.n} for update skip locked)`
+      ).count,
     }),
   },
   {
     // The same rows acquireSlot drops for its own endpoint: neither in flight nor inside the rate window.
     name: "outbound_slots",
     batch: async (sql, l) => ({
-      "outbound_slots deleted": (await sql`
+      "outbound_slots deleted": (
+        await sql`
         delete from outbound_slots where id in (
           select id from outbound_slots where started_at < clock_timestamp() - ${l.slotWindow}::interval
             and (released_at is not null or expires_at < clock_timestamp())
-          limit ${l.n} for update skip locked)`).count,
+          limit ${l.n} for update skip locked)`
+      ).count,
     }),
   },
   {
@@ -104,11 +121,13 @@ const STEPS: { name: string; batch(sql: Sql, l: Limits): Promise<Changed> }[] = 
     // on is recorded on our own rows (event, email, SMS), so the old ones only take space.
     name: "graphile_worker.jobs",
     batch: async (sql, l) => ({
-      "graphile_worker.jobs deleted": (await sql`
+      "graphile_worker.jobs deleted": (
+        await sql`
         delete from graphile_worker._private_jobs where id in (
           select id from graphile_worker._private_jobs
           where attempts >= max_attempts and locked_at is null and updated_at < ${l.cutoff}::timestamptz
-          limit ${l.n} for update skip locked)`).count,
+          limit ${l.n} for update skip locked)`
+      ).count,
     }),
   },
 ];
@@ -158,9 +177,12 @@ export async function runRetention(deps: RetentionDeps, opts: RetentionOptions):
 
 /** graphile-worker's own cleanup utility; it reports nothing, so the rows removed are counted around it. */
 async function collectGraphileGarbage(deps: RetentionDeps, keep: string[]): Promise<Changed> {
-  const count = async () => (await deps.sql<{ queues: number; tasks: number }[]>`
+  const count = async () =>
+    (
+      await deps.sql<{ queues: number; tasks: number }[]>`
     select (select count(*) from graphile_worker._private_job_queues)::int as queues,
-           (select count(*) from graphile_worker._private_tasks)::int as tasks`)[0]!;
+           (select count(*) from graphile_worker._private_tasks)::int as tasks`
+    )[0]!;
   const before = await count();
   const utils = await makeWorkerUtils({ connectionString: deps.databaseUrl, logger: quietLogger });
   try {
