@@ -55,6 +55,8 @@ export const EnvSchema = T.Object({
   OUTBOUND_SECRET_OVERLAP_MS: Int(0, 30 * 86_400_000, 86_400_000),
   INBOUND_ALLOW_CIDRS: T.Optional(T.String()),
   HOLD_MINUTES: Int(1, 7 * 24 * 60, 120),
+  /** How often the cron sweeps (holds, deliveries) and the reminder run happen: every N minutes. */
+  SWEEP_INTERVAL_MINUTES: Int(1, 30, 5),
   REMINDER_HOURS: Int(1, 24 * 14, 24),
   LOG_LEVEL: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
   WORKER_CONCURRENCY: Int(1, 100, 10),

@@ -40,14 +40,21 @@ function outboundTasks(deps: Deps): TaskList {
   return { "send-delivery": sendDeliveryTask(deps) };
 }
 
-export const CRON = [
-  { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
-  { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
-  // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
-  { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
-  // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
-  { task: "retention", match: "17 3 * * *", identifier: "retention" },
-];
+/**
+ * The crontab. Sweeps and reminders run every `sweepMinutes` (SWEEP_INTERVAL_MINUTES, 5): graphile-worker's cron
+ * adds one job per tick however many worker processes run it.
+ */
+export function cronItems(sweepMinutes: number) {
+  const every = `*/${sweepMinutes} * * * *`;
+  return [
+    { task: "sweep-holds", match: every, identifier: "sweep-holds" },
+    { task: "sweep-deliveries", match: every, identifier: "sweep-deliveries" },
+    // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
+    { task: "send-reminders", match: every, identifier: "send-reminders" },
+    // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
+    { task: "retention", match: "17 3 * * *", identifier: "retention" },
+  ];
+}
 
 export interface Worker {
   runners: Runner[];
@@ -106,7 +113,7 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
       noHandleSignals: true,
       pollInterval: 1000,
       taskList: spec.tasks,
-      parsedCronItems: parseCronItems(spec.cron ? CRON : []),
+      parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config.SWEEP_INTERVAL_MINUTES) : []),
       logger: graphileLogger(deps),
       // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
       preset: { worker: workerBatching(deps, spec.cron) },
