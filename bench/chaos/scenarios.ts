@@ -60,6 +60,7 @@ async function finish(world: World, load: Load, name: string, windows: [number, 
   const counted = await count(world, load, opts);
   const fivexx = fivexxDuring(load, windows);
   if (fivexx.outside > 0) notes.push(`${fivexx.outside} 5xx outside the fault`);
+  counted.details.fivexxOutside = fivexx.outside;
   if (load.broken.length > 0) notes.push(`${load.broken.length} sends met a closed port (retried)`);
   return {
     scenario: name, sent: counted.sent, acknowledged: counted.acknowledged, lost: counted.lost, doubled: counted.doubled,
@@ -112,9 +113,11 @@ export async function postgresOutage(opts: Options, outageSeconds: number): Prom
     const recovered = await recovery(world, load, restoredAt);
     await Bun.sleep(Math.max(0, cutAt + opts.seconds * 1000 - Date.now()));
     const alive = world.procs.every((p) => p.started.proc.exitCode === null);
-    return finish(world, load, `Postgres stopped ${outageSeconds} s`, [[cutAt, restoredAt]], [recovered], [
+    const row = await finish(world, load, `Postgres stopped ${outageSeconds} s`, [[cutAt, restoredAt]], [recovered], [
       `/readyz while away: ${summarise(during)}`, alive ? "no process restarted" : "a process died",
     ]);
+    return { ...row, details: { ...row.details, readyzChecks: during.length, readyzGreen: during.filter((c) => c === 200).length,
+      processesDied: alive ? 0 : 1 } };
   });
 }
 
