@@ -49,6 +49,7 @@ export function startLoad(world: World, seeded: Seeded, ratePerSecond: number): 
       const webs = world.webs();
       const web = webs[turn++ % Math.max(1, webs.length)];
       hook.sends++;
+      const sentAt = Date.now();
       try {
         if (!web) throw new Error("no web process");
         const res = await fetch(`http://127.0.0.1:${web.port}${path}`, { ...await init(), signal: AbortSignal.timeout(15_000) });
@@ -57,7 +58,8 @@ export function startLoad(world: World, seeded: Seeded, ratePerSecond: number): 
           hook.ackedAt = Date.now();
           return;
         }
-        if (res.status >= 500) fivexx.push({ at: Date.now(), status: res.status });
+        // Counted when sent: a request that waited out the fault is answered after it.
+        if (res.status >= 500) fivexx.push({ at: sentAt, status: res.status });
         else throw new Error(`${path} answered ${res.status}: a load bug, not a fault`);
       } catch (error) {
         if (String(error).includes("a load bug")) throw error;

@@ -18,11 +18,14 @@ const SCENARIOS: Record<string, (o: Options) => Promise<Row>> = {
   "two-by-two": (o) => twoByTwo({ ...o, seconds: 75 }),
   "slow-endpoint": (o) => slowEndpoint({ ...o, rate: 12, seconds: 30 }),
   providers: (o) => providersDown({ ...o, seconds: 75 }, 60),
+  // Not in the default run: a longer outage than the issue asks for.
+  "pg-20": (o) => postgresOutage({ ...o, seconds: 45 }, 20),
 };
+const DEFAULT = Object.keys(SCENARIOS).filter((name) => name !== "pg-20");
 
 const log = (line: string) => console.log(line);
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith("-"));
-const names = chosen.length > 0 ? chosen : Object.keys(SCENARIOS);
+const names = chosen.length > 0 ? chosen : DEFAULT;
 for (const name of names) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS)}`);
 
 // One Postgres for the whole run (DATABASE_URL, or embedded in a temp dir); a fresh database per scenario.

@@ -52,11 +52,18 @@ async function recovery(world: World, load: Load, since: number, limitMs = 60_00
 
 /** Stops the load, waits for the providers' retries and the backlog, and counts. */
 async function finish(world: World, load: Load, name: string, windows: [number, number][], recoveries: (number | null)[],
-  notes: string[] = [], opts: { endpointsExcluded?: string[] } = {}): Promise<Row> {
+  notes: string[] = [], opts: { endpointsExcluded?: string[]; log?: (line: string) => void } = {}): Promise<Row> {
   load.stop();
   await load.settle(90_000);
   const done = await drained(world, 180_000, opts);
-  if (!done) notes.push(`not drained after 180 s: ${JSON.stringify(await outstanding(world, opts))}`);
+  if (!done) {
+    notes.push(`not drained after 180 s: ${JSON.stringify(await outstanding(world, opts))}`);
+    const jobs = await world.sql`select task_identifier as task, locked_by is not null as locked, attempts,
+      max(run_at) - now() as next_in, count(*)::int as n, max(last_error) as error
+      from graphile_worker.jobs group by 1, 2, 3 order by 1, 2, 3`;
+    opts.log?.(`  jobs left: ${JSON.stringify(jobs)}`);
+    opts.log?.(`  workers: ${JSON.stringify(await world.sql`select * from worker_heartbeats`)}`);
+  }
   const counted = await count(world, load, opts);
   const fivexx = fivexxDuring(load, windows);
   if (fivexx.outside > 0) notes.push(`${fivexx.outside} 5xx outside the fault`);
@@ -99,15 +106,20 @@ export async function postgresOutage(opts: Options, outageSeconds: number): Prom
     const load = startLoad(world, seeded, opts.rate);
     await Bun.sleep(Math.min(8_000, (opts.seconds * 1000) / 4));
     const web = world.webs()[0]!;
-    const readyz = async () => (await fetch(`http://127.0.0.1:${web.port}/readyz`, { signal: AbortSignal.timeout(8000) })).status;
+    // As Fly's health check asks: every 500 ms, 2 s timeout (0: no answer in time).
+    const readyz = async () => (await fetch(`http://127.0.0.1:${web.port}/readyz`, { signal: AbortSignal.timeout(2000) })).status;
     const cutAt = Date.now();
     await world.pgProxy.cut();
     const during: number[] = [];
-    while (Date.now() < cutAt + outageSeconds * 1000) {
-      during.push(await readyz().catch(() => 0));
-      await Bun.sleep(500);
-    }
+    const polling = (async () => {
+      while (Date.now() < cutAt + outageSeconds * 1000 - 2000) {
+        during.push(await readyz().catch(() => 0));
+        await Bun.sleep(500);
+      }
+    })();
+    await Bun.sleep(outageSeconds * 1000);
     await world.pgProxy.restore();
+    await polling;
     const restoredAt = Date.now();
     opts.log?.(`  postgres away ${restoredAt - cutAt} ms; /readyz during: ${summarise(during)}`);
     const recovered = await recovery(world, load, restoredAt);
@@ -115,7 +127,7 @@ export async function postgresOutage(opts: Options, outageSeconds: number): Prom
     const alive = world.procs.every((p) => p.started.proc.exitCode === null);
     const row = await finish(world, load, `Postgres stopped ${outageSeconds} s`, [[cutAt, restoredAt]], [recovered], [
       `/readyz while away: ${summarise(during)}`, alive ? "no process restarted" : "a process died",
-    ]);
+    ], { log: opts.log });
     return { ...row, details: { ...row.details, readyzChecks: during.length, readyzGreen: during.filter((c) => c === 200).length,
       processesDied: alive ? 0 : 1 } };
   });

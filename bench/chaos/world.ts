@@ -62,6 +62,9 @@ export async function startWorld(database: Database, env: Record<string, string>
     TWILIO_AUTH_TOKEN, TWILIO_API_URL: `http://127.0.0.1:${twilioProxy.port}`, TWILIO_TIMEOUT_MS: "5000",
     SMTP_URL: `smtp://127.0.0.1:${smtpProxy.port}`, SUPPORT_EMAIL: "support@chaos.test", OUTBOUND_ALLOW_PRIVATE: "true",
     API_RATE_LIMIT: "1000000", WORKER_HEARTBEAT_INTERVAL_MS: "1000", WORKER_STALE_AFTER_MS: "5000",
+    // The per-endpoint start limit would make the customer backlog, not the fault, set how long a run drains;
+    // the 2 web + 2 worker scenario sets its own limits to check them.
+    OUTBOUND_MAX_PER_WINDOW: "100000",
     INGEST_WRITE_TIMEOUT_MS: "3000", OUTBOUND_TIMEOUT_MS: "3000", OUTBOUND_RETRY_DELAYS_MS: "1000,2000,3000",
     SWEEP_INTERVAL_MINUTES: "1", LOG_LEVEL: "info", WORKER_CONCURRENCY: "8", OUTBOUND_CONCURRENCY: "16",
     ...env,
