@@ -1,4 +1,4 @@
-// `npm run bench`: ingest throughput of Switchboard side by side with two baselines (see docs-performance.md).
+// `npm run bench`: ingest throughput of Switchboard side by side with two baselines (README, "Performance").
 // Postgres: DATABASE_URL, or an embedded one in a temp dir. Each cell gets a fresh database cloned from a
 // migrated template, its own server process, and a load generator process (bench/loadgen.mjs under node).
 // Bounded: BENCH_DURATION seconds of load per cell (default 10), drains capped at BENCH_DRAIN_LIMIT seconds.

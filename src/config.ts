@@ -1,9 +1,13 @@
-import { type Static, Type as T } from "@sinclair/typebox";
+import { type Static, type TSchema, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { cidrMatcher } from "./inbound/request";
+import { AlertEnv, alertConfigProblems } from "./alerts/config";
+import { cidrMatcher } from "./domain/ip";
 
+// A `description` is the rule a bad value is told about; values themselves are never echoed for strings
+// (secrets, URLs with passwords), only for the enumerations and numbers below.
 const Bool = T.Union([T.Literal("true"), T.Literal("false"), T.Literal("1"), T.Literal("0")]);
-const Url = T.String({ pattern: "^https?://[^\\s]+$" });
+const Url = T.String({ pattern: "^https?://[^\\s]+$", description: "an http:// or https:// URL" });
+const Secret = T.String({ minLength: 8, description: "at least 8 characters (whsec_…)" });
 const Int = (min: number, max: number, dflt: number) =>
   T.Integer({ minimum: min, maximum: max, default: dflt });
 
@@ -12,15 +16,23 @@ export const EnvSchema = T.Object({
   NODE_ENV: T.Union([T.Literal("development"), T.Literal("production"), T.Literal("test")], { default: "development" }),
   ROLE: T.Union([T.Literal("web"), T.Literal("worker"), T.Literal("all")], { default: "all" }),
   PORT: Int(0, 65535, 3000),
-  DATABASE_URL: T.Optional(T.String({ pattern: "^postgres(ql)?://" })),
+  DATABASE_URL: T.Optional(
+    T.String({ pattern: "^postgres(ql)?://", description: "a postgres:// or postgresql:// URL" }),
+  ),
+  /** How long start-up waits for DATABASE_URL to accept connections (retrying with backoff) before it gives up. */
+  DATABASE_START_TIMEOUT_S: Int(0, 3600, 60),
   /** Where the embedded Postgres keeps its files when DATABASE_URL is unset. */
   DATA_DIR: T.String({ default: "./.data", minLength: 1 }),
   EMBEDDED_PG_PORT: Int(1, 65535, 54329),
   PUBLIC_URL: T.Optional(Url),
-  API_KEY: T.Optional(T.String({ minLength: 16 })),
+  API_KEY: T.Optional(T.String({ minLength: 16, description: "at least 16 characters" })),
   API_RATE_LIMIT: Int(1, 1_000_000, 600),
-  TWILIO_ACCOUNT_SID: T.Optional(T.String({ pattern: "^AC[0-9a-fA-F]{32}$" })),
-  TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8 })),
+  /** Signs in to the operator console instead of API_KEY when set. */
+  CONSOLE_PASSWORD: T.Optional(T.String({ minLength: 12 })),
+  TWILIO_ACCOUNT_SID: T.Optional(
+    T.String({ pattern: "^AC[0-9a-fA-F]{32}$", description: "AC followed by 32 hex digits" }),
+  ),
+  TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8, description: "at least 8 characters" })),
   TWILIO_API_URL: Url,
   /** How long one Twilio REST call may take before the send counts as a timeout (and is retried). */
   TWILIO_TIMEOUT_MS: Int(100, 120_000, 15_000),
@@ -29,15 +41,39 @@ export const EnvSchema = T.Object({
   /** A send whose number's next pacing slot is further off than this is requeued for then instead of sleeping. */
   SMS_PACING_MAX_SLEEP_MS: Int(0, 600_000, 2_000),
   SMS_AUTO_REPLY_WINDOW_MINUTES: Int(1, 24 * 60, 10),
-  STRIPE_WEBHOOK_SECRET: T.Optional(T.String({ minLength: 8 })),
+  STRIPE_WEBHOOK_SECRET: T.Optional(Secret),
   /** Optional second secret accepted during a Stripe signing-secret rotation. */
-  STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(T.String({ minLength: 8 })),
-  SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://" })),
-  EMAIL_FROM: T.String({ default: "Switchboard <no-reply@switchboard.local>", minLength: 3 }),
-  SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$" })),
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: T.Optional(Secret),
+  /** Secret (sk_) or restricted (rk_, read access to events) key: Stripe events are reconciled when it is set. */
+  STRIPE_SECRET_KEY: T.Optional(T.String({
+    pattern: "^(sk|rk)_(test|live)_[A-Za-z0-9_]+$", description: "a Stripe secret key (sk_live_…, sk_test_…, rk_…)",
+  })),
+  /** Where the stripe SDK sends its calls (host, port and protocol); unset: Stripe's own API. Tests use a fake. */
+  STRIPE_API_URL: T.Optional(Url),
+  STRIPE_TIMEOUT_MS: Int(100, 120_000, 15_000),
+  /**
+   * Reconciliation (src/reconcile/): how often the providers are asked for what we should have heard, how long an
+   * SMS may wait for its final status before Twilio is asked, how far each listing reaches back before the last
+   * checkpoint, how old an event must be before it is taken (its webhook may be on the way), and how many API calls
+   * one pass may make per run.
+   */
+  RECONCILE_INTERVAL_MINUTES: Int(1, 60, 10),
+  RECONCILE_SMS_AFTER_MINUTES: Int(1, 24 * 60, 30),
+  RECONCILE_OVERLAP_MINUTES: Int(0, 24 * 60, 10),
+  RECONCILE_GRACE_MINUTES: Int(0, 60, 2),
+  RECONCILE_MAX_CALLS: Int(1, 10_000, 100),
+  /** Records per listed page: Twilio takes up to 1000, Stripe up to 100 (the smaller is used there). */
+  RECONCILE_PAGE_SIZE: Int(1, 1000, 1000),
+  SMTP_URL: T.Optional(T.String({ pattern: "^smtps?://", description: "an smtp:// or smtps:// URL" })),
+  EMAIL_FROM: T.String({
+    default: "Switchboard <no-reply@switchboard.local>", minLength: 3, description: "an address, e.g. Name <a@b.c>",
+  }),
+  SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$", description: "an email address" })),
   OUTBOUND_ALLOW_PRIVATE: Bool,
   /** Outbound webhooks (SPEC 6): retry delays, attempt timeout and per-endpoint limits; tests shorten them. */
-  OUTBOUND_RETRY_DELAYS_MS: T.String({ pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000" }),
+  OUTBOUND_RETRY_DELAYS_MS: T.String({
+    pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000", description: "comma-separated milliseconds",
+  }),
   OUTBOUND_TIMEOUT_MS: Int(50, 300_000, 30_000),
   OUTBOUND_MAX_IN_FLIGHT: Int(1, 1000, 10),
   /** In-flight limit of an endpoint whose recent attempts all failed (a hanging receiver holds fewer workers). */
@@ -54,10 +90,18 @@ export const EnvSchema = T.Object({
   /** How long the previous secret keeps signing after a rotation. */
   OUTBOUND_SECRET_OVERLAP_MS: Int(0, 30 * 86_400_000, 86_400_000),
   INBOUND_ALLOW_CIDRS: T.Optional(T.String()),
+  /** `fly`: the client address is Fly's `Fly-Client-IP` header (set by Fly's proxy); unset: the socket's address. */
+  TRUST_PROXY: T.Optional(T.Literal("fly")),
+  /** Bearer token `/metrics` on PORT requires; unset: /metrics is not served on PORT (use METRICS_PORT). */
+  METRICS_TOKEN: T.Optional(T.String({ minLength: 16, description: "at least 16 characters" })),
+  /** An internal port serving only /metrics, /healthz and /readyz (Fly's [metrics] scrapes it), without a token. */
+  METRICS_PORT: T.Optional(T.Integer({ minimum: 1, maximum: 65535 })),
   HOLD_MINUTES: Int(1, 7 * 24 * 60, 120),
   /** How often the cron sweeps (holds, deliveries) and the reminder run happen: every N minutes. */
   SWEEP_INTERVAL_MINUTES: Int(1, 30, 5),
   REMINDER_HOURS: Int(1, 24 * 14, 24),
+  /** pretty: readable lines; json: one JSON object a line. Unset: pretty when stdout is a terminal, else json. */
+  LOG_FORMAT: T.Optional(T.Union([T.Literal("pretty"), T.Literal("json")])),
   LOG_LEVEL: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
   WORKER_CONCURRENCY: Int(1, 100, 10),
   /**
@@ -85,6 +129,8 @@ export const EnvSchema = T.Object({
   INGEST_WRITE_TIMEOUT_MS: Int(100, 120_000, 10_000),
   /** Events per process-webhook job a group commit queues (processed in one transaction); 1: a job per event. */
   INGEST_JOB_BATCH: Int(1, 1000, 50),
+  /** Alert rules: thresholds, windows, where notifications go (src/alerts/config.ts). */
+  ...AlertEnv,
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -102,7 +148,25 @@ const DEFAULTS: Record<string, string> = {
   OUTBOUND_ALLOW_PRIVATE: "false",
 };
 
-/** Parses the environment once; throws a ConfigError naming every bad key. */
+/** The rule a key's value must follow, in words, from its schema. */
+function ruleOf(schema: TSchema): string {
+  if (typeof schema.description === "string" && !schema.description.includes("\n")) return schema.description;
+  if (typeof schema.const === "string") return schema.const;
+  const literals = (schema.anyOf as TSchema[] | undefined)?.map((s) => s.const);
+  if (literals?.every((v) => typeof v === "string")) return `one of ${literals.join(", ")}`;
+  if (schema.type === "integer") return `an integer from ${schema.minimum} to ${schema.maximum}`;
+  if (schema.minLength !== undefined) return `at least ${schema.minLength} characters`;
+  if (schema.pattern !== undefined) return `text matching ${schema.pattern}`;
+  return "a valid value";
+}
+
+/** Enumerations and numbers are echoed back (never a secret); strings never are (keys, URLs with passwords). */
+function shownValue(schema: TSchema, value: unknown): string {
+  const echo = schema.anyOf !== undefined || schema.const !== undefined || schema.type === "integer";
+  return echo && value !== undefined ? ` (got ${JSON.stringify(String(value).slice(0, 40))})` : "";
+}
+
+/** Parses the environment once; throws a ConfigError naming every bad key and its rule, never a string value. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const known = Object.keys(EnvSchema.properties);
   const input: Record<string, unknown> = {};
@@ -113,8 +177,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, input));
   const problems = new Map<string, string>();
   for (const error of Value.Errors(EnvSchema, converted)) {
-    const key = error.path.replace(/^\//, "") || "(root)";
-    if (!problems.has(key)) problems.set(key, `${key}: ${error.message} (got ${JSON.stringify((input as any)[key] ?? null)})`);
+    const key = error.path.replace(/^\//, "").split("/")[0] || "(root)";
+    const schema = (EnvSchema.properties as Record<string, TSchema>)[key];
+    if (problems.has(key) || !schema) continue;
+    problems.set(key, `${key}: must be ${ruleOf(schema)}${shownValue(schema, input[key])}`);
   }
   const parsed = converted as Env;
   if (parsed.INBOUND_ALLOW_CIDRS && !problems.has("INBOUND_ALLOW_CIDRS")) {
@@ -124,8 +190,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.set("INBOUND_ALLOW_CIDRS", (error as Error).message);
     }
   }
+  if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT && !problems.has("METRICS_PORT")) {
+    problems.set("METRICS_PORT", "METRICS_PORT: must differ from PORT");
+  }
+  for (const [key, problem] of alertConfigProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
+  // A heartbeat late by a beat or two must not free a live worker's jobs.
+  if (parsed.WORKER_STALE_AFTER_MS < 3 * parsed.WORKER_HEARTBEAT_INTERVAL_MS && !problems.has("WORKER_STALE_AFTER_MS")) {
+    problems.set("WORKER_STALE_AFTER_MS", "WORKER_STALE_AFTER_MS: must be at least 3 × WORKER_HEARTBEAT_INTERVAL_MS");
+  }
+  // One endpoint must never be able to hold every delivery worker.
+  if (parsed.OUTBOUND_MAX_IN_FLIGHT >= parsed.OUTBOUND_CONCURRENCY && !problems.has("OUTBOUND_MAX_IN_FLIGHT")) {
+    problems.set("OUTBOUND_MAX_IN_FLIGHT", "OUTBOUND_MAX_IN_FLIGHT: must be below OUTBOUND_CONCURRENCY");
+  }
   if (parsed.NODE_ENV === "production") {
-    for (const key of ["API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET"] as const) {
+    // DATABASE_URL too: the production image has no embedded Postgres (a development dependency).
+    const required = [
+      "DATABASE_URL", "API_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "STRIPE_WEBHOOK_SECRET",
+    ] as const;
+    for (const key of required) {
       if (!parsed[key] && !problems.has(key)) problems.set(key, `${key}: required when NODE_ENV=production`);
     }
     if (parsed.PUBLIC_URL && !parsed.PUBLIC_URL.startsWith("https://") && !problems.has("PUBLIC_URL")) {

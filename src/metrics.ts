@@ -3,6 +3,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface MetricProbes {
   /** Age in seconds of the oldest delivery still waiting to be sent, read from the database at scrape time. */
   outboundOldestWaiting?: () => Promise<number>;
+  /** Age in seconds of the oldest waiting item per queue (webhook_events, jobs, email_outbox), for alerting. */
+  backlogOldest?: () => Promise<Record<string, number>>;
+  /** Open alert incidents per rule. */
+  openIncidents?: () => Promise<Record<string, number>>;
 }
 
 /** One registry per process (per Deps, so tests do not share counters). */
@@ -29,11 +33,25 @@ export function createMetrics(probes: MetricProbes = {}) {
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
+    reconciled: new Counter({
+      name: "switchboard_reconciled_total",
+      help: "Events reconciliation found missing and stored, by provider (twilio, stripe) and kind "
+        + "(sms_status, inbound_sms, event)",
+      labelNames: ["provider", "kind"] as const,
+      registers: [registry],
+    }),
+    reconcileErrors: new Counter({
+      name: "switchboard_reconcile_errors_total",
+      help: "Reconciliation passes cut short by a provider error (429, 5xx, network, refused) or a failed store",
+      labelNames: ["provider"] as const,
+      registers: [registry],
+    }),
     ingestSeconds: new Histogram({
       name: "switchboard_ingest_seconds",
       help: "Time from request to acknowledgement",
       labelNames: ["provider"] as const,
-      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      // Up to 10 s, so that an alert on a p99 of a second or more (deploy/prometheus/alerts.yml) can see it.
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10],
       registers: [registry],
     }),
     outboundDeliveries: new Counter({
@@ -72,6 +90,54 @@ export function createMetrics(probes: MetricProbes = {}) {
       registers: [registry],
       async collect() {
         if (probes.outboundOldestWaiting) this.set(await probes.outboundOldestWaiting().catch(() => -1));
+      },
+    }),
+    smsStatus: new Counter({
+      name: "switchboard_sms_status_total",
+      help: "Outbound SMS moved to a status by a Twilio status callback (delivered, undelivered, failed, ...)",
+      labelNames: ["status"] as const,
+      registers: [registry],
+    }),
+    emails: new Counter({
+      name: "switchboard_emails_total",
+      help: "Outbox email send outcomes (sent, failed, retry, logged) by kind (alert, sms_fallback, ...)",
+      labelNames: ["outcome", "kind"] as const,
+      registers: [registry],
+    }),
+    twilioDebuggerEvents: new Counter({
+      name: "switchboard_twilio_debugger_events_total",
+      help: "Twilio Debugger events received, by level (error, warning) and Twilio error code",
+      labelNames: ["level", "error_code"] as const,
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: "switchboard_alerts_total",
+      help: "Alert incidents opened, reminded and resolved, by rule",
+      labelNames: ["rule", "event"] as const,
+      registers: [registry],
+    }),
+    backlogOldest: new Gauge({
+      name: "switchboard_backlog_oldest_seconds",
+      help: "Age of the oldest waiting item by queue (webhook_events: pending events, jobs: due jobs not started, "
+        + "email_outbox: unsent emails), read from the database at scrape time",
+      labelNames: ["queue"] as const,
+      registers: [registry],
+      async collect() {
+        if (!probes.backlogOldest) return;
+        const ages = await probes.backlogOldest().catch(() => undefined);
+        for (const queue of ["webhook_events", "jobs", "email_outbox"]) this.set({ queue }, ages?.[queue] ?? -1);
+      },
+    }),
+    openIncidents: new Gauge({
+      name: "switchboard_alert_incidents_open",
+      help: "Open alert incidents by rule, read from the database at scrape time",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+      async collect() {
+        if (!probes.openIncidents) return;
+        const counts = await probes.openIncidents().catch(() => undefined);
+        this.reset();
+        for (const [rule, n] of Object.entries(counts ?? {})) this.set({ rule }, n);
       },
     }),
   };

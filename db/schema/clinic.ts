@@ -31,7 +31,7 @@ export const patients = pgTable("patients", {
   optedOutAt: timestamp("opted_out_at", { withTimezone: true }),
   optOutType: text("opt_out_type"),
   createdAt: createdAt(),
-}, (t) => [uniqueIndex("patients_clinic_phone_key").on(t.clinicId, t.phone)]);
+}, (t) => [uniqueIndex("patients_clinic_phone_key").on(t.clinicId, t.phone), index("patients_phone_idx").on(t.phone)]);
 
 export const appointments = pgTable("appointments", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -65,6 +65,7 @@ export const appointments = pgTable("appointments", {
   index("appointments_hold_idx").on(t.holdExpiresAt).where(sql`hold_expires_at is not null`),
   // What the reminder cron scans: confirmed appointments still waiting for their reminder.
   index("appointments_reminder_due_idx").on(t.startsAt).where(sql`reminder_sent_at is null and status = 'confirmed'`),
+  index("appointments_created_idx").on(t.createdAt, t.id),
 ]);
 
 /**
@@ -81,7 +82,11 @@ export const appointmentHistory = pgTable("appointment_history", {
   /** Why, when it is not plain: e.g. a late payment recorded while the appointment kept its status. */
   note: text("note"),
   at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index("appointment_history_appt_idx").on(t.appointmentId, t.at)]);
+}, (t) => [
+  index("appointment_history_appt_idx").on(t.appointmentId, t.at),
+  // What a webhook event (or SMS) changed, for the console's trail.
+  index("appointment_history_cause_idx").on(t.causeType, t.causeId),
+]);
 
 /**
  * Money ledger: one row per Stripe object and kind, so a replayed event never books twice. A refund row is
@@ -103,4 +108,5 @@ export const transactions = pgTable("transactions", {
   uniqueIndex("transactions_object_kind_key").on(t.stripeObjectId, t.kind),
   index("transactions_appointment_idx").on(t.appointmentId, t.kind),
   index("transactions_charge_idx").on(t.chargeId).where(sql`charge_id is not null`),
+  index("transactions_event_idx").on(t.webhookEventId),
 ]);

@@ -6,3 +6,6 @@ export * from "./conversations";
 export * from "./sms";
 export * from "./outbound";
 export * from "./workers";
+export * from "./audit";
+export * from "./alerts";
+export * from "./reconcile";

@@ -21,6 +21,8 @@ export const emailOutbox = pgTable("email_outbox", {
 }, (t) => [
   uniqueIndex("email_outbox_dedupe_key").on(t.dedupeKey),
   index("email_outbox_status_idx").on(t.status),
+  index("email_outbox_created_idx").on(t.createdAt, t.id),
+  index("email_outbox_to_idx").on(t.to),
   index("email_outbox_unpurged_idx").on(t.createdAt).where(sql`purged_at is null`),
 ]);
 
@@ -64,6 +66,14 @@ export const smsMessages = pgTable("sms_messages", {
 }, (t) => [
   uniqueIndex("sms_messages_dedupe_key").on(t.dedupeKey),
   uniqueIndex("sms_messages_sid_key").on(t.twilioSid).where(sql`twilio_sid is not null`),
+  index("sms_messages_created_idx").on(t.createdAt, t.id),
+  index("sms_messages_to_idx").on(t.to),
+  index("sms_messages_appointment_idx").on(t.appointmentId),
+  // The SMS failure-share alert reads the messages whose status changed lately.
+  index("sms_messages_updated_idx").on(t.updatedAt),
+  // What status reconciliation scans: sent SMS still without a final status (src/reconcile/sms-status.ts).
+  index("sms_messages_unsettled_idx").on(t.sentAt)
+    .where(sql`twilio_sid is not null and status not in ('delivered', 'undelivered', 'failed', 'read', 'canceled')`),
 ]);
 
 /** Every Twilio status callback for an SMS, in arrival order. */
@@ -79,6 +89,7 @@ export const smsStatusEvents = pgTable("sms_status_events", {
   receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   index("sms_status_events_sid_idx").on(t.twilioSid),
+  index("sms_status_events_event_idx").on(t.webhookEventId),
   // What retention walks: history rows still holding Twilio's parameters.
   index("sms_status_events_payload_idx").on(t.receivedAt).where(sql`payload is not null`),
 ]);

@@ -24,11 +24,14 @@ export const webhookEndpoints = pgTable("webhook_endpoints", {
   failingSince: at("failing_since"),
   disabledAt: at("disabled_at"),
   disabledReason: text("disabled_reason"),
+  /** Set on Switchboard's own endpoints (no conversation, no clinic): `alerts` is ALERT_WEBHOOK_URL. */
+  purpose: text("purpose"),
   createdAt: at("created_at").notNull().defaultNow(),
   updatedAt: at("updated_at").notNull().defaultNow(),
 }, (t) => [
   uniqueIndex("webhook_endpoints_conversation_key").on(t.conversationId).where(sql`conversation_id is not null`),
   uniqueIndex("webhook_endpoints_clinic_key").on(t.clinicId).where(sql`clinic_id is not null`),
+  uniqueIndex("webhook_endpoints_purpose_key").on(t.purpose).where(sql`purpose is not null`),
 ]);
 
 /** One webhook to send: its body and webhook-id are fixed at creation so every attempt is identical. */
@@ -63,6 +66,12 @@ export const deliveries = pgTable("deliveries", {
   index("deliveries_conversation_idx").on(t.conversationId, t.seq),
   index("deliveries_endpoint_status_idx").on(t.endpointId, t.status, t.createdAt),
   index("deliveries_pending_idx").on(t.createdAt).where(sql`status = 'pending'`),
+  // The console: newest first (and time ranges), and the deliveries a message or clinic event caused.
+  index("deliveries_created_idx").on(t.createdAt, t.seq),
+  index("deliveries_message_idx").on(t.messageId).where(sql`message_id is not null`),
+  index("deliveries_clinic_event_idx").on(t.clinicEventId).where(sql`clinic_event_id is not null`),
+  // The alert rule on failures clustering per endpoint reads the failures of the last minutes.
+  index("deliveries_failed_idx").on(t.completedAt).where(sql`status = 'failed'`),
 ]);
 
 /** Every HTTP attempt of a delivery, including ones refused before connecting (SSRF). */
@@ -81,6 +90,8 @@ export const deliveryAttempts = pgTable("delivery_attempts", {
   responseBody: text("response_body"),
 }, (t) => [
   index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt),
+  // Retries per minute (an alert rule) count recent attempts.
+  index("delivery_attempts_started_idx").on(t.startedAt),
   // What retention walks: attempts whose response body is still kept.
   index("delivery_attempts_body_idx").on(t.startedAt).where(sql`response_body is not null`),
 ]);

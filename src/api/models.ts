@@ -11,11 +11,6 @@ export const ErrorBody = t.Object({
   error: t.Object({ code: t.String({ examples: ["not_found"] }), message: t.String(), details: t.Optional(t.Any()) }),
 }, { examples: [{ error: { code: "not_found", message: "clinic not found" } }] });
 
-export const Paging = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  offset: t.Optional(t.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
-});
-
 export const ClinicCreate = t.Object({
   name: t.String({ minLength: 1, maxLength: 200, examples: ["Harbor Dental"] }),
   phone: t.String({ pattern: "^\\+?[0-9 ().-]{3,20}$", examples: ["+15551234567", "89123"], description: "The clinic's Twilio number: E.164, or a short code" }),
@@ -49,7 +44,10 @@ export const AppointmentStatus = t.Union([
   t.Literal("pending"), t.Literal("confirmed"), t.Literal("payment_pending"), t.Literal("cancellation_requested"),
   t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
 ]);
-export const WebhookProvider = t.Union([t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status")]);
+export const WebhookProvider = t.Union([
+  t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status"), t.Literal("twilio-debugger"),
+]);
+export const EventSource = t.Union([t.Literal("webhook"), t.Literal("reconcile")]);
 export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
@@ -87,9 +85,17 @@ export const HistoryEntry = t.Object({
 
 export const WebhookEventSummary = t.Object({
   id: t.Integer(), provider: t.String({ examples: ["stripe"] }), idempotency_key: t.String({ examples: ["evt_1Q2w3E"] }),
+  phone: Nullable(t.String({ examples: ["+15557654321"], description: "The patient's number of a Twilio webhook" })),
   received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
   status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),
   processed_at: Nullable(Time()),
+  source: t.String({
+    examples: ["webhook"], description: "`webhook`, or `reconcile` when reconciliation found it missing and fetched it",
+  }),
+  source_note: Nullable(t.String({
+    examples: ["found in Stripe's event list; no webhook had delivered it"],
+    description: "Why a reconciled event was fetched",
+  })),
 });
 export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
   provider_token: Nullable(t.String()), headers: t.Record(t.String(), t.String()), raw_body: t.String(),
@@ -98,7 +104,23 @@ export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
     description: "When retention emptied raw_body and headers (RETENTION_DAYS); null while they are kept" }))),
 })]);
 
-export const IdParam = t.Object({ id: Uuid() });
-export const NumericIdParam = t.Object({ id: t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+export const WebhookEventRaw = t.Object({
+  id: t.Integer(), provider: t.String({ examples: ["twilio-sms"] }),
+  idempotency_key: t.String({ examples: ["SM0123"] }), received_at: Time(),
+  path: t.String({ examples: ["/v1/clinic/webhooks/twilio/sms"], description: "The route it was received on" }),
+  content_type: t.String({ examples: ["application/x-www-form-urlencoded"] }),
+  raw_body: t.String({ description: "Byte for byte as the provider sent it" }),
+  params: t.Union([t.Record(t.String(), t.Union([t.String(), t.Array(t.String())])), t.Null()], {
+    description: "Form parameters (Twilio), a repeated name as a list; null for a JSON body (Stripe)",
+  }),
+});
 
-export const list = <T extends ReturnType<typeof t.Object>>(item: T) => t.Object({ data: t.Array(item) });
+export const IdParam = t.Object({ id: Uuid() });
+// The title names the field in a validation error (see QueryInt in paging.ts).
+export const NumericIdParam = t.Object({
+  id: t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, title: "id" }),
+});
+
+/** Route documentation of the management API: a tag, a summary, an operationId and the bearer scheme. */
+export const apiDetail = (tag: string) => (operationId: string, summary: string) =>
+  ({ tags: [tag], summary, operationId, security: [{ bearer: [] }] });

@@ -21,12 +21,15 @@ export const Conversation = t.Object({
 });
 export const ConversationCreated = t.Composite([Conversation, t.Object({ webhook_secret: Secret })]);
 
+/** metadata is re-sent in every delivery of its message (SPEC 6): 16 KiB of JSON at most. */
+export const METADATA_MAX_BYTES = 16 * 1024;
+
 export const MessageCreate = t.Object({
   content: t.String({ maxLength: 10_000, examples: ["Can I move my appointment to Friday?"] }),
   content_type: t.Union(["TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT"].map((s) => t.Literal(s))),
   type: t.String({ minLength: 1, maxLength: 50, examples: ["USER_INPUT"] }),
   filename: t.Optional(t.String({ minLength: 1, maxLength: 500 })),
-  metadata: t.Optional(t.Record(t.String(), t.Any())),
+  metadata: t.Optional(t.Record(t.String(), t.Any(), { description: "Any JSON object, at most 16 KiB serialized" })),
 });
 export const Message = t.Object({
   id: Uuid, conversation_id: Uuid, content: t.String(), content_type: t.String(), filename: t.Optional(t.String()),
@@ -37,7 +40,9 @@ export const Message = t.Object({
 export const Endpoint = t.Object({
   id: Uuid, url: t.String(), conversation_id: Nullable(Uuid), clinic_id: Nullable(Uuid),
   previous_secret_expires_at: Nullable(Time), failing_since: Nullable(Time), disabled_at: Nullable(Time),
-  disabled_reason: Nullable(t.String()), created_at: Time,
+  disabled_reason: Nullable(t.String()),
+  purpose: Nullable(t.String({ examples: ["alerts"], description: "Set on Switchboard's own endpoints: `alerts` is ALERT_WEBHOOK_URL" })),
+  created_at: Time,
 });
 export const SecretRotated = t.Object({
   endpoint_id: Uuid, webhook_secret: Secret,

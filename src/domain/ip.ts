@@ -1,34 +1,42 @@
 import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
-/** An IPv4 address as a 32-bit number. */
-export function v4ToInt(ip: string): number {
-  return ip.split(".").reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
-}
+export type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-/** An IPv6 address (zone id dropped, embedded dotted IPv4 allowed) as a 128-bit number. */
-export function v6ToBigInt(ip: string): bigint {
-  let text = ip.toLowerCase().split("%")[0]!;
-  const dotted = text.match(/(\d+\.\d+\.\d+\.\d+)$/);
-  if (dotted) {
-    const n = v4ToInt(dotted[1]!);
-    text = text.slice(0, -dotted[1]!.length) + `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+/**
+ * An address as Node writes and connects to it (strictly dotted-quad IPv4 or IPv6; ipaddr.js alone would also take
+ * `127.1` or `0x7f.0.0.1`), with an IPv4-mapped IPv6 address read as the IPv4 one. Undefined for anything else.
+ */
+export function parseIp(text: string): Address | undefined {
+  if (!isIP(text)) return undefined;
+  try {
+    return ipaddr.process(text);
+  } catch {
+    return undefined;
   }
-  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail === undefined ? [] : tail ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || "0", 16)), 0n);
 }
 
-/** Whether `a` and `b` agree on their first `bits` bits, as numbers `width` bits wide. */
-export const samePrefix = (a: bigint, b: bigint, bits: number, width: 32 | 128) =>
-  (a >> BigInt(width - bits)) === (b >> BigInt(width - bits));
-
-/** An address as a number of its family's width; an IPv4-mapped IPv6 address counts as the IPv4 one. */
-export function ipValue(ip: string): { width: 32 | 128; value: bigint } | undefined {
-  const kind = isIP(ip);
-  if (kind === 4) return { width: 32, value: BigInt(v4ToInt(ip)) };
-  if (kind !== 6) return undefined;
-  const value = v6ToBigInt(ip);
-  return value >> 32n === 0xffffn ? { width: 32, value: value & 0xffffffffn } : { width: 128, value };
+/** Parses "10.0.0.0/8, 2001:db8::/32, 192.0.2.7" into a matcher; an empty list allows every address. */
+export function cidrMatcher(list: string | undefined, name = "INBOUND_ALLOW_CIDRS"): (ip: string) => boolean {
+  const entries = (list ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (entries.length === 0) return () => true;
+  const ranges = entries.map((entry) => {
+    const [base, bits, extra] = entry.split("/");
+    const address = parseIp(base ?? "");
+    const width = isIP(base ?? "") === 4 ? 32 : 128;
+    const prefix = bits === undefined ? width : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+    if (!address || extra !== undefined || !(prefix >= 0 && prefix <= width)) {
+      throw new Error(`${name}: bad entry ${entry} (expected an address or address/prefix-length)`);
+    }
+    // A mapped IPv6 range (::ffff:10.0.0.0/104) was read as IPv4 by parseIp: its prefix counts from the IPv4 part.
+    const mapped = address.kind() === "ipv4" && isIP(base!) === 6;
+    return [address, mapped ? Math.max(0, prefix - 96) : prefix] as [Address, number];
+  });
+  return (ip) => {
+    const address = parseIp(ip);
+    return !!address && ranges.some(([base, bits]) => base.kind() === address.kind() && address.match(base, bits));
+  };
 }

@@ -5,7 +5,8 @@ export interface SmsInput {
   dedupeKey: string;
   kind: string;
   clinic: { id: string; phone: string };
-  patient: { id: string; phone: string; optedOut: boolean };
+  /** The recipient; `id` is null for a sender who is no patient (a reconciled message's unknown-number reply). */
+  patient: { id: string | null; phone: string; optedOut: boolean };
   appointmentId?: string;
   channel?: "SMS" | "WHATSAPP";
   body: string;

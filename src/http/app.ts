@@ -1,28 +1,37 @@
-import { readdirSync } from "node:fs";
 import { swagger } from "@elysiajs/swagger";
 import { Elysia, t } from "elysia";
+import { alertRoutes } from "../api/alerts";
 import { appointmentRoutes } from "../api/appointments";
+import { settleIdempotencyKey } from "../api/idempotency";
 import { clinicRoutes } from "../api/clinics";
 import { conversationRoutes } from "../api/conversations";
 import { deliveryRoutes } from "../api/deliveries";
 import { emailRoutes } from "../api/emails";
 import { endpointRoutes } from "../api/endpoints";
 import { patientRoutes } from "../api/patients";
+import { reconcileRoutes } from "../api/reconcile";
+import { smsRoutes } from "../api/sms";
 import { webhookEventRoutes } from "../api/webhook-events";
-import { MIGRATIONS_DIR, migrationsCurrent, retryOnStaleConnection } from "../db";
 import type { Deps } from "../deps";
 import { stripeRoutes } from "../inbound/stripe";
+import { twilioDebuggerRoutes } from "../inbound/twilio-debugger";
 import { twilioSmsRoutes } from "../inbound/twilio-sms";
 import { twilioStatusRoutes } from "../inbound/twilio-status";
+import { consoleRoutes } from "../console/routes";
+import { consoleError, isConsolePath } from "../console/respond";
+import { docsUi } from "./docs-ui";
 import { AppError } from "./errors";
+import { healthRoutes } from "./health";
+import { finishDocument } from "./openapi";
+import { describeValidation } from "./validation";
 
-const EXPECTED_MIGRATIONS = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).length;
+const DOCS_JSON = "/docs/json";
 
 const errorBody = (code: string, message: string, details?: unknown) =>
   ({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 
 /** Every Elysia error code mapped to a client-facing status; anything unexpected is a 500 without details. */
-function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: number | string }) {
+function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: number | string }, request: Request) {
   // Elysia wraps what a parse hook throws in its own ParseError.
   const appError = error instanceof AppError ? error : (error as { cause?: unknown })?.cause;
   if (appError instanceof AppError) {
@@ -39,9 +48,8 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
   switch (code) {
     case "VALIDATION": {
       set.status = 400;
-      const all = (error as { all?: { path?: string; message?: string; summary?: string }[] }).all ?? [];
-      const details = all.map((e) => ({ path: e.path, message: e.summary ?? e.message }));
-      return errorBody("validation", details[0] ? `${details[0].path || "request"}: ${details[0].message}` : "invalid request", details);
+      const { message, details } = describeValidation(error);
+      return errorBody("validation", message, details);
     }
     case "PARSE":
       set.status = 400;
@@ -55,45 +63,47 @@ function mapError(deps: Deps, code: unknown, error: unknown, set: { status?: num
       return errorBody("bad_request", String((error as Error).message));
     default:
       set.status = 500;
-      deps.log.error("unhandled error", { code, error });
+      deps.log.error("unhandled error", { code, method: request.method, path: new URL(request.url).pathname, error });
       return errorBody("internal", "internal error");
   }
 }
 
 export function createApp(deps: Deps) {
-  return new Elysia()
-    .onError(({ code, error, set }) => mapError(deps, code, error, set))
+  // Bun serves a static Response route natively, first registration winning, so the swagger plugin's CDN page would
+  // shadow the offline /docs (docs-ui.ts); through Elysia's router the later route wins, as written here.
+  return new Elysia({ nativeStaticResponse: false })
+    .onError(async ({ code, error, set, request }) => {
+      if (isConsolePath(request)) return consoleError(deps.log, code, error);
+      const body = mapError(deps, code, error, set, request);
+      // A management POST that claimed an Idempotency-Key keeps this answer for its retries (or frees the key on 5xx).
+      await settleIdempotencyKey(deps, request, Number(set.status), body)
+        .catch((e) => deps.log.error("idempotency key not settled", { error: e }));
+      return body;
+    })
+    // Registered before the plugin so that it sees the plugin's /docs/json answer and finishes the document.
+    .onAfterHandle({ as: "global" }, ({ path, response }) =>
+      (path === DOCS_JSON ? finishDocument(response as object) : undefined))
     .use(swagger({
       path: "/docs",
-      specPath: "/docs/json",
+      specPath: DOCS_JSON,
+      // The operator console is HTML for people, not part of the API.
+      exclude: [/^\/console/],
       documentation: {
         info: { title: "Switchboard", version: "0.1.0", description: "Webhook hub for clinics: Twilio SMS, Twilio status callbacks, Stripe payments, and outbound customer webhooks." },
-        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API_KEY" } } },
+        components: {
+          securitySchemes: {
+            bearer: { type: "http", scheme: "bearer", description: "API_KEY" },
+            metrics: { type: "http", scheme: "bearer", description: "METRICS_TOKEN" },
+          },
+        },
       },
     }))
-    .get("/healthz", () => ({ status: "ok" as const }), {
-      response: { 200: t.Object({ status: t.Literal("ok") }) },
-      detail: { tags: ["health"], summary: "Process is alive" },
-    })
-    .get("/readyz", async ({ set }) => {
-      try {
-        const current = await retryOnStaleConnection(() => migrationsCurrent(deps.sql, EXPECTED_MIGRATIONS));
-        if (!current) set.status = 503;
-        return { status: current ? "ready" : "migrations pending" };
-      } catch {
-        set.status = 503;
-        return { status: "database unreachable" };
-      }
-    }, {
-      response: { 200: t.Object({ status: t.String({ examples: ["ready"] }) }), 503: t.Object({ status: t.String({ examples: ["database unreachable"] }) }) },
-      detail: { tags: ["health"], summary: "Database reachable and migrations current" },
-    })
-    .get("/metrics", async () => new Response(await deps.metrics.registry.metrics(), {
-      headers: { "content-type": deps.metrics.registry.contentType },
-    }), { detail: { tags: ["health"], summary: "Prometheus metrics" } })
+    .use(docsUi())
+    .use(healthRoutes(deps, "token"))
     .use(stripeRoutes(deps))
     .use(twilioSmsRoutes(deps))
     .use(twilioStatusRoutes(deps))
+    .use(twilioDebuggerRoutes(deps))
     .use(clinicRoutes(deps))
     .use(patientRoutes(deps))
     .use(appointmentRoutes(deps))
@@ -101,7 +111,18 @@ export function createApp(deps: Deps) {
     .use(conversationRoutes(deps))
     .use(deliveryRoutes(deps))
     .use(endpointRoutes(deps))
-    .use(emailRoutes(deps));
+    .use(emailRoutes(deps))
+    .use(smsRoutes(deps))
+    .use(alertRoutes(deps))
+    .use(reconcileRoutes(deps))
+    .use(consoleRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Health and metrics alone: METRICS_PORT (internal, no token), or a worker process's PORT. */
+export function createOpsApp(deps: Deps) {
+  return new Elysia()
+    .onError(({ code, error, set, request }) => mapError(deps, code, error, set, request))
+    .use(healthRoutes(deps, "open"));
+}

@@ -3,10 +3,10 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isConnectionError, retryOnStaleConnection, type Sql } from "../db";
 import { AppError, StorageError } from "../http/errors";
-import { enqueue, enqueueMany, type JobSpec, type Tx } from "../jobs/enqueue";
+import { enqueue, enqueueMany, type Executor, type JobSpec, type Tx } from "../jobs/enqueue";
 import { createGroupCommit, type GroupCommit, type Settled } from "./group-commit";
 
-export type Provider = "stripe" | "twilio-sms" | "twilio-status";
+export type Provider = "stripe" | "twilio-sms" | "twilio-status" | "twilio-debugger";
 
 export interface Answer {
   status: number;
@@ -20,13 +20,21 @@ export interface IngestInput {
   key: string;
   headers: Headers;
   rawBody: string;
+  /** The patient's number (E.164) for the management API's search by phone; absent for Stripe. */
+  phone?: string;
   /**
    * The answer to give, or a function that decides it inside the ingest transaction. The function runs only
    * for the first delivery (a retry gets the stored answer) and may write rows that commit with the event.
    */
   answer: Answer | ((tx: Tx, eventId: number) => Promise<Answer>);
   receivedAt: number;
+  /** `reconcile` for an event found by asking the provider (src/reconcile/); default `webhook`. */
+  source?: EventSource;
+  /** Why a reconciled event was fetched; kept on the event for the event log and the console. */
+  sourceNote?: string;
 }
+
+export type EventSource = "webhook" | "reconcile";
 
 export interface IngestResult {
   eventId: number;
@@ -85,6 +93,7 @@ const identity = (i: { provider: string; key: string }) => `${i.provider}\u0000$
 const eventRow = (input: IngestInput, answer: Answer) => ({
   provider: input.provider,
   idempotencyKey: input.key,
+  phone: input.phone ?? null,
   providerToken: input.headers.get("i-twilio-idempotency-token"),
   headers: redactHeaders(input.headers),
   rawBody: input.rawBody,
@@ -92,6 +101,8 @@ const eventRow = (input: IngestInput, answer: Answer) => ({
   responseBody: answer.body,
   responseContentType: answer.contentType,
   responseMs: Math.round(performance.now() - input.receivedAt),
+  source: input.source ?? "webhook",
+  sourceNote: input.sourceNote ?? null,
 });
 
 /**
@@ -176,20 +187,22 @@ async function insertFixed(sql: Sql, inputs: IngestInput[], perJob: number): Pro
   const rows = inputs.map((input) => {
     const answer = input.answer as Answer;
     return {
-      provider: input.provider, idempotency_key: input.key, provider_token: input.headers.get("i-twilio-idempotency-token"),
+      provider: input.provider, idempotency_key: input.key, phone: input.phone ?? null,
+      provider_token: input.headers.get("i-twilio-idempotency-token"),
       headers: redactHeaders(input.headers), raw_body: input.rawBody, response_status: answer.status,
       response_body: answer.body, response_content_type: answer.contentType,
       response_ms: Math.round(performance.now() - input.receivedAt),
+      source: input.source ?? "webhook", source_note: input.sourceNote ?? null,
     };
   });
   const inserted = await sql<{ id: string; provider: string; key: string }[]>`
     with input as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as r(provider text, idempotency_key text,
-        provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
-        response_content_type text, response_ms int)
+        phone text, provider_token text, headers jsonb, raw_body text, response_status int, response_body text,
+        response_content_type text, response_ms int, source text, source_note text)
     ), inserted as (
-      insert into webhook_events (provider, idempotency_key, provider_token, headers, raw_body, response_status,
-        response_body, response_content_type, response_ms)
+      insert into webhook_events (provider, idempotency_key, phone, provider_token, headers, raw_body, response_status,
+        response_body, response_content_type, response_ms, source, source_note)
       select * from input
       on conflict do nothing
       returning id, provider, idempotency_key
@@ -233,22 +246,25 @@ async function insertDecided(tx: Tx, input: IngestInput): Promise<IngestResult |
   return { eventId: row.id, duplicate: false, answer };
 }
 
+/** Puts an event back to `pending` and queues it again (management API and console replay). */
+export async function replayEvent(deps: Pick<Deps, "db">, eventId: number): Promise<boolean> {
+  return deps.db.transaction((tx) => replayEventIn(tx, eventId));
+}
+
 /**
- * Puts an event back to `pending` and queues it again (management API replay). False when there is no such event;
- * throws a 409 AppError when retention already emptied its body (there is nothing left to process).
+ * replayEvent inside the caller's transaction (the console records its audit row in the same one). False when there
+ * is no such event; throws a 409 AppError when retention already emptied its body (nothing is left to process).
  */
-export async function replayEvent(deps: Deps, eventId: number): Promise<boolean> {
-  return deps.db.transaction(async (tx) => {
-    const [found] = await tx.select({ purgedAt: webhookEvents.purgedAt }).from(webhookEvents)
-      .where(eq(webhookEvents.id, eventId)).for("update");
-    if (!found) return false;
-    if (found.purgedAt) {
-      throw new AppError(409, "purged", "this event's body was removed by retention (RETENTION_DAYS); it cannot be replayed");
-    }
-    await tx.update(webhookEvents)
-      .set({ status: "pending", lastError: null, processedAt: null })
-      .where(eq(webhookEvents.id, eventId));
-    await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
-    return true;
-  });
+export async function replayEventIn(tx: Executor, eventId: number): Promise<boolean> {
+  const [found] = await tx.select({ purgedAt: webhookEvents.purgedAt }).from(webhookEvents)
+    .where(eq(webhookEvents.id, eventId)).for("update");
+  if (!found) return false;
+  if (found.purgedAt) {
+    throw new AppError(409, "purged", "this event's body was removed by retention (RETENTION_DAYS); it cannot be replayed");
+  }
+  await tx.update(webhookEvents)
+    .set({ status: "pending", lastError: null, processedAt: null })
+    .where(eq(webhookEvents.id, eventId));
+  await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
+  return true;
 }

@@ -1,4 +1,3 @@
-import { ipValue, samePrefix } from "../domain/ip";
 import { AppError } from "../http/errors";
 
 export const BODY_LIMIT = 64 * 1024;
@@ -42,23 +41,4 @@ export function requireContentType(request: Request, expected: string): void {
   if (type !== expected) {
     throw new AppError(415, "unsupported_media_type", `Content-Type must be ${expected}`);
   }
-}
-
-/** Parses "10.0.0.0/8, 2001:db8::/32" into a matcher; undefined or empty allows every address. */
-export function cidrMatcher(list: string | undefined): (ip: string) => boolean {
-  const entries = (list ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  if (entries.length === 0) return () => true;
-  const ranges = entries.map((entry) => {
-    const [base, mask, extra] = entry.split("/");
-    const address = ipValue(base!);
-    const bits = mask === undefined ? (address?.width ?? 0) : /^\d{1,3}$/.test(mask) ? Number(mask) : NaN;
-    if (!address || extra !== undefined || !(bits >= 0 && bits <= address.width)) {
-      throw new Error(`INBOUND_ALLOW_CIDRS: bad entry ${entry} (expected an address or address/prefix-length)`);
-    }
-    return { ...address, bits };
-  });
-  return (ip) => {
-    const address = ipValue(ip);
-    return !!address && ranges.some((r) => r.width === address.width && samePrefix(r.value, address.value, r.bits, r.width));
-  };
 }

@@ -3,12 +3,15 @@ import Stripe from "stripe";
 import type { Deps } from "../deps";
 import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
-import { readRawText, requireContentType } from "./request";
-import { webhookHandler } from "./webhook-route";
+import { BODY_LIMIT, readRawText, requireContentType } from "./request";
+import { StripeEventEnvelope } from "./schemas";
+import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 
-export const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
+import { STRIPE_PATH } from "./paths";
+
+export { STRIPE_PATH };
 const TOLERANCE_SECONDS = 300;
-const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
+export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
 const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
@@ -54,18 +57,39 @@ export function stripeRoutes(deps: Deps) {
     parse: "none",
     detail: {
       tags: ["webhooks"],
+      operationId: "receiveStripeEvent",
       summary: "Stripe payment events",
-      description: "Signed with `Stripe-Signature`. 200 `{\"received\":true}` once stored with its job; 400 `Webhook Error: <reason>` on a bad signature; 500 when it cannot be stored (Stripe retries).",
+      description: "Signed with `Stripe-Signature`. 200 `{\"received\":true}` once stored with its job; "
+        + "400 `Webhook Error: <reason>` on a bad signature; 500 when it cannot be stored (Stripe retries).",
+      parameters: [{ name: "Stripe-Signature", in: "header", required: true, schema: { type: "string" },
+        description: "t=<timestamp>,v1=<signature> (several v1 during a secret rotation)" }],
       requestBody: {
         required: true,
-        content: { "application/json": { schema: { type: "object" }, example: { id: "evt_1", type: "payment_intent.succeeded", data: { object: { id: "pi_1", amount: 6000, currency: "usd", metadata: { booking_id: "<appointment uuid>" } } } } } },
+        content: {
+          "application/json": {
+            schema: StripeEventEnvelope,
+            example: {
+              id: "evt_1", object: "event", type: "payment_intent.succeeded", created: 1795374518, livemode: false,
+              data: {
+                object: {
+                  id: "pi_1", object: "payment_intent", amount: 6000, currency: "usd",
+                  metadata: { booking_id: "<appointment uuid>" },
+                },
+              },
+            },
+          },
+        },
       },
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { received: true } } } },
         400: { description: "Bad signature or malformed body", content: { "text/plain": { example: "Webhook Error: No signatures found matching the expected signature for payload." } } },
-        413: { description: "Body over 64 KiB" },
-        415: { description: "Not application/json" },
-        500: { description: "Not stored; retry" },
+        403: {
+          description: "Source address outside INBOUND_ALLOW_CIDRS",
+          content: { "text/plain": { example: "Webhook Error: source address not allowed" } },
+        },
+        413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
+        415: { description: "Not application/json", content: ERROR_JSON },
+        500: { description: "Not stored; Stripe retries", content: STORAGE_FAILED_JSON },
       },
     },
   });

@@ -1,18 +1,21 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { type InboundSms, parseInboundSms } from "../domain/inbound-sms";
+import { normalizePhone } from "../domain/phone";
 import { TECHNICAL_DIFFICULTIES_REPLY } from "../domain/sms-commands";
 import { queueEmail } from "../effects/email";
 import { AppError } from "../http/errors";
 import type { Tx } from "../jobs/enqueue";
 import { ingest } from "./ingest";
-import { readRawText, requireContentType } from "./request";
+import { BODY_LIMIT, readRawText, requireContentType } from "./request";
+import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
 import { decideAnswer, twimlAnswer } from "./twilio-sms-answer";
-import { webhookHandler } from "./webhook-route";
+import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
-export const TWILIO_SMS_PATH = "/v1/clinic/webhooks/twilio/sms";
-export const TWILIO_SMS_FALLBACK_PATH = `${TWILIO_SMS_PATH}/fallback`;
+import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "./paths";
+
+export { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH };
 const FORM = "application/x-www-form-urlencoded";
 
 /** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */
@@ -46,6 +49,7 @@ export function twilioSmsRoutes(deps: Deps) {
       const decide = decideAnswer(deps, sms);
       const result = await ingest(deps, {
         provider: "twilio-sms", key: sms.sid, headers: request.headers, rawBody: raw, receivedAt,
+        phone: normalizePhone(sms.from),
         // A fallback's alert commits with the event itself, so a stored message is never answered 500.
         answer: fallback ? async (tx) => { await queueFallbackAlert(deps, tx, sms, false); return decide(tx); } : decide,
       });
@@ -58,32 +62,41 @@ export function twilioSmsRoutes(deps: Deps) {
     },
   });
 
-  const doc = (summary: string, description: string) => ({
+  const doc = (operationId: string, summary: string, description: string, schema: typeof TwilioInboundSmsForm) => ({
     parse: "none" as const,
     detail: {
       tags: ["webhooks"],
+      operationId,
       summary,
       description,
+      parameters: [TWILIO_SIGNATURE],
       requestBody: {
         required: true,
-        content: { [FORM]: { schema: { type: "object" as const }, example: "MessageSid=SM123&From=%2B15557654321&To=%2B15551234567&Body=CONFIRM&NumMedia=0" } },
+        content: {
+          [FORM]: { schema, example: "MessageSid=SM123&From=%2B15557654321&To=%2B15551234567&Body=CONFIRM&NumMedia=0" },
+        },
       },
       responses: {
         200: { description: "Stored; TwiML with the reply, or an empty <Response/>", content: { "text/xml": { example: "<Response><Message>Thank you for your message. We will respond shortly.</Message></Response>" } } },
-        400: { description: "No MessageSid, From or To" },
-        403: { description: "Bad signature", content: { "text/xml": { example: "<Response><Message>Invalid request signature</Message></Response>" } } },
-        413: { description: "Body over 64 KiB" },
-        415: { description: "Not form-encoded" },
+        400: { description: "No MessageSid, From or To", content: ERROR_JSON },
+        403: {
+          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
+          content: { "text/xml": { example: "<Response><Message>Invalid request signature</Message></Response>" } },
+        },
+        413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
+        415: { description: "Not form-encoded", content: ERROR_JSON },
         500: { description: "Not stored; Twilio may retry", content: { "text/xml": { example: `<Response><Message>${TECHNICAL_DIFFICULTIES_REPLY}</Message></Response>` } } },
       },
     },
   });
 
   return new Elysia()
-    .post(TWILIO_SMS_PATH, handler(false), doc("Twilio inbound SMS / WhatsApp",
+    .post(TWILIO_SMS_PATH, handler(false), doc("receiveTwilioSms", "Twilio inbound SMS / WhatsApp",
       "Point a Twilio number's \"A message comes in\" webhook here. Signed with `X-Twilio-Signature` for `PUBLIC_URL` + path (+ query). "
-      + "Stored with its job before the answer; a retried MessageSid gets the first answer and no second effect."))
-    .post(TWILIO_SMS_FALLBACK_PATH, handler(true), doc("Twilio inbound SMS fallback",
+      + "Stored with its job before the answer; a retried MessageSid gets the first answer and no second effect.",
+      TwilioInboundSmsForm))
+    .post(TWILIO_SMS_FALLBACK_PATH, handler(true), doc("receiveTwilioSmsFallback", "Twilio inbound SMS fallback",
       "Twilio's fallback URL (same parameters plus `ErrorCode`, `ErrorUrl`), signed for this URL. Deduplicated against the "
-      + "primary URL by MessageSid; the error is alerted to SUPPORT_EMAIL."));
+      + "primary URL by MessageSid; the error is alerted to SUPPORT_EMAIL.",
+      TwilioFallbackForm));
 }

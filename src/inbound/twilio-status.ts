@@ -1,14 +1,18 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
+import { normalizePhone } from "../domain/phone";
 import { AppError } from "../http/errors";
 import { type Answer, ingest } from "./ingest";
-import { readRawText, requireContentType } from "./request";
+import { BODY_LIMIT, readRawText, requireContentType } from "./request";
+import { TwilioStatusForm } from "./schemas";
 import { validTwilioSignature } from "./twilio";
-import { webhookHandler } from "./webhook-route";
+import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
-export const TWILIO_STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
+import { TWILIO_STATUS_PATH } from "./paths";
+
+export { TWILIO_STATUS_PATH };
 const FORM = "application/x-www-form-urlencoded";
-const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
+export const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
 
 const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 
@@ -29,26 +33,38 @@ export function twilioStatusRoutes(deps: Deps) {
       if (!sid || !status) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
       return ingest(deps, {
         provider: "twilio-status", key: `${sid}:${status}`, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
+        phone: normalizePhone(params.get("To") ?? ""),
       });
     },
   }), {
     parse: "none",
     detail: {
       tags: ["webhooks"],
+      operationId: "receiveTwilioStatusCallback",
       summary: "Twilio SMS status callbacks",
       description: "The `statusCallback` of every SMS Switchboard sends. Signed with `X-Twilio-Signature`. "
         + "Stored idempotently on MessageSid + MessageStatus; 200 `{\"status\":\"received\"}` after commit.",
+      parameters: [TWILIO_SIGNATURE],
       requestBody: {
         required: true,
-        content: { [FORM]: { schema: { type: "object" }, example: "MessageSid=SM0123&MessageStatus=delivered&AccountSid=AC0123&From=%2B15551234567&To=%2B15557654321" } },
+        content: {
+          [FORM]: {
+            schema: TwilioStatusForm,
+            example: "MessageSid=SM0123&MessageStatus=delivered&AccountSid=AC0123"
+              + "&From=%2B15551234567&To=%2B15557654321",
+          },
+        },
       },
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { status: "received" } } } },
-        400: { description: "No MessageSid or MessageStatus" },
-        403: { description: "Bad signature", content: { "text/plain": { example: "Forbidden" } } },
-        413: { description: "Body over 64 KiB" },
-        415: { description: "Not form-encoded" },
-        500: { description: "Not stored; Twilio retries" },
+        400: { description: "No MessageSid or MessageStatus", content: ERROR_JSON },
+        403: {
+          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
+          content: { "text/plain": { example: "Forbidden" } },
+        },
+        413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
+        415: { description: "Not form-encoded", content: ERROR_JSON },
+        500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
       },
     },
   });

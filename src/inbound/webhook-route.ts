@@ -3,6 +3,14 @@ import { AppError, StorageError } from "../http/errors";
 import { sourceCheck } from "./guard";
 import type { Answer, IngestResult, Provider } from "./ingest";
 
+/** Shared pieces of the webhook routes' documentation. */
+export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
+export const STORAGE_FAILED_JSON = { "application/json": { example: { error: "storage_unavailable" } } };
+export const TWILIO_SIGNATURE = {
+  name: "X-Twilio-Signature", in: "header" as const, required: true, schema: { type: "string" as const },
+  description: "Base64 HMAC-SHA1 of PUBLIC_URL + path + sorted parameters, keyed with TWILIO_AUTH_TOKEN",
+};
+
 export const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
 
 export interface WebhookSpec {
@@ -21,7 +29,7 @@ export interface WebhookSpec {
  * outcome metric and log line per request, and the provider's own 5xx when the database did not take it.
  */
 export function webhookHandler(deps: Deps, spec: WebhookSpec) {
-  const allowed = sourceCheck(deps);
+  const allowed = sourceCheck(deps.config);
   const { provider } = spec;
   const count = (outcome: "stored" | "duplicate" | "rejected" | "error") => deps.metrics.webhooksReceived.inc({ provider, outcome });
   return async ({ request, server }: { request: Request; server: { requestIP(r: Request): { address: string } | null } | null }) => {
@@ -34,8 +42,12 @@ export function webhookHandler(deps: Deps, spec: WebhookSpec) {
     try {
       const result = await spec.accept(request, receivedAt);
       count(result.duplicate ? "duplicate" : "stored");
-      deps.metrics.ingestSeconds.observe({ provider }, (performance.now() - receivedAt) / 1000);
-      return reply(result.answer);
+      const response = reply(result.answer);
+      // Committed and answered: this is the time the provider waited (the row holds the time before the commit).
+      const ms = performance.now() - receivedAt;
+      deps.metrics.ingestSeconds.observe({ provider }, ms / 1000);
+      if (!result.duplicate) deps.responseTimes.record(result.eventId, ms);
+      return response;
     } catch (error) {
       if (error instanceof StorageError) {
         count("error");

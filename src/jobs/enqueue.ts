@@ -10,6 +10,8 @@ export interface JobOptions {
   jobKey?: string;
   maxAttempts?: number;
   queueName?: string;
+  /** graphile-worker runs numerically smaller priorities first (default 0). */
+  priority?: number;
 }
 
 /** Adds a graphile-worker job through the caller's transaction, so it commits with the caller's rows. */
@@ -20,7 +22,8 @@ export async function enqueue(tx: Executor, task: string, payload: object, opts:
     queue_name := ${opts.queueName ?? null}::text,
     run_at := ${opts.runAt?.toISOString() ?? null}::timestamptz,
     max_attempts := ${opts.maxAttempts ?? 25}::int,
-    job_key := ${opts.jobKey ?? null}::text
+    job_key := ${opts.jobKey ?? null}::text,
+    priority := ${opts.priority ?? null}::int
   )`);
 }
 

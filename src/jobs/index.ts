@@ -1,14 +1,17 @@
-import { Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
+import { type CronItem, Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
 import pg from "pg";
 import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
+import { EVALUATE_ALERTS, evaluateAlertsTask } from "./evaluate-alerts";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
 import { retentionTask } from "./retention";
+import { RECONCILE_TASKS, reconcileCron, reconcileTask } from "./reconcile";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
+import { processTwilioDebugger } from "./twilio-debugger-event";
 import { processTwilioSms } from "./twilio-sms-event";
 import { processTwilioStatus } from "./twilio-status-event";
 
@@ -22,6 +25,7 @@ function processingTasks(deps: Deps): TaskList {
   return {
     "process-webhook": processWebhookTask(deps, {
       stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
+      "twilio-debugger": processTwilioDebugger,
     }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
@@ -32,6 +36,8 @@ function processingTasks(deps: Deps): TaskList {
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
     retention: retentionTask(deps, () => Object.keys(taskList(deps))),
+    [EVALUATE_ALERTS.task]: evaluateAlertsTask(deps),
+    ...Object.fromEntries(Object.entries(RECONCILE_TASKS).map(([task, pass]) => [task, reconcileTask(deps, pass)])),
   };
 }
 
@@ -41,20 +47,25 @@ function outboundTasks(deps: Deps): TaskList {
 }
 
 /**
- * The crontab. Sweeps and reminders run every `sweepMinutes` (SWEEP_INTERVAL_MINUTES, 5): graphile-worker's cron
- * adds one job per tick however many worker processes run it.
+ * The crontab. Sweeps and reminders run every SWEEP_INTERVAL_MINUTES (5); graphile-worker's cron adds one job per
+ * tick however many worker processes run it.
  */
-export function cronItems(sweepMinutes: number) {
-  const every = `*/${sweepMinutes} * * * *`;
+export const cron = (config: Pick<Deps["config"], "SWEEP_INTERVAL_MINUTES">): CronItem[] => {
+  const every = `*/${config.SWEEP_INTERVAL_MINUTES} * * * *`;
   return [
     { task: "sweep-holds", match: every, identifier: "sweep-holds" },
     { task: "sweep-deliveries", match: every, identifier: "sweep-deliveries" },
     // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
     { task: "send-reminders", match: every, identifier: "send-reminders" },
+    // Alert rules every minute; cron fires once per tick across every worker process.
+    { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
     // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
     { task: "retention", match: "17 3 * * *", identifier: "retention" },
   ];
-}
+};
+
+/** The cron items a processing runner schedules: the fixed ones, and reconciliation at its configured interval. */
+export const cronItems = (config: Deps["config"]): CronItem[] => [...cron(config), ...reconcileCron(config)];
 
 export interface Worker {
   runners: Runner[];
@@ -62,6 +73,8 @@ export interface Worker {
   done: Promise<void>;
   /** Waits for running jobs, then closes the workers' own pools. */
   stop(): Promise<void>;
+  /** Resolves once no task of this worker is running any more, or after `limitMs`. */
+  settled(limitMs: number): Promise<void>;
 }
 
 /**
@@ -72,12 +85,15 @@ export interface Worker {
 export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Worker> {
   const { config } = deps;
   const runners: RunningPool[] = [];
+  const running = new Set<Promise<unknown>>();
   try {
     runners.push(await startRunner(deps, {
-      name: "processing", tasks: processingTasks(deps), concurrency: config.WORKER_CONCURRENCY, cron: true, events,
+      name: "processing", tasks: tracked(processingTasks(deps), running), concurrency: config.WORKER_CONCURRENCY,
+      cron: true, events,
     }));
     runners.push(await startRunner(deps, {
-      name: "outbound", tasks: outboundTasks(deps), concurrency: config.OUTBOUND_CONCURRENCY, cron: false, events,
+      name: "outbound", tasks: tracked(outboundTasks(deps), running), concurrency: config.OUTBOUND_CONCURRENCY,
+      cron: false, events,
     }));
   } catch (error) {
     await Promise.all(runners.map((r) => r.stop()));
@@ -91,7 +107,27 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
     },
+    async settled(limitMs) {
+      const limit = new Promise<void>((resolve) => setTimeout(resolve, limitMs).unref?.());
+      await Promise.race([Promise.allSettled([...running]).then(() => undefined), limit]);
+    },
   };
+}
+
+/** The same tasks, each run counted in `running` until it settles (a stopped runner does not wait for them). */
+function tracked(tasks: TaskList, running: Set<Promise<unknown>>): TaskList {
+  const wrapped: TaskList = {};
+  for (const [name, task] of Object.entries(tasks)) {
+    if (!task) continue;
+    wrapped[name] = (payload, helpers) => {
+      const run = Promise.resolve().then(() => task(payload, helpers));
+      running.add(run);
+      const done = () => running.delete(run);
+      run.then(done, done);
+      return run;
+    };
+  }
+  return wrapped;
 }
 
 interface RunningPool { runner: Runner; stop(): Promise<void> }
@@ -113,7 +149,7 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
       noHandleSignals: true,
       pollInterval: 1000,
       taskList: spec.tasks,
-      parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config.SWEEP_INTERVAL_MINUTES) : []),
+      parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config) : []),
       logger: graphileLogger(deps),
       // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
       preset: { worker: workerBatching(deps, spec.cron) },

@@ -31,7 +31,7 @@ const STEPS: { name: string; batch(sql: Sql, l: Limits): Promise<Changed> }[] = 
     batch: async (sql, l) => ({
       "webhook_events cleared": (
         await sql`
-        update webhook_events set raw_body = '', headers = '{}'::jsonb, purged_at = now()
+        update webhook_events set raw_body = '', headers = '{}'::jsonb, phone = null, purged_at = now()
         where id in (select id from webhook_events
           where purged_at is null and received_at < ${l.cutoff}::timestamptz
             and status = any(${FINISHED_EVENTS}::text[])
@@ -99,6 +99,18 @@ const STEPS: { name: string; batch(sql: Sql, l: Limits): Promise<Changed> }[] = 
         await sql`
         delete from api_rate_limits where (key_hash, window_start) in (
           select key_hash, window_start from api_rate_limits where window_start < ${l.rateCutoff}::timestamptz
+          limit ${l.n} for update skip locked)`
+      ).count,
+    }),
+  },
+  {
+    // Idempotency-Key answers are kept 24 hours (src/api/idempotency.ts); new claims sweep a few, this the rest.
+    name: "api_idempotency_keys",
+    batch: async (sql, l) => ({
+      "api_idempotency_keys deleted": (
+        await sql`
+        delete from api_idempotency_keys where (key_hash, idempotency_key) in (
+          select key_hash, idempotency_key from api_idempotency_keys where created_at < now() - interval '24 hours'
           limit ${l.n} for update skip locked)`
       ).count,
     }),

@@ -35,6 +35,7 @@ export function sendEmailTask(deps: Deps): Task {
     const log = deps.log.child({ emailId: email.id, kind: email.kind });
     if (!deps.mailer) {
       await deps.db.update(emailOutbox).set({ status: "logged", attempts: email.attempts + 1 }).where(eq(emailOutbox.id, email.id));
+      deps.metrics.emails.inc({ outcome: "logged", kind: email.kind });
       log.info("email kept in outbox (SMTP_URL unset)", { to: email.to, subject: email.subject });
       return;
     }
@@ -63,6 +64,7 @@ export function sendEmailTask(deps: Deps): Task {
       await deps.db.update(emailOutbox)
         .set({ status, attempts: email.attempts + 1, lastError: storableText(message, 2000) })
         .where(eq(emailOutbox.id, email.id));
+      deps.metrics.emails.inc({ outcome: giveUp ? "failed" : "retry", kind: email.kind });
       if (giveUp) {
         log.error(permanent ? "email refused permanently" : "email not sent after the last attempt", { to: email.to, error: message });
         return;
@@ -74,6 +76,7 @@ export function sendEmailTask(deps: Deps): Task {
     await retryOnStaleConnection(() => deps.db.update(emailOutbox)
       .set({ status: "sent", sentAt: deps.clock.now(), attempts: email.attempts + 1, lastError: null })
       .where(eq(emailOutbox.id, email.id)));
+    deps.metrics.emails.inc({ outcome: "sent", kind: email.kind });
     log.info("email sent", { to: email.to });
   };
 }

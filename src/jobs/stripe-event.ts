@@ -1,7 +1,7 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { appointments, transactions } from "../../db/schema";
 import type { Deps } from "../deps";
-import { type AppointmentStatus, type Cause, paymentEffect } from "../domain/appointments";
+import { type AppointmentStatus, type Cause, canTransition, paymentEffect } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
@@ -44,6 +44,8 @@ const HANDLERS: Record<string, Handler> = {
   "payment_intent.payment_failed": paymentFailed,
   "charge.refunded": chargeRefunded,
 };
+/** The event types Switchboard acts on (and reconciliation lists). */
+export const STRIPE_EVENT_TYPES: readonly string[] = Object.keys(HANDLERS);
 
 export const processStripeEvent: Processor = async (deps, tx, row) => {
   const event = JSON.parse(row.rawBody) as StripeEvent;
@@ -109,8 +111,11 @@ async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Prom
   if (appointment.depositPaid) {
     return { status: "ignored", reason: "appointment already paid; late payment_failed has no effect" };
   }
-  if (appointment.status === "cancelled" || appointment.status === "completed") {
-    return { status: "ignored", reason: `appointment is ${appointment.status}` };
+  // A hold only where the table lets a failed payment put one (not after a CANCEL or RESCHEDULE request, nor on a
+  // cancelled or completed appointment): the patient is never told of a cancellation that will not happen.
+  const status = appointment.status as AppointmentStatus;
+  if (status !== "payment_pending" && !canTransition(status, "payment_pending", "webhook_event")) {
+    return { status: "ignored", reason: `appointment is ${appointment.status}; no hold placed` };
   }
   const holdExpiresAt = appointment.holdExpiresAt
     ?? new Date(deps.clock.now().getTime() + deps.config.HOLD_MINUTES * 60_000);

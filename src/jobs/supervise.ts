@@ -28,6 +28,11 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
     if (!stopping) timer = setTimeout(() => { starting = start(); }, restartDelayMs);
   };
 
+  const orphan = (ids: Set<string>) => {
+    orphaned = [...new Set([...orphaned, ...ids])];
+    for (const id of ids) live.delete(id);
+  };
+
   const start = async () => {
     const workerIds = new Set<string>();
     const events = new EventEmitter();
@@ -48,16 +53,20 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
         return;
       }
       current = worker;
-      void worker.done.then(() => undefined, (error: unknown) => error).then((error) => {
+      void worker.done.then(() => undefined, (error: unknown) => error).then(async (error) => {
         if (stopping || current !== worker) return;
         current = undefined;
-        orphaned = [...workerIds];
-        for (const id of workerIds) live.delete(id);
         deps.log.error("worker stopped unexpectedly; restarting", { error, restartInMs: restartDelayMs });
-        void worker.stop().catch(() => undefined);
+        // Its jobs are unlocked only once its tasks have really ended (a stopped runner's tasks run on, a Twilio
+        // call among them): a job must never run again beside itself. Meanwhile its ids keep their heartbeat.
+        await worker.stop().catch(() => undefined);
+        await worker.settled(deps.config.OUTBOUND_TIMEOUT_MS + deps.config.TWILIO_TIMEOUT_MS);
+        orphan(workerIds);
         schedule();
       });
     } catch (error) {
+      // A runner that did start was stopped by startWorker; whatever it locked is freed before the next start.
+      orphan(workerIds);
       deps.log.error("worker could not start; retrying", { error, restartInMs: restartDelayMs });
       schedule();
     }

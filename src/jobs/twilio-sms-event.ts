@@ -42,6 +42,8 @@ export const processTwilioSms: Processor = async (deps, tx, event) => {
   const ctx: Ctx = { deps, tx, sms, clinic, patient, conversationId };
   const answered = await decidedReply(tx, sms.sid);
   if (answered?.via === "twiml") await recordReply(ctx, answered.body, "sent");
+  // A reconciled message's reply was queued as an SMS when it was stored (src/inbound/twilio-sms-answer.ts).
+  else if (answered?.via === "sms" && !isAppointmentCommand(command)) await recordReply(ctx, answered.body, "queued");
   if (isAppointmentCommand(command)) await appointmentCommand(ctx, command);
   return { status: "processed" };
 };

@@ -44,6 +44,7 @@ export const processTwilioStatus: Processor = async (deps, tx, event) => {
     status: cb.status, updatedAt: deps.clock.now(),
     ...(cb.errorCode ? { errorCode: cb.errorCode, errorMessage: `Twilio reported ${cb.status} with error ${cb.errorCode}` } : {}),
   }).where(eq(smsMessages.id, sms.id));
+  deps.metrics.smsStatus.inc({ status: cb.status });
   await applyToAppointment(tx, sms, cb.status, at);
   const messageId = await replyMessageId(tx, sms);
   if (messageId) await changeMessageStatus(tx, messageId, cb.status, "twilio");

@@ -154,7 +154,7 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
     }
     const disabledNow = await noteFailure(deps, tx, endpoint, step.kind === "failed" && step.disableEndpoint);
     if (step.kind === "retry" && !disabledNow) {
-      const runAt = new Date(a.started.getTime() + a.durationMs + step.delayMs);
+      const runAt = new Date((await databaseNow(tx)).getTime() + step.delayMs);
       await tx.update(deliveries).set({ ...base, nextAttemptAt: runAt }).where(eq(deliveries.id, delivery.id));
       await scheduleAttempt(tx, delivery.id, runAt);
       return "retry_scheduled" as const;

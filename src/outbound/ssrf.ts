@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { samePrefix, v4ToInt, v6ToBigInt } from "../domain/ip";
+import ipaddr from "ipaddr.js";
+import { parseIp } from "../domain/ip";
 
 /** Raised when a callback URL or the address it resolves to may not be called. Never retried. */
 export class RefusedTarget extends Error {
@@ -23,36 +24,36 @@ export interface Target {
 export type Lookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
 export const systemLookup: Lookup = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
-const V4_BLOCKS: [string, number, string][] = [
-  ["0.0.0.0", 8, "unspecified"], ["10.0.0.0", 8, "private"], ["100.64.0.0", 10, "CGNAT"],
-  ["127.0.0.0", 8, "loopback"], ["169.254.0.0", 16, "link-local"], ["172.16.0.0", 12, "private"],
-  ["192.0.0.0", 24, "IETF protocol"], ["192.168.0.0", 16, "private"], ["198.18.0.0", 15, "benchmarking"],
-  ["224.0.0.0", 4, "multicast"], ["240.0.0.0", 4, "reserved"],
-];
+// The few ranges ipaddr.js names "unicast" (or names as a whole) that a callback may still not reach.
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96"); // deprecated (RFC 4291); ::a.b.c.d is no public host
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR("64:ff9b::/96"); // its last 32 bits are the IPv4 address reached
 
-const inV6 = (n: bigint, prefix: string, bits: number) => samePrefix(n, v6ToBigInt(prefix), bits, 128);
+/** The IPv4 address an IPv6 address reaches through NAT64 or 6to4, which decides whether it may be called. */
+function embeddedIpv4(address: ipaddr.IPv6, range: string): ipaddr.IPv4 | undefined {
+  const bytes = address.toByteArray();
+  if (range === "rfc6052" && address.match(NAT64_WELL_KNOWN)) return new ipaddr.IPv4(bytes.slice(12, 16));
+  if (range === "6to4") return new ipaddr.IPv4(bytes.slice(2, 6));
+  return undefined;
+}
 
-/** Why this address may not be called (private, loopback, ...), or undefined when it is public. */
+/**
+ * Why this address may not be called, as ipaddr.js names its range (loopback, private, linkLocal, reserved,
+ * teredo, …), or undefined when it is public unicast. IPv4-mapped, NAT64 and 6to4 addresses are judged by the
+ * IPv4 address they reach.
+ */
 export function blockedReason(ip: string): string | undefined {
-  if (isIP(ip) === 4) {
-    const n = v4ToInt(ip);
-    for (const [base, bits, why] of V4_BLOCKS) {
-      if ((n >>> (32 - bits)) === (v4ToInt(base) >>> (32 - bits))) return why;
-    }
-    return undefined;
+  const address = parseIp(ip);
+  if (!address) return "not an IP address";
+  if (address.kind() === "ipv4") {
+    const range = address.range();
+    return range === "unicast" ? undefined : range;
   }
-  if (isIP(ip) !== 6) return "not an IP address";
-  const n = v6ToBigInt(ip);
-  if (n === 0n) return "unspecified";
-  if (n === 1n) return "loopback";
-  // IPv4 embedded in IPv6 (mapped, NAT64, 6to4) is judged by the IPv4 address it reaches.
-  const v4 = (x: bigint) => [24n, 16n, 8n, 0n].map((s) => Number((x >> s) & 255n)).join(".");
-  if (inV6(n, "::ffff:0:0", 96) || inV6(n, "64:ff9b::", 96)) return blockedReason(v4(n & 0xffffffffn));
-  if (inV6(n, "2002::", 16)) return blockedReason(v4((n >> 80n) & 0xffffffffn));
-  if (inV6(n, "fc00::", 7)) return "unique-local";
-  if (inV6(n, "fe80::", 10)) return "link-local";
-  if (inV6(n, "ff00::", 8)) return "multicast";
-  if (inV6(n, "::", 96)) return "IPv4-compatible";
+  const v6 = address as ipaddr.IPv6;
+  const range = v6.range();
+  const v4 = embeddedIpv4(v6, range);
+  if (v4) return blockedReason(v4.toString());
+  if (range !== "unicast") return range;
+  if (v6.match(IPV4_COMPATIBLE)) return "ipv4Compatible";
   return undefined;
 }
 

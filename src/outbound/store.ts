@@ -1,4 +1,4 @@
-import { and, eq, sql as dsql } from "drizzle-orm";
+import { and, eq, gte, lte, ne, sql as dsql } from "drizzle-orm";
 import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Sql } from "../db";
 import { enqueue, type Executor } from "../jobs/enqueue";
@@ -79,6 +79,41 @@ export async function restartDeliveries(tx: Executor, where: ReturnType<typeof a
   }).where(where).returning({ id: deliveries.id });
   for (const row of rows) await scheduleAttempt(tx, row.id);
   return rows.map((r) => r.id);
+}
+
+/** Why a manual retry did or did not start: the API answers 404 / 409, the console says so. */
+export type RetryResult = { kind: "retried"; id: string } | { kind: "missing" } | { kind: "pending" };
+
+/** Sends a finished delivery again (same webhook-id, fresh retry schedule); a pending one is left alone. */
+export async function retryDelivery(tx: Executor, deliveryId: string): Promise<RetryResult> {
+  const [row] = await tx.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.id, deliveryId)).for("update");
+  if (!row) return { kind: "missing" };
+  if (row.status === "pending") return { kind: "pending" };
+  const [id] = await restartDeliveries(tx, and(eq(deliveries.id, deliveryId), ne(deliveries.status, "pending")));
+  return { kind: "retried", id: id! };
+}
+
+/** Every failed delivery of an endpoint created in [since, until] goes out again (endpoint replay). */
+export async function replayEndpointRange(tx: Executor, endpointId: string, since: Date, until?: Date): Promise<string[]> {
+  return restartDeliveries(tx, and(
+    eq(deliveries.endpointId, endpointId), eq(deliveries.status, "failed"),
+    gte(deliveries.createdAt, since), until ? lte(deliveries.createdAt, until) : undefined,
+  ));
+}
+
+/** Re-enables an endpoint and forgets its failing streak; undefined when there is no such endpoint. */
+export async function enableEndpoint(tx: Executor, endpointId: string): Promise<Endpoint | undefined> {
+  const [row] = await tx.update(webhookEndpoints).set({ disabledAt: null, disabledReason: null, failingSince: null, updatedAt: new Date() })
+    .where(eq(webhookEndpoints.id, endpointId)).returning();
+  return row;
+}
+
+/** Stops deliveries to an endpoint (they fail without an attempt) until it is enabled again. */
+export async function disableEndpoint(tx: Executor, endpointId: string, reason: string): Promise<Endpoint | undefined> {
+  const [row] = await tx.update(webhookEndpoints)
+    .set({ disabledAt: dsql`coalesce(${webhookEndpoints.disabledAt}, now())`, disabledReason: reason, updatedAt: new Date() })
+    .where(eq(webhookEndpoints.id, endpointId)).returning();
+  return row;
 }
 
 /** A new secret, shown once; the old one keeps signing (second signature) for `overlapMs`. */

@@ -51,23 +51,36 @@ test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and 
   expect(await stopped(second)).toBe(0);
 }, 180_000);
 
-test("ROLE=web and ROLE=worker split the work over one database", async () => {
+test("ROLE=web and ROLE=worker split the work over one database; a worker serves health and metrics", async () => {
   const database = await createTestDatabase();
   const env = { DATABASE_URL: database.url, API_KEY, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET };
-  const web = startSwitchboard({ ...env, ROLE: "web", PORT: String(await freePort()) });
+  const metricsPort = await freePort();
+  const webPort = String(await freePort());
+  const web = startSwitchboard({ ...env, ROLE: "web", PORT: webPort, METRICS_PORT: String(metricsPort) });
   const workerPort = await freePort();
   const worker = startSwitchboard({ ...env, ROLE: "worker", PORT: String(workerPort) });
+  const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${path}`);
   try {
     await waitFor(ready(web.port), "web", 60_000);
-    await waitFor(async () => worker.output().includes("switchboard started"), "worker", 60_000);
-    // The worker process serves no HTTP.
-    expect(await fetch(`http://127.0.0.1:${workerPort}/healthz`).then(() => "open", () => "closed")).toBe("closed");
+    await waitFor(ready(workerPort), "worker", 60_000);
+    // The worker process serves health and metrics on PORT, and nothing else.
+    expect((await get(workerPort, "/healthz")).status).toBe(200);
+    expect((await get(workerPort, "/v1/clinics")).status).toBe(404);
+    // The web process serves metrics on METRICS_PORT, not on its public port (no METRICS_TOKEN).
+    expect((await get(web.port, "/metrics")).status).toBe(404);
+    expect((await get(metricsPort, "/metrics")).status).toBe(200);
+    expect((await get(metricsPort, "/v1/clinics")).status).toBe(404);
     const event = stripeEvent("customer.created", { id: "cus_roles" });
     expect((await fetch(`http://127.0.0.1:${web.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event))).status).toBe(200);
     await waitFor(async () => {
       const list = await (await fetch(`http://127.0.0.1:${web.port}/v1/webhook-events`, { headers: auth })).json() as any;
       return list.data[0]?.status === "ignored";
     }, "processed by the worker process", 30_000);
+    // The worker's own counters are visible: it processed the event, the web process only received it.
+    const workerMetrics = await (await get(workerPort, "/metrics")).text();
+    expect(workerMetrics).toContain('switchboard_events_processed_total{provider="stripe",status="ignored"} 1');
+    const webMetrics = await (await get(metricsPort, "/metrics")).text();
+    expect(webMetrics).toContain('switchboard_webhooks_received_total{provider="stripe",outcome="stored"} 1');
   } finally {
     web.proc.kill("SIGTERM");
     worker.proc.kill("SIGTERM");

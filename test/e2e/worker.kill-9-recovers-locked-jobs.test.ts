@@ -38,15 +38,23 @@ afterAll(async () => {
   await database.drop();
 }, 30_000);
 
-async function start(twilioUrl: string) {
-  const s = startSwitchboard({
-    DATABASE_URL: database.url, PORT: String(await freePort()), API_KEY, PUBLIC_URL, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
-    TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_URL: twilioUrl, TWILIO_TIMEOUT_MS: "120000",
-    WORKER_HEARTBEAT_INTERVAL_MS: "500", WORKER_STALE_AFTER_MS: "3000",
-  });
-  started.push(s);
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${s.port}/readyz`)).status === 200, "switchboard ready", 60_000);
-  return s;
+async function start(twilioUrl: string): Promise<Started> {
+  // A port freePort found can be taken by another server before the child binds it: then try another.
+  for (let tries = 0; ; tries++) {
+    const s = startSwitchboard({
+      DATABASE_URL: database.url, PORT: String(await freePort()), API_KEY, PUBLIC_URL, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+      TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_URL: twilioUrl, TWILIO_TIMEOUT_MS: "120000",
+      WORKER_HEARTBEAT_INTERVAL_MS: "500", WORKER_STALE_AFTER_MS: "3000",
+    });
+    started.push(s);
+    const ready = await waitFor(async () => {
+      if (s.proc.exitCode !== null) return "exited";
+      const res = await fetch(`http://127.0.0.1:${s.port}/readyz`);
+      return (await res.json() as { status?: string }).status === "ready" ? "ready" : undefined;
+    }, "switchboard ready", 60_000);
+    if (ready === "ready") return s;
+    if (tries >= 2) throw new Error(`switchboard did not start: ${s.output()}`);
+  }
 }
 
 async function api(s: Started, path: string, body: unknown) {

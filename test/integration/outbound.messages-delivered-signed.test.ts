@@ -70,6 +70,10 @@ describe("message delivery", () => {
 
     const listed = await json(await h.api("GET", `/v1/conversations/${conv.id}/messages`));
     expect(listed.body.data.map((m: any) => m.content)).toEqual(bodies.map((b) => b.data.content));
+    // The receiver has the requests before the sender has recorded their answers.
+    const recorded = async () => (await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}`))).body.data
+      .every((d: any) => d.status !== "pending");
+    await waitFor(recorded, "every attempt recorded");
     const deliveries = await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}`));
     expect(deliveries.body.data).toHaveLength(5);
     expect(deliveries.body.data.every((d: any) => d.status === "succeeded" && d.attempts === 1)).toBe(true);

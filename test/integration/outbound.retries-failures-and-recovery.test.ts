@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { queueClinicEvent } from "../../src/effects/messages";
-import type { Harness } from "../support/harness";
+import { type Harness, METRICS_TOKEN } from "../support/harness";
 import { type Behaviour, startDropper, startOutboundWorld, startReceiver, waitFor } from "../support/receiver";
 
 const DELAYS = [150, 300, 450];
@@ -154,7 +154,7 @@ describe("clinic events and the 24-hour disable", () => {
 
 describe("metrics", () => {
   test("/metrics reports outcomes, latency, retries, errors by type and the oldest waiting delivery", async () => {
-    const text = await (await h.request("/metrics")).text();
+    const text = await (await h.request("/metrics", { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(text).toMatch(/switchboard_outbound_deliveries_total\{outcome="succeeded"\} [1-9]/);
     expect(text).toMatch(/switchboard_outbound_deliveries_total\{outcome="failed"\} [1-9]/);
     expect(text).toMatch(/switchboard_outbound_attempt_seconds_count\{result="failure"\} [1-9]/);

@@ -159,7 +159,7 @@ describe("malformed requests store nothing", () => {
 
 describe("source allowlist", () => {
   test("INBOUND_ALLOW_CIDRS refuses other addresses before storing", async () => {
-    const limited = await createHarness({ INBOUND_ALLOW_CIDRS: "3.18.12.0/24, 2600:1f18::/32" });
+    const limited = await createHarness({ INBOUND_ALLOW_CIDRS: "3.18.12.0/24, 2600:1f18::/32", TRUST_PROXY: "fly" });
     try {
       const e = stripeEvent("customer.updated", { id: "cus_3" });
       const init = await signedStripeRequest(e);

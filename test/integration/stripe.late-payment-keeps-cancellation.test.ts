@@ -130,6 +130,22 @@ describe("a payment that succeeds after the patient texted CANCEL", () => {
     expect(w.smtp.text(alerts[0]!)).toContain("Refund");
   });
 
+  test("a failed payment after the CANCEL places no hold and tells the patient of no cancellation", async () => {
+    const seeded = await seedAppointment(w.h, { phone: uniquePhone() });
+    const { clinic, patient, appointment } = seeded;
+    await postSms(w.h, inboundParams(patient.phone, clinic.phone, "CANCEL"));
+    await w.h.drain();
+    const failed = stripeEvent("payment_intent.payment_failed", paymentIntent(appointment.id));
+    await send(failed);
+    await w.h.drain();
+    const after = await get(`/v1/appointments/${appointment.id}`);
+    expect(after).toMatchObject({ status: "cancellation_requested", hold_expires_at: null });
+    expect(await storedEvent(failed.id)).toMatchObject({ status: "ignored" });
+    const holds = await w.rows`select 1 from graphile_worker.jobs where key = ${`hold:${appointment.id}`}`;
+    expect(holds).toHaveLength(0);
+    expect(w.mailTo(patient.email).filter((m) => w.smtp.text(m).includes("held until"))).toHaveLength(0);
+  });
+
   test("the patient or the clinic can still confirm it; a payment cannot", async () => {
     const { clinic, patient, appointment } = await seed();
     await postSms(w.h, inboundParams(patient.phone, clinic.phone, "CANCEL"));

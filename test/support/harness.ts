@@ -14,6 +14,7 @@ export const STRIPE_SECRET = "whsec_test_secret_current";
 export const TWILIO_AUTH_TOKEN = "test_twilio_auth_token_123";
 export const TWILIO_ACCOUNT_SID = `AC${"0".repeat(32)}`;
 export const PUBLIC_URL = "https://switchboard.example.test";
+export const METRICS_TOKEN = "test-metrics-token-0123456789";
 
 /** A clock tests can move; jobs and handlers read time only through it. */
 export function testClock(start = new Date()): Clock & { advance(ms: number): void; set(at: Date): void } {
@@ -52,6 +53,7 @@ export async function createHarness(
     TWILIO_ACCOUNT_SID,
     TWILIO_AUTH_TOKEN,
     SUPPORT_EMAIL: "support@switchboard.test",
+    METRICS_TOKEN,
     // Tests usually replace deps.sleep with a no-op, so pacing waits never pass: sleep (skip) them all, never requeue.
     SMS_PACING_MAX_SLEEP_MS: "600000",
     ...env,
@@ -74,14 +76,14 @@ export async function createHarness(
       // so run it again while due jobs remain (bounded).
       for (let round = 0; round < 20; round++) {
         const events = new EventEmitter();
-        const failed: string[] = [];
-        events.on("job:error", ({ job }: { job: { id: string } }) => failed.push(job.id));
+        const ran: string[] = [];
+        events.on("job:complete", ({ job }: { job: { id: string } }) => ran.push(job.id));
         await runOnce({ connectionString: database.url, taskList: tasks, logger: quietLogger, events });
-        // runOnce can return before graphile-worker has recorded a failed job (it does not await failJob): wait
-        // for that, or a retryNow right after would miss the job, still locked.
-        for (let wait = 0; wait < 200 && failed.length > 0; wait++) {
+        // runOnce can return before graphile-worker has recorded a job's outcome (it awaits neither completeJob nor
+        // failJob): wait for that, or a check or a retryNow right after would find the job still locked.
+        for (let wait = 0; wait < 200 && ran.length > 0; wait++) {
           const [locked] = await deps.sql`select count(*)::int as n from graphile_worker.jobs
-            where id = any(${failed}::bigint[]) and locked_at is not null`;
+            where id = any(${ran}::bigint[]) and locked_at is not null`;
           if (locked!.n === 0) break;
           await Bun.sleep(10);
         }

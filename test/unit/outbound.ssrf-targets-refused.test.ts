@@ -4,15 +4,23 @@ import { blockedReason, RefusedTarget, resolveTarget } from "../../src/outbound/
 describe("blockedReason", () => {
   test.each([
     ["127.0.0.1", "loopback"], ["10.0.0.1", "private"], ["172.16.5.4", "private"], ["192.168.1.1", "private"],
-    ["169.254.169.254", "link-local"], ["100.64.0.1", "CGNAT"], ["0.0.0.0", "unspecified"], ["224.0.0.1", "multicast"],
-    ["255.255.255.255", "reserved"], ["::1", "loopback"], ["::", "unspecified"], ["fd00::1", "unique-local"],
-    ["fe80::1", "link-local"], ["ff02::1", "multicast"], ["::ffff:127.0.0.1", "loopback"], ["::ffff:a9fe:a9fe", "link-local"],
+    ["169.254.169.254", "linkLocal"], ["100.64.0.1", "carrierGradeNat"], ["0.0.0.0", "unspecified"],
+    ["224.0.0.1", "multicast"],
+    ["255.255.255.255", "broadcast"], ["::1", "loopback"], ["::", "unspecified"], ["fd00::1", "uniqueLocal"],
+    ["fe80::1", "linkLocal"], ["ff02::1", "multicast"], ["::ffff:127.0.0.1", "loopback"],
+    ["::ffff:a9fe:a9fe", "linkLocal"],
     ["64:ff9b::a00:1", "private"], ["2002:7f00:1::", "loopback"],
+    // Documentation, relay, benchmarking and reserved ranges the hand-kept table missed.
+    ["192.0.2.1", "reserved"], ["198.51.100.7", "reserved"], ["203.0.113.9", "reserved"], ["192.88.99.1", "reserved"],
+    ["198.18.0.1", "reserved"], ["240.0.0.1", "reserved"], ["2001:db8::1", "reserved"], ["2001::1", "teredo"],
+    ["64:ff9b:1::a00:1", "rfc6052"], ["fec0::1", "deprecatedSiteLocal"], ["::ffff:0:8.8.8.8", "rfc6145"],
+    ["100::1", "discard"], ["::808:808", "ipv4Compatible"],
   ])("%s is refused (%s)", (ip, why) => {
     expect(blockedReason(ip)).toBe(why);
   });
 
-  test.each(["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"])("%s is public", (ip) => {
+  test.each(["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808",
+    "2002:808:808::1"])("%s is public", (ip) => {
     expect(blockedReason(ip)).toBeUndefined();
   });
 });
