@@ -36,9 +36,10 @@ const count = async (table: string) =>
 const STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 
 describe("without a valid signature", () => {
-  test("the docs list the three providers' routes and the fallback", () => {
+  test("the docs list the providers' routes, the fallback and the Twilio Debugger", () => {
     expect(webhookRoutes.map((r) => `${r.method} ${r.path} ${r.contentTypes}`).sort()).toEqual([
       "POST /api/v1/webhooks/stripe/payment-events application/json",
+      "POST /api/v1/webhooks/twilio/debugger application/x-www-form-urlencoded",
       "POST /api/v1/webhooks/twilio/sms-status application/x-www-form-urlencoded",
       "POST /v1/clinic/webhooks/twilio/sms application/x-www-form-urlencoded",
       "POST /v1/clinic/webhooks/twilio/sms/fallback application/x-www-form-urlencoded",
