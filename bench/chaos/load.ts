@@ -12,7 +12,13 @@ export interface Webhook {
   sends: number;
 }
 
-export interface Response5xx { at: number; status: number }
+/** A 5xx answer: when its request was sent and when the answer came. */
+export interface Response5xx {
+  at: number;
+  answeredAt: number;
+  status: number;
+  path: string;
+}
 
 export interface Load {
   webhooks: Webhook[];
@@ -52,14 +58,16 @@ export function startLoad(world: World, seeded: Seeded, ratePerSecond: number): 
       const sentAt = Date.now();
       try {
         if (!web) throw new Error("no web process");
-        const res = await fetch(`http://127.0.0.1:${web.port}${path}`, { ...await init(), signal: AbortSignal.timeout(15_000) });
+        const res = await fetch(`http://127.0.0.1:${web.port}${path}`, {
+          ...(await init()),
+          signal: AbortSignal.timeout(15_000),
+        });
         await res.arrayBuffer();
         if (res.ok) {
           hook.ackedAt = Date.now();
           return;
         }
-        // Counted when sent: a request that waited out the fault is answered after it.
-        if (res.status >= 500) fivexx.push({ at: sentAt, status: res.status });
+        if (res.status >= 500) fivexx.push({ at: sentAt, answeredAt: Date.now(), status: res.status, path });
         else throw new Error(`${path} answered ${res.status}: a load bug, not a fault`);
       } catch (error) {
         if (String(error).includes("a load bug")) throw error;
@@ -75,7 +83,11 @@ export function startLoad(world: World, seeded: Seeded, ratePerSecond: number): 
     if (roll < 2 && unpaid.length > 0) {
       const appointment = unpaid.shift()!;
       const event = stripeEvent("payment_intent.succeeded", {
-        id: `pi_chaos_${n}`, object: "payment_intent", amount: 5000, amount_received: 5000, currency: "usd",
+        id: `pi_chaos_${n}`,
+        object: "payment_intent",
+        amount: 5000,
+        amount_received: 5000,
+        currency: "usd",
         metadata: { booking_id: appointment.id },
       });
       sent = post({ provider: "stripe", key: event.id, sends: 0 }, STRIPE_PATH, () => signedStripe(event));
@@ -84,29 +96,52 @@ export function startLoad(world: World, seeded: Seeded, ratePerSecond: number): 
       sent = post({ provider: "stripe", key: event.id, sends: 0 }, STRIPE_PATH, () => signedStripe(event));
     } else if (roll < 8) {
       const patient = seeded.patients[n % seeded.patients.length]!;
-      const params = inboundParams(patient.phone, patient.clinicPhone, TEXTS[n % TEXTS.length]!, { MessageSid: messageSid() });
-      sent = post({ provider: "twilio-sms", key: params.MessageSid!, sends: 0 }, SMS_PATH, () => signedTwilioRequest(SMS_PATH, params));
+      const params = inboundParams(patient.phone, patient.clinicPhone, TEXTS[n % TEXTS.length]!, {
+        MessageSid: messageSid(),
+      });
+      sent = post({ provider: "twilio-sms", key: params.MessageSid!, sends: 0 }, SMS_PATH, () =>
+        signedTwilioRequest(SMS_PATH, params),
+      );
     } else {
       // A callback for an SMS Twilio (the fake) took: sent, then delivered, one in ten undelivered.
-      const message = world.twilio.messages.find((m) => !callbacksDone.has(`${m.sid}:delivered`) && !callbacksDone.has(`${m.sid}:undelivered`));
+      const message = world.twilio.messages.find(
+        (m) => !callbacksDone.has(`${m.sid}:delivered`) && !callbacksDone.has(`${m.sid}:undelivered`),
+      );
       const sid = message?.sid ?? messageSid();
-      const status = !message ? "sent" : !callbacksDone.has(`${sid}:sent`) ? "sent" : n % 10 === 9 ? "undelivered" : "delivered";
+      const status = !message
+        ? "sent"
+        : !callbacksDone.has(`${sid}:sent`)
+          ? "sent"
+          : n % 10 === 9
+            ? "undelivered"
+            : "delivered";
       callbacksDone.add(`${sid}:${status}`);
       const params: Record<string, string> = {
-        AccountSid: TWILIO_ACCOUNT_SID, MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status,
-        To: message?.to ?? "+15550000001", From: message?.from ?? "+15550000000", ApiVersion: "2010-04-01",
+        AccountSid: TWILIO_ACCOUNT_SID,
+        MessageSid: sid,
+        SmsSid: sid,
+        MessageStatus: status,
+        SmsStatus: status,
+        To: message?.to ?? "+15550000001",
+        From: message?.from ?? "+15550000000",
+        ApiVersion: "2010-04-01",
         ...(status === "undelivered" ? { ErrorCode: "30003" } : {}),
       };
-      sent = post({ provider: "twilio-status", key: `${sid}:${status}`, sends: 0 }, STATUS_PATH,
-        () => signedTwilioRequest(STATUS_PATH, params));
+      sent = post({ provider: "twilio-status", key: `${sid}:${status}`, sends: 0 }, STATUS_PATH, () =>
+        signedTwilioRequest(STATUS_PATH, params),
+      );
     }
     const tracked = sent.finally(() => pending.delete(tracked));
     pending.add(tracked);
   };
 
-  const timer = setInterval(() => { if (!stopped) offer(); }, 1000 / ratePerSecond);
+  const timer = setInterval(() => {
+    if (!stopped) offer();
+  }, 1000 / ratePerSecond);
   return {
-    webhooks, fivexx, broken,
+    webhooks,
+    fivexx,
+    broken,
     stop() {
       stopped = true;
       clearInterval(timer);
@@ -120,8 +155,13 @@ export function startLoad(world: World, seeded: Seeded, ratePerSecond: number): 
 let seq = 0;
 function stripeEvent(type: string, object: Record<string, unknown>) {
   return {
-    id: `evt_chaos_${Date.now()}_${++seq}`, object: "event", api_version: "2024-06-20",
-    created: Math.floor(Date.now() / 1000), livemode: false, type, data: { object },
+    id: `evt_chaos_${Date.now()}_${++seq}`,
+    object: "event",
+    api_version: "2024-06-20",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    type,
+    data: { object },
   };
 }
 

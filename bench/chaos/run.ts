@@ -26,13 +26,16 @@ const DEFAULT = Object.keys(SCENARIOS).filter((name) => name !== "pg-20");
 const log = (line: string) => console.log(line);
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const names = chosen.length > 0 ? chosen : DEFAULT;
-for (const name of names) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS)}`);
+for (const name of names)
+  if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS)}`);
 
 // One Postgres for the whole run (DATABASE_URL, or embedded in a temp dir); a fresh database per scenario.
 const dataDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), "switchboard-chaos-"));
 if (dataDir) chmodSync(dataDir, 0o755);
-const server = await startDatabase({ url: process.env.DATABASE_URL, dataDir: dataDir ?? "", port: await freePort() },
-  createLogger("silent"));
+const server = await startDatabase(
+  { url: process.env.DATABASE_URL, dataDir: dataDir ?? "", port: await freePort() },
+  createLogger("silent"),
+);
 let n = 0;
 const database = async (): Promise<Database> => {
   const name = `chaos_${process.pid}_${++n}`;
@@ -64,8 +67,17 @@ try {
       rows.push(row);
     } catch (error) {
       log(`  ${name} could not run: ${(error as Error).stack ?? error}`);
-      rows.push({ scenario: name, sent: 0, acknowledged: 0, lost: -1, doubled: -1, fivexxDuringFault: 0, recoveryMs: null,
-        notes: [`did not run: ${String(error).split("\n")[0]}`], details: {} });
+      rows.push({
+        scenario: name,
+        sent: 0,
+        acknowledged: 0,
+        lost: -1,
+        doubled: -1,
+        fivexxDuringFault: 0,
+        recoveryMs: null,
+        notes: [`did not run: ${String(error).split("\n")[0]}`],
+        details: {},
+      });
     }
   }
 } finally {
@@ -76,10 +88,17 @@ try {
 const table = [
   "| scenario | webhooks sent | acknowledged | lost | effects doubled | 5xx during the fault | recovery | notes |",
   "|---|---:|---:|---:|---:|---:|---:|---|",
-  ...rows.map((r) => `| ${r.scenario} | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.doubled} | ${r.fivexxDuringFault} | `
-    + `${r.recoveryMs === null ? "—" : `${(r.recoveryMs / 1000).toFixed(1)} s`} | ${r.notes.join("; ")} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.doubled} | ${r.fivexxDuringFault} | ` +
+      `${r.recoveryMs === null ? "—" : `${(r.recoveryMs / 1000).toFixed(1)} s`} | ${r.notes.join("; ")} |`,
+  ),
 ].join("\n");
-const about = { ...machine(), ranAt: new Date().toISOString(), minutes: Number(((Date.now() - started) / 60_000).toFixed(1)) };
+const about = {
+  ...machine(),
+  ranAt: new Date().toISOString(),
+  minutes: Number(((Date.now() - started) / 60_000).toFixed(1)),
+};
 log(`\n${table}\n\n${JSON.stringify(about)}`);
 const out = resolve(import.meta.dir, "../results");
 if (chosen.length === 0) {

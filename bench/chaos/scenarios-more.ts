@@ -17,8 +17,10 @@ const percentile = (values: number[], p: number) => {
 export async function twoByTwo(opts: Options): Promise<Row> {
   const limits = { inFlight: 2, perWindow: 40, windowMs: 5000 };
   const world = await startWorld(await opts.database(), {
-    OUTBOUND_MAX_IN_FLIGHT: String(limits.inFlight), OUTBOUND_MAX_PER_WINDOW: String(limits.perWindow),
-    OUTBOUND_WINDOW_MS: String(limits.windowMs), LOG_LEVEL: "debug",
+    OUTBOUND_MAX_IN_FLIGHT: String(limits.inFlight),
+    OUTBOUND_MAX_PER_WINDOW: String(limits.perWindow),
+    OUTBOUND_WINDOW_MS: String(limits.windowMs),
+    LOG_LEVEL: "debug",
   });
   try {
     const cron = world.linesMatching(/Completed task \d+ \((send-reminders|sweep-holds|sweep-deliveries)/);
@@ -46,8 +48,10 @@ export async function twoByTwo(opts: Options): Promise<Row> {
         worstWindow = Math.max(worstWindow, i - j + 1);
       }
     }
-    notes.push(`per endpoint: at most ${worstInFlight} in flight (limit ${limits.inFlight}), ${worstWindow} started in any `
-      + `${limits.windowMs / 1000} s (limit ${limits.perWindow})`);
+    notes.push(
+      `per endpoint: at most ${worstInFlight} in flight (limit ${limits.inFlight}), ${worstWindow} started in any ` +
+        `${limits.windowMs / 1000} s (limit ${limits.perWindow})`,
+    );
     const ticks = new Map<string, number>();
     for (const { at, line } of cron) {
       const task = line.match(/\((send-reminders|sweep-holds|sweep-deliveries)/)![1]!;
@@ -59,12 +63,20 @@ export async function twoByTwo(opts: Options): Promise<Row> {
     const [reminders] = await world.sql<{ appointments: number; sms: number }[]>`
       select count(distinct appointment_id)::int as appointments, count(*)::int as sms from sms_messages
       where kind = 'reminder' and appointment_id = any(${seeded.remindable}::uuid[])`;
-    notes.push(`reminders: ${reminders!.sms} for ${reminders!.appointments} of ${seeded.remindable.length} due appointments`);
+    notes.push(
+      `reminders: ${reminders!.sms} for ${reminders!.appointments} of ${seeded.remindable.length} due appointments`,
+    );
     const violations = (worstInFlight > limits.inFlight ? 1 : 0) + (worstWindow > limits.perWindow ? 1 : 0);
     return {
-      scenario: "2 web + 2 worker", sent: counted.sent, acknowledged: counted.acknowledged, lost: counted.lost,
+      scenario: "2 web + 2 worker",
+      sent: counted.sent,
+      acknowledged: counted.acknowledged,
+      lost: counted.lost,
       doubled: counted.doubled + extra + (reminders!.sms - reminders!.appointments) + violations,
-      fivexxDuringFault: load.fivexx.length, recoveryMs: null, notes, details: counted.details,
+      fivexxDuringFault: load.fivexx.length,
+      recoveryMs: null,
+      notes,
+      details: counted.details,
     };
   } finally {
     await world.close();
@@ -79,22 +91,36 @@ export async function slowEndpoint(opts: Options): Promise<Row> {
     await world.spawn("worker");
     const api = async (path: string, body: unknown) => {
       const res = await fetch(`http://127.0.0.1:${web.port}${path}`, {
-        method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body),
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
       });
-      return { status: res.status, body: await res.json() as { id: string } };
+      return { status: res.status, body: (await res.json()) as { id: string } };
     };
     const conversation = async (path: string) =>
-      (await api("/v1/conversations", { channel: "API", usecase: "chaos", config: { callback_url: `${world.receiver.url}${path}` } })).body.id;
+      (
+        await api("/v1/conversations", {
+          channel: "API",
+          usecase: "chaos",
+          config: { callback_url: `${world.receiver.url}${path}` },
+        })
+      ).body.id;
     const healthy = await Promise.all([1, 2, 3].map((i) => conversation(`/healthy/${i}`)));
     world.receiver.on("/hanging", [{ hang: true }]);
     world.receiver.on("/failing", [{ status: 500 }]);
     const bad = [await conversation("/hanging"), await conversation("/failing")];
     const posted = new Map<string, number>();
-    let sent = 0, acked = 0, fivexx = 0;
+    let sent = 0,
+      acked = 0,
+      fivexx = 0;
     const post = async (id: string, phase: string) => {
       sent++;
       const started = Date.now();
-      const res = await api(`/v1/conversations/${id}/messages`, { content: `${phase} ${sent}`, content_type: "TEXT", type: "BOT" });
+      const res = await api(`/v1/conversations/${id}/messages`, {
+        content: `${phase} ${sent}`,
+        content_type: "TEXT",
+        type: "BOT",
+      });
       if (res.status === 201) acked++;
       if (res.status >= 500) fivexx++;
       if (healthy.includes(id) && res.status === 201) posted.set(res.body.id, started);
@@ -110,17 +136,30 @@ export async function slowEndpoint(opts: Options): Promise<Row> {
     };
     const before = await phase("alone", healthy, opts.seconds / 3);
     const beside = await phase("beside", [...healthy, ...bad], (opts.seconds * 2) / 3);
-    await drained(world, 120_000, { endpointsExcluded: [`${world.receiver.url}/hanging`, `${world.receiver.url}/failing`] });
+    await drained(world, 120_000, {
+      endpointsExcluded: [`${world.receiver.url}/hanging`, `${world.receiver.url}/failing`],
+    });
     const arrived = new Map(world.receiver.received.map((r) => [JSON.parse(r.body).data?.id as string, r.at]));
-    const latency = (ids: string[]) => ids.map((id) => (arrived.get(id) ?? NaN) - posted.get(id)!).filter(Number.isFinite);
+    const latency = (ids: string[]) =>
+      ids.map((id) => (arrived.get(id) ?? NaN) - posted.get(id)!).filter(Number.isFinite);
     const [a, b] = [latency(before), latency(beside)];
     const lost = [...posted.keys()].filter((id) => !arrived.has(id)).length;
-    const hooks = world.receiver.received.filter((r) => r.path.startsWith("/healthy")).map((r) => r.headers["webhook-id"]);
+    const hooks = world.receiver.received
+      .filter((r) => r.path.startsWith("/healthy"))
+      .map((r) => r.headers["webhook-id"]);
     return {
-      scenario: "slow + failing endpoint", sent, acknowledged: acked, lost, doubled: 0, fivexxDuringFault: fivexx,
-      recoveryMs: null, details: { redelivered: hooks.length - new Set(hooks).size },
-      notes: [`healthy delivery p50/p95: alone ${percentile(a, 50)}/${percentile(a, 95)} ms, beside the bad ones `
-        + `${percentile(b, 50)}/${percentile(b, 95)} ms (${a.length}/${b.length} messages)`],
+      scenario: "slow + failing endpoint",
+      sent,
+      acknowledged: acked,
+      lost,
+      doubled: 0,
+      fivexxDuringFault: fivexx,
+      recoveryMs: null,
+      details: { redelivered: hooks.length - new Set(hooks).size },
+      notes: [
+        `healthy delivery p50/p95: alone ${percentile(a, 50)}/${percentile(a, 95)} ms, beside the bad ones ` +
+          `${percentile(b, 50)}/${percentile(b, 95)} ms (${a.length}/${b.length} messages)`,
+      ],
     };
   } finally {
     await world.close();
@@ -151,8 +190,10 @@ export async function providersDown(opts: Options, downSeconds: number): Promise
     let recoveryMs: number | null = null;
     for (const until = Date.now() + 240_000; Date.now() < until;) {
       const [left] = await world.sql<{ n: number }[]>`select
-        ((select count(*) from sms_messages where status in ('pending', 'unknown', 'sending') and created_at <= to_timestamp(${upAt / 1000}))
-        + (select count(*) from email_outbox where status in ('pending', 'sending') and created_at <= to_timestamp(${upAt / 1000})))::int as n`;
+        ((select count(*) from sms_messages where status in ('pending', 'unknown', 'sending')
+            and created_at <= to_timestamp(${upAt / 1000}))
+        + (select count(*) from email_outbox where status in ('pending', 'sending')
+            and created_at <= to_timestamp(${upAt / 1000})))::int as n`;
       if (left!.n === 0) {
         recoveryMs = Date.now() - upAt;
         break;
@@ -163,10 +204,17 @@ export async function providersDown(opts: Options, downSeconds: number): Promise
     await drained(world, 180_000);
     const counted = await count(world, load);
     return {
-      scenario: `Twilio + SMTP down ${downSeconds} s`, sent: counted.sent, acknowledged: counted.acknowledged,
-      lost: counted.lost, doubled: counted.doubled, fivexxDuringFault: fivexxDuring(load, [[downAt, upAt]]).during, recoveryMs,
-      notes: [`queued while down: ${queued!.sms} SMS, ${queued!.emails} emails; then ${counted.details.smsTexted} texts, `
-        + `${counted.details.emailsSent} emails in all`],
+      scenario: `Twilio + SMTP down ${downSeconds} s`,
+      sent: counted.sent,
+      acknowledged: counted.acknowledged,
+      lost: counted.lost,
+      doubled: counted.doubled,
+      fivexxDuringFault: fivexxDuring(load, [[downAt, upAt]]).during,
+      recoveryMs,
+      notes: [
+        `queued while down: ${queued!.sms} SMS, ${queued!.emails} emails; then ${counted.details.smsTexted} texts, ` +
+          `${counted.details.emailsSent} emails in all`,
+      ],
       details: counted.details,
     };
   } finally {

@@ -16,18 +16,30 @@ export interface Row {
   details: Record<string, number>;
 }
 
-export interface Options { database: () => Promise<Database>; rate: number; seconds: number; log?: (line: string) => void }
+export interface Options {
+  database: () => Promise<Database>;
+  rate: number;
+  seconds: number;
+  log?: (line: string) => void;
+}
 
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
 /** Starts a world with `webs` web and `workers` worker processes, seeds it, runs `body`, always closes it. */
-async function inWorld<T>(opts: Options, shape: { webs: number; workers: number; env?: Record<string, string>;
-  clinics?: number; remindable?: number }, body: (world: World, seeded: Seeded) => Promise<T>): Promise<T> {
+async function inWorld<T>(
+  opts: Options,
+  shape: { webs: number; workers: number; env?: Record<string, string>; clinics?: number; remindable?: number },
+  body: (world: World, seeded: Seeded) => Promise<T>,
+): Promise<T> {
   const world = await startWorld(await opts.database(), shape.env);
   try {
     for (let i = 0; i < shape.webs; i++) await world.spawn("web");
     for (let i = 0; i < shape.workers; i++) await world.spawn("worker");
-    const seeded = await seed(world, { clinics: shape.clinics ?? 2, patientsPerClinic: 10, remindable: shape.remindable ?? 0 });
+    const seeded = await seed(world, {
+      clinics: shape.clinics ?? 2,
+      patientsPerClinic: 10,
+      remindable: shape.remindable ?? 0,
+    });
     return await body(world, seeded);
   } finally {
     await world.close();
@@ -51,8 +63,15 @@ async function recovery(world: World, load: Load, since: number, limitMs = 60_00
 }
 
 /** Stops the load, waits for the providers' retries and the backlog, and counts. */
-async function finish(world: World, load: Load, name: string, windows: [number, number][], recoveries: (number | null)[],
-  notes: string[] = [], opts: { endpointsExcluded?: string[]; log?: (line: string) => void } = {}): Promise<Row> {
+async function finish(
+  world: World,
+  load: Load,
+  name: string,
+  windows: [number, number][],
+  recoveries: (number | null)[],
+  notes: string[] = [],
+  opts: { endpointsExcluded?: string[]; log?: (line: string) => void } = {},
+): Promise<Row> {
   load.stop();
   await load.settle(90_000);
   const done = await drained(world, 180_000, opts);
@@ -68,12 +87,26 @@ async function finish(world: World, load: Load, name: string, windows: [number, 
   const fivexx = fivexxDuring(load, windows);
   if (fivexx.outside > 0) notes.push(`${fivexx.outside} 5xx outside the fault`);
   counted.details.fivexxOutside = fivexx.outside;
+  for (const r of load.fivexx) {
+    const [a, b] = windows.find(([a]) => r.answeredAt >= a) ?? [0, 0];
+    if (r.at > b + 2000 || r.answeredAt < a) {
+      opts.log?.(
+        `  5xx outside: ${r.status} ${r.path} sent ${r.at - b} ms after the fault, answered after ` +
+          `${r.answeredAt - r.at} ms`,
+      );
+    }
+  }
   if (load.broken.length > 0) notes.push(`${load.broken.length} sends met a closed port (retried)`);
   return {
-    scenario: name, sent: counted.sent, acknowledged: counted.acknowledged, lost: counted.lost, doubled: counted.doubled,
+    scenario: name,
+    sent: counted.sent,
+    acknowledged: counted.acknowledged,
+    lost: counted.lost,
+    doubled: counted.doubled,
     fivexxDuringFault: fivexx.during,
     recoveryMs: recoveries.some((r) => r === null) ? null : Math.max(0, ...(recoveries as number[])),
-    notes, details: counted.details,
+    notes,
+    details: counted.details,
   };
 }
 
@@ -91,12 +124,15 @@ export async function killNine(opts: Options, role: "web" | "worker", kills: num
       const target = world.procs.find((p) => p.role === role)!;
       const { killedAt, upAt } = await world.kill9AndRestart(target);
       windows.push([killedAt, upAt]);
-      opts.log?.(`  kill -9 ${role} #${k + 1} at +${((killedAt - start) / 1000).toFixed(1)} s, back after ${upAt - killedAt} ms`);
+      opts.log?.(
+        `  kill -9 ${role} #${k + 1} at +${((killedAt - start) / 1000).toFixed(1)} s, back after ${upAt - killedAt} ms`,
+      );
       recoveries.push(await recovery(world, load, upAt));
     }
     await Bun.sleep(Math.max(0, start + opts.seconds * 1000 - Date.now()));
-    return finish(world, load, `kill -9 ${role} ×${kills}`, windows, recoveries,
-      [`restart ${Math.round(Math.max(...windows.map(([a, b]) => b - a)))} ms at most`]);
+    return finish(world, load, `kill -9 ${role} ×${kills}`, windows, recoveries, [
+      `restart ${Math.round(Math.max(...windows.map(([a, b]) => b - a)))} ms at most`,
+    ]);
   });
 }
 
@@ -107,7 +143,8 @@ export async function postgresOutage(opts: Options, outageSeconds: number): Prom
     await Bun.sleep(Math.min(8_000, (opts.seconds * 1000) / 4));
     const web = world.webs()[0]!;
     // As Fly's health check asks: every 500 ms, 2 s timeout (0: no answer in time).
-    const readyz = async () => (await fetch(`http://127.0.0.1:${web.port}/readyz`, { signal: AbortSignal.timeout(2000) })).status;
+    const readyz = async () =>
+      (await fetch(`http://127.0.0.1:${web.port}/readyz`, { signal: AbortSignal.timeout(2000) })).status;
     const cutAt = Date.now();
     await world.pgProxy.cut();
     const during: number[] = [];
@@ -125,14 +162,28 @@ export async function postgresOutage(opts: Options, outageSeconds: number): Prom
     const recovered = await recovery(world, load, restoredAt);
     await Bun.sleep(Math.max(0, cutAt + opts.seconds * 1000 - Date.now()));
     const alive = world.procs.every((p) => p.started.proc.exitCode === null);
-    const row = await finish(world, load, `Postgres stopped ${outageSeconds} s`, [[cutAt, restoredAt]], [recovered], [
-      `/readyz while away: ${summarise(during)}`, alive ? "no process restarted" : "a process died",
-    ], { log: opts.log });
-    return { ...row, details: { ...row.details, readyzChecks: during.length, readyzGreen: during.filter((c) => c === 200).length,
-      processesDied: alive ? 0 : 1 } };
+    const row = await finish(
+      world,
+      load,
+      `Postgres stopped ${outageSeconds} s`,
+      [[cutAt, restoredAt]],
+      [recovered],
+      [`/readyz while away: ${summarise(during)}`, alive ? "no process restarted" : "a process died"],
+      { log: opts.log },
+    );
+    return {
+      ...row,
+      details: {
+        ...row.details,
+        readyzChecks: during.length,
+        readyzGreen: during.filter((c) => c === 200).length,
+        processesDied: alive ? 0 : 1,
+      },
+    };
   });
 }
 
-const summarise = (codes: number[]) => [...new Set(codes)].map((c) => `${c}×${codes.filter((x) => x === c).length}`).join(" ");
+const summarise = (codes: number[]) =>
+  [...new Set(codes)].map((c) => `${c}×${codes.filter((x) => x === c).length}`).join(" ");
 
 export { twoByTwo, slowEndpoint, providersDown } from "./scenarios-more";

@@ -2,7 +2,12 @@
 import type { Load } from "./load";
 import type { World } from "./world";
 
-export interface Outstanding { events: number; sms: number; emails: number; deliveries: number }
+export interface Outstanding {
+  events: number;
+  sms: number;
+  emails: number;
+  deliveries: number;
+}
 
 /** Work not finished yet: events not processed, SMS and emails not handed over, deliveries not succeeded. */
 export async function outstanding(world: World, opts: { endpointsExcluded?: string[] } = {}): Promise<Outstanding> {
@@ -12,7 +17,8 @@ export async function outstanding(world: World, opts: { endpointsExcluded?: stri
     (select count(*) from sms_messages where status in ('pending', 'unknown', 'sending'))::int as sms,
     (select count(*) from email_outbox where status in ('pending', 'sending'))::int as emails,
     (select count(*) from deliveries d join webhook_endpoints e on e.id = d.endpoint_id
-      where d.status <> 'succeeded' and not (e.url like any(${excluded.map((u) => `${u}%`)}::text[])))::int as deliveries`;
+      where d.status <> 'succeeded'
+        and not (e.url like any(${excluded.map((u) => `${u}%`)}::text[])))::int as deliveries`;
   return row!;
 }
 
@@ -54,11 +60,17 @@ export async function count(world: World, load: Load, opts: { endpointsExcluded?
     (select count(*) as n from transactions group by stripe_object_id, kind) t`;
   const [replies] = await world.sql<{ n: number }[]>`select coalesce(sum(n - 1), 0)::int as n from
     (select count(*) as n from messages where external_id is not null group by external_id, type) t`;
-  const recorded = tally((await world.sql<{ to: string; body: string }[]>`
-    select "to", body from sms_messages where twilio_sid is not null`).map((r) => `${r.to}\u0000${r.body}`));
+  const recorded = tally(
+    (
+      await world.sql<{ to: string; body: string }[]>`
+    select "to", body from sms_messages where twilio_sid is not null`
+    ).map((r) => `${r.to}\u0000${r.body}`),
+  );
   const texted = tally(world.twilio.messages.map((m) => `${m.to}\u0000${m.body}`));
   const doubledTexts = [...texted].reduce((sum, [key, n]) => sum + Math.max(0, n - (recorded.get(key) ?? 0)), 0);
-  const outbox = tally((await world.sql<{ to: string }[]>`select "to" from email_outbox where status = 'sent'`).map((r) => r.to));
+  const outbox = tally(
+    (await world.sql<{ to: string }[]>`select "to" from email_outbox where status = 'sent'`).map((r) => r.to),
+  );
   const mailed = tally(world.smtp.messages.flatMap((m) => m.to));
   const doubledEmails = [...mailed].reduce((sum, [to, n]) => sum + Math.max(0, n - (outbox.get(to) ?? 0)), 0);
   const hooks = world.receiver.received.map((r) => r.headers["webhook-id"]!).filter(Boolean);
@@ -68,12 +80,23 @@ export async function count(world: World, load: Load, opts: { endpointsExcluded?
       as undelivered`;
 
   const details = {
-    missing, unprocessed, unsentSms: left.sms, unsentEmails: left.emails, undelivered: left.deliveries,
-    doubledLedger: ledger!.n, doubledReplies: replies!.n, doubledTexts, doubledEmails,
+    missing,
+    unprocessed,
+    unsentSms: left.sms,
+    unsentEmails: left.emails,
+    undelivered: left.deliveries,
+    doubledLedger: ledger!.n,
+    doubledReplies: replies!.n,
+    doubledTexts,
+    doubledEmails,
     // Same webhook-id received again (at-least-once; receivers deduplicate on it): reported, not an effect.
-    redelivered: hooks.length - new Set(hooks).size, smsTexted: world.twilio.messages.length,
-    emailsSent: world.smtp.messages.length, emailsQueued: outboxRows!.n, undeliveredCallbacks: outboxRows!.undelivered,
-    customerWebhooks: new Set(hooks).size, refusedConnections: load.broken.length,
+    redelivered: hooks.length - new Set(hooks).size,
+    smsTexted: world.twilio.messages.length,
+    emailsSent: world.smtp.messages.length,
+    emailsQueued: outboxRows!.n,
+    undeliveredCallbacks: outboxRows!.undelivered,
+    customerWebhooks: new Set(hooks).size,
+    refusedConnections: load.broken.length,
   };
   return {
     sent: load.webhooks.length,
@@ -90,8 +113,11 @@ function tally(keys: string[]): Map<string, number> {
   return out;
 }
 
-/** 5xx answers inside any of the fault windows (plus `graceMs` after each), and outside them. */
+/**
+ * 5xx answers to requests that were in flight during a fault window (plus `graceMs` after it: the first statement on
+ * a connection the outage broke), and the others.
+ */
 export function fivexxDuring(load: Load, windows: [number, number][], graceMs = 2000) {
-  const inside = load.fivexx.filter((r) => windows.some(([a, b]) => r.at >= a && r.at <= b + graceMs)).length;
+  const inside = load.fivexx.filter((r) => windows.some(([a, b]) => r.answeredAt >= a && r.at <= b + graceMs)).length;
   return { during: inside, outside: load.fivexx.length - inside };
 }
