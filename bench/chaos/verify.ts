@@ -44,7 +44,8 @@ export interface Counted {
 /**
  * lost: acknowledged webhooks with no stored event, or whose event is still unprocessed, plus SMS, emails and
  * deliveries (to endpoints that answer) never handed over. doubled: the same effect twice: a ledger row, an SMS
- * Twilio received more often than Switchboard recorded it, an email the SMTP server received more often than
+ * Twilio received more often than Switchboard has rows for it (sent or not: a send whose answer was never recorded
+ * is not a double), an email the SMTP server received more often than
  * the outbox holds it, a second reply to one inbound SMS.
  */
 export async function count(world: World, load: Load, opts: { endpointsExcluded?: string[] } = {}): Promise<Counted> {
@@ -63,7 +64,7 @@ export async function count(world: World, load: Load, opts: { endpointsExcluded?
   const recorded = tally(
     (
       await world.sql<{ to: string; body: string }[]>`
-    select "to", body from sms_messages where twilio_sid is not null`
+    select "to", body from sms_messages`
     ).map((r) => `${r.to}\u0000${r.body}`),
   );
   const texted = tally(world.twilio.messages.map((m) => `${m.to}\u0000${m.body}`));
