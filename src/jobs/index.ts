@@ -5,6 +5,7 @@ import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeli
 import { EVALUATE_ALERTS, evaluateAlertsTask } from "./evaluate-alerts";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
+import { retentionTask } from "./retention";
 import { RECONCILE_TASKS, reconcileCron, reconcileTask } from "./reconcile";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
@@ -34,6 +35,7 @@ function processingTasks(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
+    retention: retentionTask(deps, () => Object.keys(taskList(deps))),
     [EVALUATE_ALERTS.task]: evaluateAlertsTask(deps),
     ...Object.fromEntries(Object.entries(RECONCILE_TASKS).map(([task, pass]) => [task, reconcileTask(deps, pass)])),
   };
@@ -44,17 +46,26 @@ function outboundTasks(deps: Deps): TaskList {
   return { "send-delivery": sendDeliveryTask(deps) };
 }
 
-export const CRON: CronItem[] = [
-  { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
-  { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
-  // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
-  { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
-  // Alert rules every minute; cron fires once per tick across every worker process.
-  { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
-];
+/**
+ * The crontab. Sweeps and reminders run every SWEEP_INTERVAL_MINUTES (5); graphile-worker's cron adds one job per
+ * tick however many worker processes run it.
+ */
+export const cron = (config: Pick<Deps["config"], "SWEEP_INTERVAL_MINUTES">): CronItem[] => {
+  const every = `*/${config.SWEEP_INTERVAL_MINUTES} * * * *`;
+  return [
+    { task: "sweep-holds", match: every, identifier: "sweep-holds" },
+    { task: "sweep-deliveries", match: every, identifier: "sweep-deliveries" },
+    // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
+    { task: "send-reminders", match: every, identifier: "send-reminders" },
+    // Alert rules every minute; cron fires once per tick across every worker process.
+    { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
+    // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
+    { task: "retention", match: "17 3 * * *", identifier: "retention" },
+  ];
+};
 
 /** The cron items a processing runner schedules: the fixed ones, and reconciliation at its configured interval. */
-export const cronItems = (config: Deps["config"]): CronItem[] => [...CRON, ...reconcileCron(config)];
+export const cronItems = (config: Deps["config"]): CronItem[] => [...cron(config), ...reconcileCron(config)];
 
 export interface Worker {
   runners: Runner[];
