@@ -110,6 +110,8 @@ export const EnvSchema = T.Object({
    */
   WORKER_HEARTBEAT_INTERVAL_MS: Int(100, 600_000, 10_000),
   WORKER_STALE_AFTER_MS: Int(1000, 3_600_000, 60_000),
+  /** A runner with a free slot that started no job while one was due for this long is restarted (it stalled). */
+  WORKER_STALL_AFTER_MS: Int(1000, 3_600_000, 60_000),
   /** graphile-worker local queue: jobs fetched (and locked) per query; 0 or 1 fetches one at a time. */
   WORKER_LOCAL_QUEUE_SIZE: Int(0, 1000, 50),
   /** graphile-worker batches job completions (and failures) within this many ms; -1 writes each at once. */

@@ -78,6 +78,7 @@ export async function startWorld(database: Database, env: Record<string, string>
     API_RATE_LIMIT: "1000000",
     WORKER_HEARTBEAT_INTERVAL_MS: "1000",
     WORKER_STALE_AFTER_MS: "5000",
+    WORKER_STALL_AFTER_MS: "10000",
     // The per-endpoint start limit would make the customer backlog, not the fault, set how long a run drains;
     // the 2 web + 2 worker scenario sets its own limits to check them.
     OUTBOUND_MAX_PER_WINDOW: "100000",
