@@ -100,6 +100,8 @@ export const EnvSchema = T.Object({
   /** An internal port serving only /metrics, /healthz and /readyz (Fly's [metrics] scrapes it), without a token. */
   METRICS_PORT: T.Optional(T.Integer({ minimum: 1, maximum: 65535 })),
   HOLD_MINUTES: Int(1, 7 * 24 * 60, 120),
+  /** How often the cron sweeps (holds, deliveries) and the reminder run happen: every N minutes. */
+  SWEEP_INTERVAL_MINUTES: Int(1, 30, 5),
   REMINDER_HOURS: Int(1, 24 * 14, 24),
   /** pretty: readable lines; json: one JSON object a line. Unset: pretty when stdout is a terminal, else json. */
   LOG_FORMAT: T.Optional(T.Union([T.Literal("pretty"), T.Literal("json")])),
@@ -111,10 +113,19 @@ export const EnvSchema = T.Object({
    */
   WORKER_HEARTBEAT_INTERVAL_MS: Int(100, 600_000, 10_000),
   WORKER_STALE_AFTER_MS: Int(1000, 3_600_000, 60_000),
+  /** A runner with a free slot that started no job while one was due for this long is restarted (it stalled). */
+  WORKER_STALL_AFTER_MS: Int(1000, 3_600_000, 60_000),
   /** graphile-worker local queue: jobs fetched (and locked) per query; 0 or 1 fetches one at a time. */
   WORKER_LOCAL_QUEUE_SIZE: Int(0, 1000, 50),
   /** graphile-worker batches job completions (and failures) within this many ms; -1 writes each at once. */
   WORKER_COMPLETE_BATCH_MS: Int(0, 10_000, 5),
+  /**
+   * Raw webhook bodies and headers, attempt response bodies, SMS status payloads and sent email bodies older than
+   * this are removed by the daily retention job (rows, keys and outcomes stay).
+   */
+  RETENTION_DAYS: Int(1, 3650, 30),
+  /** Rows retention changes per statement: each batch is its own short transaction. */
+  RETENTION_BATCH_SIZE: Int(1, 100_000, 1000),
   /** Group commit of inbound webhooks (src/ingest/group-commit.ts): batch size, wait for company, writes at once. */
   INGEST_BATCH_MAX: Int(1, 2000, 256),
   INGEST_BATCH_WAIT_MS: Int(0, 1000, 0),

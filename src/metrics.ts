@@ -70,6 +70,12 @@ export function createMetrics() {
       labelNames: ["type"] as const,
       registers: [registry],
     }),
+    retentionRows: new Counter({
+      name: "switchboard_retention_rows_total",
+      help: "Rows the retention job emptied (cleared) or removed (deleted), by table",
+      labelNames: ["table", "action"] as const,
+      registers: [registry],
+    }),
     outboundOldestWaiting: new Gauge({
       name: "switchboard_outbound_oldest_waiting_seconds",
       help: "Age of the oldest outbound webhook delivery not yet finished (queue lag)",

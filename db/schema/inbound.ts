@@ -21,6 +21,11 @@ export const webhookEvents = pgTable("webhook_events", {
   attempts: integer("attempts").notNull().default(0),
   lastError: text("last_error"),
   processedAt: timestamp("processed_at", { withTimezone: true }),
+  /**
+   * When retention (RETENTION_DAYS) emptied raw_body and headers. The row, its key, its answer and its outcome stay,
+   * so a late duplicate still gets the first answer; the event can no longer be replayed.
+   */
+  purgedAt: timestamp("purged_at", { withTimezone: true }),
   /** `webhook` (the provider called us) or `reconcile` (found by asking the provider, src/reconcile/). */
   source: text("source").notNull().default("webhook"),
   /** Why a reconciled event was fetched, for the event log and the console. */
@@ -36,4 +41,6 @@ export const webhookEvents = pgTable("webhook_events", {
   index("webhook_events_phone_idx").on(t.phone, t.id).where(sql`phone is not null`),
   // Alert rules read a window of recent events per provider (failure share, answer times, silence).
   index("webhook_events_provider_received_idx").on(t.provider, t.receivedAt),
+  // What retention walks: only rows whose body is still there (about RETENTION_DAYS of events).
+  index("webhook_events_unpurged_idx").on(t.receivedAt).where(sql`purged_at is null`),
 ]);

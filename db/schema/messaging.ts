@@ -16,11 +16,14 @@ export const emailOutbox = pgTable("email_outbox", {
   lastError: text("last_error"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp("sent_at", { withTimezone: true }),
+  /** When retention emptied the body of this finished email (the row, its recipient and outcome stay). */
+  purgedAt: timestamp("purged_at", { withTimezone: true }),
 }, (t) => [
   uniqueIndex("email_outbox_dedupe_key").on(t.dedupeKey),
   index("email_outbox_status_idx").on(t.status),
   index("email_outbox_created_idx").on(t.createdAt, t.id),
   index("email_outbox_to_idx").on(t.to),
+  index("email_outbox_unpurged_idx").on(t.createdAt).where(sql`purged_at is null`),
 ]);
 
 /**
@@ -84,4 +87,9 @@ export const smsStatusEvents = pgTable("sms_status_events", {
   rawDlrDoneDate: text("raw_dlr_done_date"),
   payload: jsonb("payload").$type<Record<string, string>>(),
   receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index("sms_status_events_sid_idx").on(t.twilioSid), index("sms_status_events_event_idx").on(t.webhookEventId)]);
+}, (t) => [
+  index("sms_status_events_sid_idx").on(t.twilioSid),
+  index("sms_status_events_event_idx").on(t.webhookEventId),
+  // What retention walks: history rows still holding Twilio's parameters.
+  index("sms_status_events_payload_idx").on(t.receivedAt).where(sql`payload is not null`),
+]);

@@ -92,6 +92,8 @@ export const deliveryAttempts = pgTable("delivery_attempts", {
   index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt),
   // Retries per minute (an alert rule) count recent attempts.
   index("delivery_attempts_started_idx").on(t.startedAt),
+  // What retention walks: attempts whose response body is still kept.
+  index("delivery_attempts_body_idx").on(t.startedAt).where(sql`response_body is not null`),
 ]);
 
 /**

@@ -35,7 +35,11 @@ export const EmailSummary = t.Object({
   sent_at: Nullable(Time()),
   next_attempt_at: Nullable(t.String({ format: "date-time", description: "When a pending email is tried again" })),
 });
-export const Email = t.Composite([EmailSummary, t.Object({ body: t.String() })]);
+export const Email = t.Composite([EmailSummary, t.Object({
+  body: t.String(),
+  purged_at: t.Optional(Nullable(t.String({ format: "date-time",
+    description: "When retention emptied the body (RETENTION_DAYS after it was queued); null while it is kept" }))),
+})]);
 
 const nextAttemptAt = sql<string | null>`(select j.run_at from graphile_worker.jobs j
   where j.key = 'email:' || email_outbox.id::text and j.task_identifier = 'send-email')`.as("next_attempt_at");
@@ -99,7 +103,7 @@ export function emailRoutes(deps: Deps) {
       "/:id",
       async ({ params }) => {
         const [row] = await deps.db
-          .select({ ...summary, body: emailOutbox.body })
+          .select({ ...summary, body: emailOutbox.body, purgedAt: emailOutbox.purgedAt })
           .from(emailOutbox)
           .where(eq(emailOutbox.id, params.id));
         if (!row) throw notFound("email");

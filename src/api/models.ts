@@ -97,6 +97,8 @@ export const WebhookEventSummary = t.Object({
 export const WebhookEvent = t.Composite([WebhookEventSummary, t.Object({
   provider_token: Nullable(t.String()), headers: t.Record(t.String(), t.String()), raw_body: t.String(),
   response_body: t.String(), response_content_type: t.String(),
+  purged_at: t.Optional(Nullable(t.String({ format: "date-time",
+    description: "When retention emptied raw_body and headers (RETENTION_DAYS); null while they are kept" }))),
 })]);
 
 export const WebhookEventRaw = t.Object({

@@ -166,7 +166,7 @@ export function webhookEventRoutes(deps: Deps) {
       },
       {
         params: NumericIdParam,
-        response: { 202: t.Object({ id: t.Integer(), status: t.Literal("pending") }), 404: ErrorBody },
+        response: { 202: t.Object({ id: t.Integer(), status: t.Literal("pending") }), 404: ErrorBody, 409: ErrorBody },
         detail: detail("replayWebhookEvent", "Process a stored webhook again (its effects are idempotent)"),
       },
     );

@@ -3,7 +3,7 @@ import { webhookEvents } from "../../db/schema";
 import type { Config } from "../config";
 import { type Db, type Executor, isConnectionError, isTransactionAbort, retryOnStaleConnection, type Tx } from "../db";
 import type { Answer, EventSource, Provider } from "../domain/webhooks";
-import { StorageError } from "../errors";
+import { AppError, StorageError } from "../errors";
 import { enqueue } from "../queue";
 import { createGroupCommit, type GroupCommit } from "./group-commit";
 import type { Settled } from "../settled";
@@ -253,12 +253,20 @@ export async function replayEvent(deps: { db: Db }, eventId: number): Promise<bo
   return deps.db.transaction((tx) => replayEventIn(tx, eventId));
 }
 
-/** replayEvent inside the caller's transaction (the console records its audit row in the same one). */
+/**
+ * replayEvent inside the caller's transaction (the console records its audit row in the same one). False when there
+ * is no such event; throws a 409 AppError when retention already emptied its body (nothing is left to process).
+ */
 export async function replayEventIn(tx: Executor, eventId: number): Promise<boolean> {
-  const rows = await tx.update(webhookEvents)
+  const [found] = await tx.select({ purgedAt: webhookEvents.purgedAt }).from(webhookEvents)
+    .where(eq(webhookEvents.id, eventId)).for("update");
+  if (!found) return false;
+  if (found.purgedAt) {
+    throw new AppError(409, "purged", "this event's body was removed by retention (RETENTION_DAYS); it cannot be replayed");
+  }
+  await tx.update(webhookEvents)
     .set({ status: "pending", lastError: null, processedAt: null })
-    .where(eq(webhookEvents.id, eventId)).returning({ id: webhookEvents.id });
-  if (rows.length === 0) return false;
+    .where(eq(webhookEvents.id, eventId));
   await enqueue(tx, "process-webhook", { eventId, replay: true }, { jobKey: `event:${eventId}` });
   return true;
 }

@@ -5,6 +5,7 @@ import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeli
 import { EVALUATE_ALERTS, evaluateAlertsTask } from "./evaluate-alerts";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
 import { processWebhookTask } from "./process-webhook";
+import { retentionTask } from "./retention";
 import { RECONCILE_TASKS, reconcileCron, reconcileTask } from "./reconcile";
 import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
@@ -34,6 +35,7 @@ function processingTasks(deps: Deps): TaskList {
     "deliver-clinic-event": deliverClinicEventTask(deps),
     "sweep-deliveries": sweepDeliveriesTask(deps),
     "send-reminders": sendRemindersTask(deps),
+    retention: retentionTask(deps, () => Object.keys(taskList(deps))),
     [EVALUATE_ALERTS.task]: evaluateAlertsTask(deps),
     ...Object.fromEntries(Object.entries(RECONCILE_TASKS).map(([task, pass]) => [task, reconcileTask(deps, pass)])),
   };
@@ -44,17 +46,26 @@ function outboundTasks(deps: Deps): TaskList {
   return { "send-delivery": sendDeliveryTask(deps) };
 }
 
-export const CRON: CronItem[] = [
-  { task: "sweep-holds", match: "*/5 * * * *", identifier: "sweep-holds" },
-  { task: "sweep-deliveries", match: "*/5 * * * *", identifier: "sweep-deliveries" },
-  // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
-  { task: "send-reminders", match: "*/5 * * * *", identifier: "send-reminders" },
-  // Alert rules every minute; cron fires once per tick across every worker process.
-  { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
-];
+/**
+ * The crontab. Sweeps and reminders run every SWEEP_INTERVAL_MINUTES (5); graphile-worker's cron adds one job per
+ * tick however many worker processes run it.
+ */
+export const cron = (config: Pick<Deps["config"], "SWEEP_INTERVAL_MINUTES">): CronItem[] => {
+  const every = `*/${config.SWEEP_INTERVAL_MINUTES} * * * *`;
+  return [
+    { task: "sweep-holds", match: every, identifier: "sweep-holds" },
+    { task: "sweep-deliveries", match: every, identifier: "sweep-deliveries" },
+    // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
+    { task: "send-reminders", match: every, identifier: "send-reminders" },
+    // Alert rules every minute; cron fires once per tick across every worker process.
+    { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
+    // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
+    { task: "retention", match: "17 3 * * *", identifier: "retention" },
+  ];
+};
 
 /** The cron items a processing runner schedules: the fixed ones, and reconciliation at its configured interval. */
-export const cronItems = (config: Deps["config"]): CronItem[] => [...CRON, ...reconcileCron(config)];
+export const cronItems = (config: Deps["config"]): CronItem[] => [...cron(config), ...reconcileCron(config)];
 
 export interface Worker {
   runners: Runner[];
@@ -64,6 +75,8 @@ export interface Worker {
   stop(): Promise<void>;
   /** Resolves once no task of this worker is running any more, or after `limitMs`. */
   settled(limitMs: number): Promise<void>;
+  /** The name of a runner that has stopped taking jobs although jobs wait for it (see isStalled), if any. */
+  stalled(stallAfterMs: number): Promise<string | undefined>;
 }
 
 /**
@@ -75,13 +88,15 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
   const { config } = deps;
   const runners: RunningPool[] = [];
   const running = new Set<Promise<unknown>>();
+  const processing = activity("processing", processingTasks(deps), config.WORKER_CONCURRENCY);
+  const outbound = activity("outbound", outboundTasks(deps), config.OUTBOUND_CONCURRENCY);
   try {
     runners.push(await startRunner(deps, {
-      name: "processing", tasks: tracked(processingTasks(deps), running), concurrency: config.WORKER_CONCURRENCY,
+      name: "processing", tasks: tracked(processing.tasks, running), concurrency: config.WORKER_CONCURRENCY,
       cron: true, events,
     }));
     runners.push(await startRunner(deps, {
-      name: "outbound", tasks: tracked(outboundTasks(deps), running), concurrency: config.OUTBOUND_CONCURRENCY,
+      name: "outbound", tasks: tracked(outbound.tasks, running), concurrency: config.OUTBOUND_CONCURRENCY,
       cron: false, events,
     }));
   } catch (error) {
@@ -96,11 +111,58 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
     },
+    async stalled(stallAfterMs) {
+      for (const runner of [processing, outbound]) {
+        const [due] = await deps.sql<{ age_ms: number | null }[]>`
+          select (extract(epoch from now() - min(run_at)) * 1000)::float8 as age_ms from graphile_worker.jobs
+          where task_identifier = any(${Object.keys(runner.tasks)}) and locked_at is null and queue_name is null
+            and run_at <= now() and attempts < max_attempts`;
+        const facts = {
+          sinceLastStartMs: Date.now() - runner.lastStart, running: runner.running, concurrency: runner.concurrency,
+          oldestDueMs: due?.age_ms ?? null,
+        };
+        if (isStalled(facts, stallAfterMs)) return runner.name;
+      }
+      return undefined;
+    },
     async settled(limitMs) {
       const limit = new Promise<void>((resolve) => setTimeout(resolve, limitMs).unref?.());
       await Promise.race([Promise.allSettled([...running]).then(() => undefined), limit]);
     },
   };
+}
+
+interface Activity { name: string; tasks: TaskList; concurrency: number; lastStart: number; running: number }
+
+/** The runner's tasks, counting how many run and when the last one started (what `stalled` reads). */
+function activity(name: string, tasks: TaskList, concurrency: number): Activity {
+  const state: Activity = { name, tasks: {}, concurrency, lastStart: Date.now(), running: 0 };
+  for (const [id, task] of Object.entries(tasks)) {
+    if (!task) continue;
+    state.tasks[id] = async (payload, helpers) => {
+      state.lastStart = Date.now();
+      state.running++;
+      try {
+        return await task(payload, helpers);
+      } finally {
+        state.running--;
+      }
+    };
+  }
+  return state;
+}
+
+/**
+ * A runner is stalled when a job it could run has been due for `stallAfterMs`, it has a free slot, and it has
+ * started nothing for as long: graphile-worker's runner can stop fetching after a database outage without
+ * stopping (so its heartbeat alone would keep its locks alive for ever). The supervisor then restarts it.
+ */
+export function isStalled(
+  f: { sinceLastStartMs: number; running: number; concurrency: number; oldestDueMs: number | null },
+  stallAfterMs: number,
+): boolean {
+  return f.oldestDueMs !== null && f.oldestDueMs > stallAfterMs && f.running < f.concurrency
+    && f.sinceLastStartMs > stallAfterMs;
 }
 
 /** The same tasks, each run counted in `running` until it settles (a stopped runner does not wait for them). */

@@ -28,6 +28,13 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
     if (!stopping) timer = setTimeout(() => { starting = start(); }, restartDelayMs);
   };
 
+  // Checks the running worker for a runner that stopped fetching jobs without stopping (set by start()).
+  let restartIfStalled: () => Promise<void> = async () => {};
+  const watchdog = setInterval(() => {
+    if (!stopping && current) void restartIfStalled();
+  }, deps.config.WORKER_HEARTBEAT_INTERVAL_MS);
+  watchdog.unref?.();
+
   const orphan = (ids: Set<string>) => {
     orphaned = [...new Set([...orphaned, ...ids])];
     for (const id of ids) live.delete(id);
@@ -53,17 +60,23 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
         return;
       }
       current = worker;
-      void worker.done.then(() => undefined, (error: unknown) => error).then(async (error) => {
+      const restart = async (why: string, error?: unknown) => {
         if (stopping || current !== worker) return;
         current = undefined;
-        deps.log.error("worker stopped unexpectedly; restarting", { error, restartInMs: restartDelayMs });
+        deps.log.error(`worker ${why}; restarting`, { error, restartInMs: restartDelayMs });
         // Its jobs are unlocked only once its tasks have really ended (a stopped runner's tasks run on, a Twilio
         // call among them): a job must never run again beside itself. Meanwhile its ids keep their heartbeat.
         await worker.stop().catch(() => undefined);
         await worker.settled(deps.config.OUTBOUND_TIMEOUT_MS + deps.config.TWILIO_TIMEOUT_MS);
         orphan(workerIds);
         schedule();
-      });
+      };
+      void worker.done.then(() => undefined, (error: unknown) => error)
+        .then((error) => restart("stopped unexpectedly", error));
+      restartIfStalled = async () => {
+        const stalled = await worker.stalled(deps.config.WORKER_STALL_AFTER_MS).catch(() => undefined);
+        if (stalled) await restart(`runner "${stalled}" stalled (jobs wait, none started)`);
+      };
     } catch (error) {
       // A runner that did start was stopped by startWorker; whatever it locked is freed before the next start.
       orphan(workerIds);
@@ -78,6 +91,7 @@ export async function superviseWorker(deps: Deps, restartDelayMs = 5_000): Promi
     async stop() {
       stopping = true;
       clearTimeout(timer);
+      clearInterval(watchdog);
       await starting;
       await current?.stop();
       await heartbeats.stop();

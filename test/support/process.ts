@@ -16,12 +16,24 @@ export async function freePort(): Promise<number> {
 
 export interface Proc { proc: Subprocess; output: () => string }
 
-/** A child process with only the given environment (plus PATH and HOME); the last 20 kB of its output are kept. */
-export function spawnProcess(cmd: string[], cwd: string, env: Record<string, string>): Proc {
+/**
+ * A child process with only the given environment (plus PATH and HOME); the last 20 kB of its output are kept,
+ * and every whole line goes to `onLine` when given.
+ */
+export function spawnProcess(cmd: string[], cwd: string, env: Record<string, string>, onLine?: (line: string) => void): Proc {
   let output = "";
   const proc = Bun.spawn(cmd, { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output = (output + new TextDecoder().decode(chunk)).slice(-20_000);
+    const decoder = new TextDecoder();
+    let partial = "";
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      output = (output + text).slice(-20_000);
+      if (!onLine) continue;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) onLine(line);
+    }
   };
   void collect(proc.stdout as ReadableStream<Uint8Array>);
   void collect(proc.stderr as ReadableStream<Uint8Array>);
@@ -31,8 +43,8 @@ export function spawnProcess(cmd: string[], cwd: string, env: Record<string, str
 export interface Started extends Proc { port: number; exited: Promise<number> }
 
 /** Runs `src/main.ts` as `npm start` does, with only the given environment (plus PATH and HOME). */
-export function startSwitchboard(env: Record<string, string>): Started {
-  const started = spawnProcess([process.execPath, "src/main.ts"], ROOT, env);
+export function startSwitchboard(env: Record<string, string>, onLine?: (line: string) => void): Started {
+  const started = spawnProcess([process.execPath, "src/main.ts"], ROOT, env, onLine);
   return { ...started, port: Number(env.PORT ?? 3000), exited: started.proc.exited };
 }
 

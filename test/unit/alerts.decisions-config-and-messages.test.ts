@@ -6,7 +6,7 @@ import { smsFailures } from "../../src/alerts/rules/messaging";
 import { deliveryRetries } from "../../src/alerts/rules/outbound";
 import { parseCronItems } from "graphile-worker";
 import { ConfigError, loadConfig } from "../../src/config";
-import { CRON } from "../../src/jobs";
+import { cron } from "../../src/jobs";
 import { parseDebuggerEvent } from "../../src/domain/twilio-debugger";
 
 const config = loadConfig({ NODE_ENV: "test", PUBLIC_URL: "https://sb.example.test/" });
@@ -55,7 +55,7 @@ describe("rule decisions are pure functions of figures and thresholds", () => {
 
 describe("the evaluation schedule", () => {
   test("runs every minute, one waiting job at a time, ahead of the webhook backlog, never retried", () => {
-    const [item] = parseCronItems(CRON).filter((i) => i.identifier === "evaluate-alerts");
+    const [item] = parseCronItems(cron({ SWEEP_INTERVAL_MINUTES: 5 })).filter((i) => i.identifier === "evaluate-alerts");
     expect(item).toMatchObject({
       task: "evaluate-alerts", options: { jobKey: "evaluate-alerts", maxAttempts: 1, priority: -10 },
     });
