@@ -35,8 +35,8 @@ const isHandled = (event: Stripe.Event): event is Handled =>
 export const processStripeEvent: Processor = async (deps, tx, row) => {
   const event = JSON.parse(row.rawBody) as Stripe.Event;
   if (!isHandled(event)) return { status: "ignored", reason: `unhandled event type ${event.type}` };
-  // A hand-made event (a test, a simulation) may lack parts Stripe always sends.
-  const object = event.data?.object;
+  // A hand-made event (a test, a simulation) may lack parts Stripe always sends, or hold other values there.
+  const object = typeof event.data?.object === "object" ? event.data.object : undefined;
   const appointmentId = object && await findAppointmentId(tx, object);
   if (!appointmentId) return { status: "failed", reason: "no metadata.booking_id or metadata.appointment_id" };
   const appointment = UUID.test(appointmentId) ? await lockAppointment(tx, appointmentId) : undefined;
