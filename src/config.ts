@@ -105,7 +105,10 @@ export const EnvSchema = T.Object({
   REMINDER_HOURS: Int(1, 24 * 14, 24),
   /** pretty: readable lines; json: one JSON object a line. Unset: pretty when stdout is a terminal, else json. */
   LOG_FORMAT: T.Optional(T.Union([T.Literal("pretty"), T.Literal("json")])),
-  LOG_LEVEL: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
+  LOG_LEVEL: T.Union(
+    [T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")],
+    { default: "info" },
+  ),
   WORKER_CONCURRENCY: Int(1, 100, 10),
   /**
    * Worker processes refresh a heartbeat this often; the jobs and queues a process locked are freed by the others
@@ -226,7 +229,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   for (const [key, problem] of alertProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
   // A heartbeat late by a beat or two must not free a live worker's jobs.
-  if (parsed.WORKER_STALE_AFTER_MS < 3 * parsed.WORKER_HEARTBEAT_INTERVAL_MS && !problems.has("WORKER_STALE_AFTER_MS")) {
+  const staleTooSoon = parsed.WORKER_STALE_AFTER_MS < 3 * parsed.WORKER_HEARTBEAT_INTERVAL_MS;
+  if (staleTooSoon && !problems.has("WORKER_STALE_AFTER_MS")) {
     problems.set("WORKER_STALE_AFTER_MS", "WORKER_STALE_AFTER_MS: must be at least 3 × WORKER_HEARTBEAT_INTERVAL_MS");
   }
   // One endpoint must never be able to hold every delivery worker.

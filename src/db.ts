@@ -83,7 +83,9 @@ export function isStaleConnection(error: unknown): boolean {
   return false;
 }
 
-const UNREACHABLE = new Set([...STALE_CONNECTION, "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH"]);
+const UNREACHABLE = new Set([
+  ...STALE_CONNECTION, "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH",
+]);
 
 /**
  * The database (not one statement) failed: unreachable, gone away, shutting down, out of connections

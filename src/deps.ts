@@ -18,14 +18,17 @@ export type TwilioClient = twilio.Twilio;
 type RequestOptions<T> = RequestClient.RequestOptions<T>;
 const TWILIO_ORIGIN = "https://api.twilio.com";
 
-/** twilio's own HTTP client, with the https://api.twilio.com origin rewritten to TWILIO_API_URL (a test fake, a proxy). */
+/**
+ * twilio's own HTTP client, with the https://api.twilio.com origin rewritten to TWILIO_API_URL (a test fake, a proxy).
+ */
 export class TwilioHttpClient extends twilio.RequestClient {
   constructor(private readonly apiUrl: string, timeoutMs: number) {
     super({ timeout: timeoutMs });
   }
 
   override request<TData>(opts: RequestOptions<TData>) {
-    const uri = opts.uri.startsWith(TWILIO_ORIGIN) ? this.apiUrl.replace(/\/+$/, "") + opts.uri.slice(TWILIO_ORIGIN.length) : opts.uri;
+    const uri = opts.uri.startsWith(TWILIO_ORIGIN)
+      ? this.apiUrl.replace(/\/+$/, "") + opts.uri.slice(TWILIO_ORIGIN.length) : opts.uri;
     return super.request<TData>({ ...opts, uri });
   }
 }

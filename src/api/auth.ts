@@ -29,7 +29,9 @@ type Headers = Record<string, string | number>;
 export function managementApi(deps: Pick<Deps, "config" | "db" | "clock" | "log">) {
   const expected = deps.config.API_KEY ? digest(deps.config.API_KEY) : undefined;
 
-  async function admit(request: Request, set: { headers: Headers }, body: unknown): Promise<{ caller: Caller; body: unknown }> {
+  async function admit(
+    request: Request, set: { headers: Headers }, body: unknown,
+  ): Promise<{ caller: Caller; body: unknown }> {
     const { headers } = set;
     const token = (request.headers.get("authorization") ?? "").match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     if (!expected) throw new AppError(401, "unauthorized", "API_KEY is not configured on this server");

@@ -78,6 +78,7 @@ export function smsRoutes(deps: Deps) {
       )).orderBy(asc(smsStatusEvents.id));
       return { ...toDto(row), status_history: history.map(toDto) };
     }, {
-      params: IdParam, response: { 200: Sms, 404: ErrorBody }, detail: detail("getSms", "Show one SMS with its status history"),
+      params: IdParam, response: { 200: Sms, 404: ErrorBody },
+      detail: detail("getSms", "Show one SMS with its status history"),
     });
 }

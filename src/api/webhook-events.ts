@@ -139,7 +139,8 @@ export function webhookEventRoutes(deps: Deps) {
         }).from(webhookEvents).where(eq(webhookEvents.id, params.id));
         if (!row) throw notFound("webhook event");
         const contentType = row.headers["content-type"] ?? "";
-        const form = contentType.startsWith("application/x-www-form-urlencoded") ? new URLSearchParams(row.rawBody) : undefined;
+        const form = contentType.startsWith("application/x-www-form-urlencoded")
+          ? new URLSearchParams(row.rawBody) : undefined;
         return {
           id: row.id, provider: row.provider, idempotency_key: row.idempotencyKey,
           received_at: row.receivedAt.toISOString(),

@@ -3,7 +3,8 @@ export const PROVIDERS = ["stripe", "twilio-sms", "twilio-status", "twilio-debug
 export type Provider = (typeof PROVIDERS)[number];
 
 /** The Stripe event types Switchboard acts on (SPEC 5; reconciliation lists these); others are stored as ignored. */
-export const STRIPE_EVENT_TYPES = ["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"] as const;
+export const STRIPE_EVENT_TYPES =
+  ["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"] as const;
 export type StripeEventType = (typeof STRIPE_EVENT_TYPES)[number];
 
 /** How an event reached us: its provider's webhook, or reconciliation asking the provider (src/reconcile/). */

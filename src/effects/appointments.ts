@@ -24,7 +24,8 @@ export async function changeStatus(
 ): Promise<boolean> {
   const from = appointment.status;
   if (from === to || !canTransition(from, to, cause.type)) return false;
-  await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() }).where(eq(appointments.id, appointment.id));
+  await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() })
+    .where(eq(appointments.id, appointment.id));
   await tx.insert(appointmentHistory).values({
     appointmentId: appointment.id, fromStatus: from, toStatus: to, causeType: cause.type, causeId: cause.id ?? null,
   });

@@ -30,7 +30,9 @@ export function createApp(deps: Deps) {
   // shadow the offline /docs (docs-ui.ts); through Elysia's router the later route wins, as written here.
   return new Elysia({ nativeStaticResponse: false })
     // The console's errors are pages for people, never JSON.
-    .use(errorHandler(deps, { pages: { of: isConsolePath, render: (code, error) => consoleError(deps.log, code, error) } }))
+    .use(errorHandler(
+      deps, { pages: { of: isConsolePath, render: (code, error) => consoleError(deps.log, code, error) } },
+    ))
     // Registered before the plugin so that it sees the plugin's /docs/json answer and finishes the document.
     .onAfterHandle({ as: "global" }, ({ path, response }) =>
       (path === DOCS_JSON ? finishDocument(response as object) : undefined))
@@ -40,7 +42,11 @@ export function createApp(deps: Deps) {
       // The operator console is HTML for people, not part of the API.
       exclude: [/^\/console/],
       documentation: {
-        info: { title: "Switchboard", version: "0.1.0", description: "Webhook hub for clinics: Twilio SMS, Twilio status callbacks, Stripe payments, and outbound customer webhooks." },
+        info: {
+          title: "Switchboard", version: "0.1.0",
+          description: "Webhook hub for clinics: Twilio SMS, Twilio status callbacks, Stripe payments, "
+            + "and outbound customer webhooks.",
+        },
         components: {
           securitySchemes: {
             bearer: { type: "http", scheme: "bearer", description: "API_KEY" },

@@ -15,7 +15,8 @@ const webhookText = (status: number, reason: string): Answer =>
 
 /** Verifies against every configured secret, so a rotation can accept the old and new secret at once. */
 async function verify(deps: Deps, raw: string, header: string | null): Promise<Stripe.Event> {
-  const secrets = [deps.config.STRIPE_WEBHOOK_SECRET, deps.config.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter(Boolean) as string[];
+  const secrets = [deps.config.STRIPE_WEBHOOK_SECRET, deps.config.STRIPE_WEBHOOK_SECRET_PREVIOUS]
+    .filter(Boolean) as string[];
   if (secrets.length === 0) throw new AppError(400, "not_configured", "STRIPE_WEBHOOK_SECRET is not configured");
   if (!header) throw new AppError(400, "bad_signature", "No Stripe-Signature header");
   let lastError: unknown;
@@ -48,7 +49,9 @@ export function stripeRoutes(deps: Deps) {
       if (typeof event?.id !== "string" || typeof event.type !== "string") {
         throw new AppError(400, "malformed", "Event has no id or type");
       }
-      return ingest(deps, { provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: STRIPE_RECEIVED, receivedAt });
+      return ingest(deps, {
+        provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: STRIPE_RECEIVED, receivedAt,
+      });
     },
   }), {
     parse: "none",
@@ -79,7 +82,9 @@ export function stripeRoutes(deps: Deps) {
       },
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { received: true } } } },
-        400: { description: "Bad signature or malformed body", content: { "text/plain": { example: "Webhook Error: No signatures found matching the expected signature for payload." } } },
+        400: { description: "Bad signature or malformed body", content: { "text/plain": {
+          example: "Webhook Error: No signatures found matching the expected signature for payload.",
+        } } },
         403: {
           description: "Source address outside INBOUND_ALLOW_CIDRS",
           content: { "text/plain": { example: "Webhook Error: source address not allowed" } },

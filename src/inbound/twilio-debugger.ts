@@ -24,8 +24,8 @@ const DebuggerForm = T.Object({
   Level: T.String({ examples: ["Error", "Warning"] }),
   PayloadType: T.String({ examples: ["application/json"] }),
   Payload: T.String({
-    description: "JSON: `error_code` (incidents are grouped by it), `resource_sid`, `service_sid`, `more_info`, "
-      + "`webhook`",
+    description: "JSON: `error_code` (incidents are grouped by it), `resource_sid`, "
+      + "`service_sid`, `more_info`, `webhook`",
     examples: ['{"resource_sid":"SM0123","error_code":"30003","more_info":{"Msg":"Unreachable destination handset"}}'],
   }),
 }) as unknown as { type: "object" };
@@ -50,7 +50,8 @@ export function twilioDebuggerRoutes(deps: Deps) {
       const sid = params.get("Sid")?.trim();
       if (!sid) throw new AppError(400, "malformed", "Sid is required");
       return ingest(deps, {
-        provider: "twilio-debugger", key: sid, headers: request.headers, rawBody: raw, answer: TWILIO_RECEIVED, receivedAt,
+        provider: "twilio-debugger", key: sid, headers: request.headers, rawBody: raw, answer: TWILIO_RECEIVED,
+        receivedAt,
       });
     },
   }), {

@@ -29,11 +29,14 @@ export function twilioStatusRoutes(deps: Deps) {
       requireContentType(request, FORM);
       const raw = await readRawText(request);
       const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
+      if (!validTwilioSignature(deps, request, params)) throw new AppError(
+        403, "bad_signature", "bad signature: X-Twilio-Signature does not match",
+      );
       const callback = parseStatusCallback(params);
       if (!callback) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
       return ingest(deps, {
-        provider: "twilio-status", key: `${callback.sid}:${callback.status}`, headers: request.headers, rawBody: raw, answer: TWILIO_RECEIVED, receivedAt,
+        provider: "twilio-status", key: `${callback.sid}:${callback.status}`, headers: request.headers, rawBody: raw,
+        answer: TWILIO_RECEIVED, receivedAt,
         phone: normalizePhone(params.get("To") ?? ""),
       });
     },

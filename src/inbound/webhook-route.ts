@@ -24,7 +24,11 @@ export const TWILIO_JSON_REFUSALS = {
   500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
 };
 
-export const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+export const reply = (a: Answer) =>
+  new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+
+/** What the route needs of Bun's server: the client's address. */
+type Server = { requestIP(r: Request): { address: string } | null };
 
 export interface WebhookSpec {
   provider: Provider;
@@ -44,8 +48,9 @@ export interface WebhookSpec {
 export function webhookHandler(deps: Deps, spec: WebhookSpec) {
   const allowed = sourceCheck(deps.config);
   const { provider } = spec;
-  const count = (outcome: "stored" | "duplicate" | "rejected" | "error") => deps.metrics.webhooksReceived.inc({ provider, outcome });
-  return async ({ request, server }: { request: Request; server: { requestIP(r: Request): { address: string } | null } | null }) => {
+  const count = (outcome: "stored" | "duplicate" | "rejected" | "error") =>
+    deps.metrics.webhooksReceived.inc({ provider, outcome });
+  return async ({ request, server }: { request: Request; server: Server | null }) => {
     const receivedAt = performance.now();
     if (!allowed(request, server?.requestIP(request)?.address)) {
       count("rejected");

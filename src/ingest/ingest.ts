@@ -19,7 +19,9 @@ export interface IngestInput {
   rawBody: string;
   /** The patient's number (E.164) for the management API's search by phone; absent for Stripe. */
   phone?: string;
-  /** The answer to give, or the decision of it, which runs only for the first delivery (a retry gets the stored one). */
+  /**
+   * The answer to give, or the decision of it, which runs only for the first delivery (a retry gets the stored one).
+   */
   answer: Answer | Decide;
   receivedAt: number;
   /** `reconcile` for an event found by asking the provider (src/reconcile/); default `webhook`. */
@@ -56,7 +58,9 @@ type WriteDeps = { db: Db; config: Pick<Config, "INGEST_JOB_BATCH"> };
 type BatchConfig = "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "INGEST_BATCH_IN_FLIGHT" | "INGEST_WRITE_TIMEOUT_MS";
 
 /** The batch writer behind `ingest`, configured from INGEST_BATCH_*; one per Deps. */
-export function createIngestBatcher(deps: { db: Db; config: Pick<Config, BatchConfig | "INGEST_JOB_BATCH"> }): IngestBatcher {
+export function createIngestBatcher(
+  deps: { db: Db; config: Pick<Config, BatchConfig | "INGEST_JOB_BATCH"> },
+): IngestBatcher {
   const { config } = deps;
   return createGroupCommit(
     // Safe to repeat: a second run finds the first one's rows if its commit landed (and answers them as stored).
@@ -262,7 +266,9 @@ export async function replayEventIn(tx: Executor, eventId: number): Promise<bool
     .where(eq(webhookEvents.id, eventId)).for("update");
   if (!found) return false;
   if (found.purgedAt) {
-    throw new AppError(409, "purged", "this event's body was removed by retention (RETENTION_DAYS); it cannot be replayed");
+    throw new AppError(
+      409, "purged", "this event's body was removed by retention (RETENTION_DAYS); it cannot be replayed",
+    );
   }
   await tx.update(webhookEvents)
     .set({ status: "pending", lastError: null, processedAt: null })

@@ -34,19 +34,28 @@ export async function runProcessor(deps: Deps, processors: Processors, tx: Tx, e
 }
 
 /** Records a failed attempt (and `failed` on the last one); returns the error to hand to graphile-worker. */
-export async function recordFailure(deps: Deps, db: Executor, eventId: number, error: unknown, lastAttempt: boolean): Promise<Error> {
+export async function recordFailure(
+  deps: Deps, db: Executor, eventId: number, error: unknown, lastAttempt: boolean,
+): Promise<Error> {
   const message = storableText(error instanceof Error ? error.message : String(error), 2000);
   await db.update(webhookEvents)
-    .set({ attempts: sql`${webhookEvents.attempts} + 1`, lastError: message, ...(lastAttempt ? { status: "failed" } : {}) })
+    .set({
+      attempts: sql`${webhookEvents.attempts} + 1`, lastError: message, ...(lastAttempt ? { status: "failed" } : {}),
+    })
     .where(eq(webhookEvents.id, eventId));
-  deps.log.warn(lastAttempt ? "webhook event failed for good" : "webhook event processing failed; will retry", { eventId, error: message });
+  deps.log.warn(lastAttempt ? "webhook event failed for good" : "webhook event processing failed; will retry", {
+    eventId, error: message,
+  });
   return new Error(message);
 }
 
 /** Metrics and a log line once an outcome has committed. */
 export function reported(deps: Deps, event: WebhookEvent, outcome: Outcome): void {
   deps.metrics.eventsProcessed.inc({ provider: event.provider, status: outcome.status });
-  const fields = { eventId: event.id, provider: event.provider, key: event.idempotencyKey, status: outcome.status, reason: outcome.reason };
+  const fields = {
+    eventId: event.id, provider: event.provider, key: event.idempotencyKey, status: outcome.status,
+    reason: outcome.reason,
+  };
   if (outcome.status === "processed") deps.log.info("webhook event processed", fields);
   else deps.log.warn(`webhook event ${outcome.status}`, fields);
 }

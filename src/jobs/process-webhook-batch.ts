@@ -63,7 +63,9 @@ export async function processWebhookBatch(
       for (const event of events) {
         if (event.status !== "pending") continue;
         try {
-          done.push({ event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) });
+          done.push(
+            { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
+          );
         } catch (error) {
           // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
           if (isConnectionError(error)) throw error;

@@ -22,15 +22,21 @@ export const processTwilioStatus: Processor = async (deps, tx, event) => {
   // Not an error: a message sent from the Twilio console, or by another system on the same account. If our send
   // job stores this sid later (the callback outran its API answer), it queues this event again.
   if (!sms) return { status: "ignored", reason: UNKNOWN_SID };
-  if (!isSmsStatus(cb.status)) return { status: "ignored", reason: `unknown MessageStatus ${cb.status}; kept in history` };
+  if (!isSmsStatus(cb.status)) return {
+    status: "ignored", reason: `unknown MessageStatus ${cb.status}; kept in history`,
+  };
   if (!advances(sms.status, cb.status)) {
-    return { status: "processed", reason: `history only: the SMS is already ${sms.status}, which ${cb.status} does not follow` };
+    return {
+      status: "processed", reason: `history only: the SMS is already ${sms.status}, which ${cb.status} does not follow`,
+    };
   }
 
   const at = event.receivedAt;
   await tx.update(smsMessages).set({
     status: cb.status, updatedAt: deps.clock.now(),
-    ...(cb.errorCode ? { errorCode: cb.errorCode, errorMessage: `Twilio reported ${cb.status} with error ${cb.errorCode}` } : {}),
+    ...(cb.errorCode ? {
+      errorCode: cb.errorCode, errorMessage: `Twilio reported ${cb.status} with error ${cb.errorCode}`,
+    } : {}),
   }).where(eq(smsMessages.id, sms.id));
   deps.metrics.smsStatus.inc({ status: cb.status });
   await applyToAppointment(tx, sms, cb.status, at);

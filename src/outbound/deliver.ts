@@ -32,7 +32,9 @@ export async function sendDelivery(deps: Deps, deliveryId: string, opts: Deliver
   const log = deps.log.child({ deliveryId, endpointId: endpoint.id, webhookId: delivery.webhookId });
 
   if (endpoint.disabledAt) {
-    await finish(deps, deps.db, delivery, { status: "failed", lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}`.trim() });
+    await finish(deps, deps.db, delivery, {
+      status: "failed", lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}`.trim(),
+    });
     log.warn("delivery skipped: endpoint disabled");
     return "failed";
   }
@@ -108,10 +110,14 @@ async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: 
   let target;
   try {
     // Checked on every attempt, after DNS: the answer may have changed since the endpoint was created.
-    target = await resolveTarget(endpoint.url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE, lookup: opts.lookup });
+    target = await resolveTarget(
+      endpoint.url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE, lookup: opts.lookup },
+    );
   } catch (error) {
     if (!(error instanceof RefusedTarget)) throw error;
-    return { result: { error: error.message, errorType: "refused" } as HttpResult & { errorType: "refused" }, address: null };
+    return {
+      result: { error: error.message, errorType: "refused" } as HttpResult & { errorType: "refused" }, address: null,
+    };
   }
   const headers = {
     "content-type": "application/json",
@@ -124,9 +130,14 @@ async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: 
   return { result, address: target.address };
 }
 
-interface Attempted { slotId: number; started: Date; durationMs: number; result: HttpResult & { errorType?: string }; address: string | null }
+interface Attempted {
+  slotId: number; started: Date; durationMs: number; result: HttpResult & { errorType?: string };
+  address: string | null;
+}
 
-async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Attempted, log: Deps["log"]): Promise<SendResult> {
+async function record(
+  deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Attempted, log: Deps["log"],
+): Promise<SendResult> {
   const attemptNo = delivery.attempts + 1;
   const retryAfter = a.result.headers?.["retry-after"];
   const step = nextStep(attemptNo - delivery.roundStart, deps.config.OUTBOUND_RETRY_DELAYS_MS, {
@@ -134,7 +145,8 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
     retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
   }, a.started);
   const error = step.kind === "succeeded" ? null
-    : a.result.error ?? `HTTP ${a.result.status}${step.errorType === "redirect" ? " (redirects are not followed)" : ""}`;
+    : a.result.error
+      ?? `HTTP ${a.result.status}${step.errorType === "redirect" ? " (redirects are not followed)" : ""}`;
   const m = deps.metrics;
   m.outboundAttemptSeconds.observe({ result: step.kind === "succeeded" ? "success" : "failure" }, a.durationMs / 1000);
   if (step.kind !== "succeeded") m.outboundErrors.inc({ type: step.errorType });
@@ -176,13 +188,16 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
  */
 async function wakeNextInOrder(db: Executor, delivery: Delivery) {
   const [next] = await db.select({ id: deliveries.id }).from(deliveries).where(and(
-    eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"), sql`${deliveries.seq} > ${delivery.seq}`,
+    eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"),
+    sql`${deliveries.seq} > ${delivery.seq}`,
     eq(deliveries.attempts, deliveries.roundStart),
   )).orderBy(asc(deliveries.seq)).limit(1);
   if (next) await scheduleAttempt(db, next.id);
 }
 
-async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" }) {
+async function finish(
+  deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" },
+) {
   await tx.update(deliveries).set({ ...fields, completedAt: sql`now()` }).where(eq(deliveries.id, delivery.id));
   deps.metrics.outboundDeliveries.inc({ outcome: fields.status });
 }
@@ -196,9 +211,11 @@ async function noteFailure(deps: Deps, tx: Executor, endpoint: Endpoint, gone: b
   const [row] = await tx.execute<{ disabled_at: Date | string | null }>(sql`
     update webhook_endpoints set
       failing_since = coalesce(failing_since, now()),
-      disabled_at = case when disabled_at is null and (${gone} or failing_since <= now() - ${after}::interval) then now() else disabled_at end,
+      disabled_at = case when disabled_at is null and (${gone} or failing_since <= now() - ${after}::interval)
+        then now() else disabled_at end,
       disabled_reason = case when disabled_at is null and ${gone} then 'the receiver answered 410 Gone'
-        when disabled_at is null and failing_since <= now() - ${after}::interval then 'every attempt failed for ' || ${after}
+        when disabled_at is null and failing_since <= now() - ${after}::interval
+          then 'every attempt failed for ' || ${after}
         else disabled_reason end
     where id = ${endpoint.id} and disabled_at is null
     returning disabled_at`);
@@ -210,7 +227,8 @@ async function noteFailure(deps: Deps, tx: Executor, endpoint: Endpoint, gone: b
 async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean, at: Date) {
   let clinicId = endpoint.clinicId;
   if (!clinicId && endpoint.conversationId) {
-    const [c] = await tx.select({ clinicId: conversations.clinicId }).from(conversations).where(eq(conversations.id, endpoint.conversationId));
+    const [c] = await tx.select({ clinicId: conversations.clinicId }).from(conversations)
+      .where(eq(conversations.id, endpoint.conversationId));
     clinicId = c?.clinicId ?? null;
   }
   const [clinic] = clinicId ? await tx.select().from(clinics).where(eq(clinics.id, clinicId)) : [];

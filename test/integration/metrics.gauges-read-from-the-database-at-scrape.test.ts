@@ -23,7 +23,8 @@ test("queue lag, backlog ages and open incidents are read from the database at e
   await h.deps.sql`insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status,
     response_body, response_content_type, received_at)
     values ('stripe', 'evt_gauge', '{}', '{}', 200, '', 'application/json', now() - interval '10 minutes')`;
-  await h.deps.sql`insert into incidents (rule, key, title, figures) values ('backlog', 'webhook_events', 'a backlog', '{}')`;
+  await h.deps.sql`insert into incidents (rule, key, title, figures) values ('backlog', 'webhook_events', 'a backlog',
+    '{}')`;
   const after = await scrape();
   expect(value(after, 'switchboard_backlog_oldest_seconds{queue="webhook_events"}')).toBeGreaterThanOrEqual(600);
   expect(value(after, 'switchboard_alert_incidents_open{rule="backlog"}')).toBe(1);

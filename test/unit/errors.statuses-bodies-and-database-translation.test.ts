@@ -7,10 +7,12 @@ const pgError = (code: string) => Object.assign(new Error("postgres said no"), {
 
 describe("AppError", () => {
   test("carries its status and the API's error body, details only when given", () => {
-    expect(notFound("clinic")).toMatchObject({ status: 404, body: { error: { code: "not_found", message: "clinic not found" } } });
+    expect(notFound("clinic"))
+      .toMatchObject({ status: 404, body: { error: { code: "not_found", message: "clinic not found" } } });
     expect(notFound("clinic").body.error).not.toHaveProperty("details");
     const bad = badRequest("phone: must be E.164", [{ field: "phone" }]);
-    expect(bad.body).toEqual({ error: { code: "bad_request", message: "phone: must be E.164", details: [{ field: "phone" }] } });
+    expect(bad.body)
+      .toEqual({ error: { code: "bad_request", message: "phone: must be E.164", details: [{ field: "phone" }] } });
   });
 
   test("has no `code` of its own, so Elysia finds the class registered for it", () => {

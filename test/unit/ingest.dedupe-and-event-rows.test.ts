@@ -34,7 +34,9 @@ describe("toEventRow", () => {
       idempotency_key: "SM1",
       phone: "+15557654321",
       provider_token: "tok",
-      headers: { "x-twilio-signature": "[redacted]", "i-twilio-idempotency-token": "tok", "content-type": "text/plain" },
+      headers: {
+        "x-twilio-signature": "[redacted]", "i-twilio-idempotency-token": "tok", "content-type": "text/plain",
+      },
       raw_body: "Body=hi",
       response_status: 202,
       response_body: "ok",
@@ -46,12 +48,16 @@ describe("toEventRow", () => {
   });
 
   test("a reconciled delivery keeps its source and why it was fetched", () => {
-    const row = toEventRow({ ...input, source: "reconcile", sourceNote: "missed" }, { status: 200, body: "", contentType: "x" });
+    const row = toEventRow(
+      { ...input, source: "reconcile", sourceNote: "missed" }, { status: 200, body: "", contentType: "x" },
+    );
     expect([row.source, row.source_note]).toEqual(["reconcile", "missed"]);
   });
 
   test("without a phone or token the row holds nulls", () => {
-    const row = toEventRow({ ...input, phone: undefined, headers: new Headers() }, { status: 200, body: "", contentType: "x" });
+    const row = toEventRow(
+      { ...input, phone: undefined, headers: new Headers() }, { status: 200, body: "", contentType: "x" },
+    );
     expect([row.phone, row.provider_token]).toEqual([null, null]);
   });
 
