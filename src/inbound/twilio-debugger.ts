@@ -3,9 +3,8 @@ import { Elysia } from "elysia";
 import type { Deps } from "../deps";
 import { FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
 import { AppError } from "../errors";
-import { readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
-import { validTwilioSignature } from "./twilio";
+import { FORM, readSignedForm } from "./twilio";
 import {
   ERROR_JSON,
   TWILIO_JSON_REFUSALS,
@@ -13,7 +12,6 @@ import {
   webhookHandler,
 } from "./webhook-route";
 
-const FORM = "application/x-www-form-urlencoded";
 
 /** What the Debugger webhook posts (documentation for /docs/json; the route reads its raw body itself). */
 const DebuggerForm = T.Object({
@@ -41,12 +39,7 @@ export function twilioDebuggerRoutes(deps: Deps) {
     storageFailed: STORAGE_FAILED,
     refusal: (error) => (error.errorCode === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
-      requireContentType(request, FORM);
-      const raw = await readRawText(request);
-      const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) {
-        throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
-      }
+      const { raw, params } = await readSignedForm(deps, request);
       const sid = params.get("Sid")?.trim();
       if (!sid) throw new AppError(400, "malformed", "Sid is required");
       return ingest(deps, {

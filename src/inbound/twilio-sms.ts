@@ -8,13 +8,12 @@ import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../domain/webhooks";
 import { queueEmail } from "../effects/email";
 import { decideAnswer, twimlAnswer } from "../effects/sms-answer";
 import { AppError } from "../errors";
-import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { BODY_LIMIT } from "../http/request";
 import { ingest } from "../ingest/ingest";
 import { TwilioFallbackForm, TwilioInboundSmsForm } from "./schemas";
-import { validTwilioSignature } from "./twilio";
+import { FORM, readSignedForm } from "./twilio";
 import { ERROR_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
 
-const FORM = "application/x-www-form-urlencoded";
 
 /** Twilio could not use the primary URL (timeout, 5xx): the support team hears about it, once per message. */
 async function queueFallbackAlert(deps: Deps, tx: Tx, sms: InboundSms, duplicate: boolean): Promise<void> {
@@ -44,12 +43,7 @@ export function twilioSmsRoutes(deps: Deps) {
     refusal: (error) =>
       (error.errorCode === "bad_signature" ? twimlAnswer(403, "Invalid request signature") : undefined),
     async accept(request, receivedAt) {
-      requireContentType(request, FORM);
-      const raw = await readRawText(request);
-      const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) throw new AppError(
-        403, "bad_signature", "bad signature: X-Twilio-Signature does not match",
-      );
+      const { raw, params } = await readSignedForm(deps, request);
       const sms = parseInboundSms(params);
       if (!sms) throw new AppError(400, "malformed", "MessageSid, From and To are required");
       const decide = decideAnswer(deps, sms);

@@ -4,10 +4,9 @@ import { normalizePhone } from "../domain/phone";
 import { parseStatusCallback } from "../domain/sms-status";
 import { FORBIDDEN, STORAGE_FAILED, TWILIO_RECEIVED, TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { AppError } from "../errors";
-import { readRawText, requireContentType } from "../http/request";
 import { ingest } from "../ingest/ingest";
 import { TwilioStatusForm } from "./schemas";
-import { validTwilioSignature } from "./twilio";
+import { FORM, readSignedForm } from "./twilio";
 import {
   ERROR_JSON,
   TWILIO_JSON_REFUSALS,
@@ -15,7 +14,6 @@ import {
   webhookHandler,
 } from "./webhook-route";
 
-const FORM = "application/x-www-form-urlencoded";
 
 
 /** Twilio's delivery status callbacks: stored idempotently on MessageSid + MessageStatus, processed by the worker. */
@@ -26,12 +24,7 @@ export function twilioStatusRoutes(deps: Deps) {
     storageFailed: STORAGE_FAILED,
     refusal: (error) => (error.errorCode === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
-      requireContentType(request, FORM);
-      const raw = await readRawText(request);
-      const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) throw new AppError(
-        403, "bad_signature", "bad signature: X-Twilio-Signature does not match",
-      );
+      const { raw, params } = await readSignedForm(deps, request);
       const callback = parseStatusCallback(params);
       if (!callback) throw new AppError(400, "malformed", "MessageSid and MessageStatus are required");
       return ingest(deps, {
