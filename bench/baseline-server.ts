@@ -13,14 +13,18 @@ const STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
 async function keyOf(path: string, request: Request, raw: string): Promise<[provider: string, key: string] | Response> {
   if (path === STRIPE_PATH) {
     try {
-      const event = await Stripe.webhooks.constructEventAsync(raw, request.headers.get("stripe-signature") ?? "", STRIPE_SECRET, 300);
+      const event = await Stripe.webhooks.constructEventAsync(
+        raw, request.headers.get("stripe-signature") ?? "", STRIPE_SECRET, 300,
+      );
       return ["stripe", event.id];
     } catch {
       return new Response("Webhook Error", { status: 400 });
     }
   }
   const params = new URLSearchParams(raw);
-  const ok = twilio.validateRequest(TWILIO_TOKEN, request.headers.get("x-twilio-signature") ?? "", PUBLIC_URL + path, Object.fromEntries(params));
+  const ok = twilio.validateRequest(
+    TWILIO_TOKEN, request.headers.get("x-twilio-signature") ?? "", PUBLIC_URL + path, Object.fromEntries(params),
+  );
   if (!ok) return new Response("Forbidden", { status: 403 });
   return ["twilio-status", `${params.get("MessageSid")}:${params.get("MessageStatus")}`];
 }
@@ -36,7 +40,10 @@ async function store(provider: string, key: string, raw: string, headers: Header
   }
   await sql.begin(async (tx) => {
     const [inserted] = await tx`insert into webhook_events ${tx(row)} on conflict do nothing returning id`;
-    if (inserted) await tx`select graphile_worker.add_job('process-webhook', json_build_object('eventId', ${inserted.id}::bigint), job_key := ${`event:${inserted.id}`})`;
+    if (inserted) {
+      await tx`select graphile_worker.add_job('process-webhook', json_build_object('eventId', ${inserted.id}::bigint),
+        job_key := ${`event:${inserted.id}`})`;
+    }
   });
 }
 

@@ -12,7 +12,8 @@ export async function fillConsoleData(sql: Sql, events = 1_000_000, deliveries =
       select ${u("clinic", "n")}, 'Clinic ' || n, '+1555000000' || n, 'America/New_York', 'desk' || n || '@clinic.test'
       from generate_series(0, 4) n;
     insert into patients (id, clinic_id, name, phone, email)
-      select ${u("pat", "n")}, ${u("clinic", "(n % 5)")}, 'Patient ' || n, '+1556' || lpad(n::text, 7, '0'), 'p' || n || '@patient.test'
+      select ${u("pat", "n")}, ${u("clinic", "(n % 5)")}, 'Patient ' || n, '+1556' || lpad(n::text, 7, '0'), 'p' || n
+        || '@patient.test'
       from generate_series(0, ${people - 1}) n;
     insert into appointments (id, clinic_id, patient_id, starts_at, status, deposit_amount, created_at, updated_at)
       select ${u("appt", "n")}, ${u("clinic", "(n % 5)")}, ${u("pat", "n")}, now() + (n % 30) * interval '1 day',
@@ -24,7 +25,8 @@ export async function fillConsoleData(sql: Sql, events = 1_000_000, deliveries =
       from generate_series(0, ${people - 1}) n;
   `);
   await sql.unsafe(`
-    insert into webhook_events (provider, idempotency_key, phone, headers, raw_body, received_at, response_status, response_body,
+    insert into webhook_events (provider, idempotency_key, phone, headers, raw_body, received_at, response_status,
+      response_body,
       response_content_type, response_ms, status, attempts, last_error, processed_at)
     select p.provider,
       case p.provider when 'stripe' then 'evt_bench_' || g when 'twilio-sms' then 'SM' || md5(g::text)
@@ -33,12 +35,17 @@ export async function fillConsoleData(sql: Sql, events = 1_000_000, deliveries =
       case p.provider when 'stripe' then '{"content-type":"application/json","stripe-signature":"[redacted]"}'::jsonb
         else '{"content-type":"application/x-www-form-urlencoded","x-twilio-signature":"[redacted]"}'::jsonb end,
       case p.provider
-        when 'stripe' then '{"id":"evt_bench_' || g || '","object":"event","type":"payment_intent.succeeded","data":{"object":'
-          || '{"id":"pi_bench_' || g || '","object":"payment_intent","amount":6000,"currency":"usd","metadata":{"booking_id":"'
+        when 'stripe' then '{"id":"evt_bench_' || g
+          || '","object":"event","type":"payment_intent.succeeded","data":{"object":'
+          || '{"id":"pi_bench_' || g
+            || '","object":"payment_intent","amount":6000,"currency":"usd","metadata":{"booking_id":"'
           || ${u("appt", `(g % ${people})`)} || '"}}}}'
-        when 'twilio-sms' then 'ToCountry=US&NumMedia=0&Body=Confirm+please+' || g || '&From=%2B1556' || lpad((g % ${people})::text, 7, '0')
-          || '&To=%2B15550000001&MessageSid=SM' || md5(g::text) || '&AccountSid=AC00000000000000000000000000000000&ApiVersion=2010-04-01'
-        else 'MessageSid=SM' || md5((g - 2)::text) || '&MessageStatus=delivered&To=%2B1556' || lpad((g % ${people})::text, 7, '0')
+        when 'twilio-sms' then 'ToCountry=US&NumMedia=0&Body=Confirm+please+' || g || '&From=%2B1556' || lpad((g
+          % ${people})::text, 7, '0')
+          || '&To=%2B15550000001&MessageSid=SM' || md5(g::text)
+            || '&AccountSid=AC00000000000000000000000000000000&ApiVersion=2010-04-01'
+        else 'MessageSid=SM' || md5((g - 2)::text) || '&MessageStatus=delivered&To=%2B1556' || lpad((g
+          % ${people})::text, 7, '0')
           || '&From=%2B15550000001&AccountSid=AC00000000000000000000000000000000&ApiVersion=2010-04-01' end,
       now() - interval '30 days' + g * (interval '30 days' / ${events}),
       200, '{"received":true}', 'application/json', 1 + g % 20,
@@ -46,16 +53,20 @@ export async function fillConsoleData(sql: Sql, events = 1_000_000, deliveries =
       case when g % 97 = 0 then 'unknown appointment' end,
       now() - interval '30 days' + g * (interval '30 days' / ${events})
     from generate_series(1, ${events}) g,
-      lateral (select case when g % 10 < 6 then 'stripe' when g % 10 < 8 then 'twilio-sms' else 'twilio-status' end as provider) p;
+      lateral (select case when g % 10 < 6 then 'stripe' when g % 10 < 8 then 'twilio-sms' else 'twilio-status'
+        end as provider) p;
   `);
   await sql.unsafe(`
     insert into webhook_endpoints (id, url, secret, created_at)
-      select ${u("ep", "n")}, 'https://hooks.example.com/clinic/' || n, 'whsec_' || md5(n::text), now() - interval '31 days'
+      select ${u("ep", "n")}, 'https://hooks.example.com/clinic/' || n, 'whsec_' || md5(n::text), now() -
+        interval '31 days'
       from generate_series(0, 99) n;
-    insert into deliveries (id, endpoint_id, conversation_id, event_type, dedupe_key, webhook_id, body, status, attempts,
+    insert into deliveries (id, endpoint_id, conversation_id, event_type, dedupe_key, webhook_id, body, status,
+      attempts,
       last_status, last_error, created_at, completed_at)
     select ${u("del", "g")}, ${u("ep", "(g % 100)")}, ${u("conv", "(g % 5000)")}, 'message.created', 'bench:' || g,
-      'msg_' || md5('del' || g), '{"conversation_id":"' || ${u("conv", "(g % 5000)")} || '","data":{"content":"hello ' || g || '"}}',
+      'msg_' || md5('del' || g), '{"conversation_id":"' || ${u("conv", "(g % 5000)")} || '","data":{"content":"hello '
+        || g || '"}}',
       case when g % 25 = 0 then 'failed' when g % 100 = 1 then 'pending' else 'succeeded' end,
       case when g % 25 = 0 then 4 else 1 end, case when g % 25 = 0 then 503 else 200 end,
       case when g % 25 = 0 then 'http_status: HTTP 503' end,
@@ -63,14 +74,17 @@ export async function fillConsoleData(sql: Sql, events = 1_000_000, deliveries =
       now() - interval '30 days' + g * (interval '30 days' / ${deliveries})
     from generate_series(1, ${deliveries}) g;
     insert into delivery_attempts (delivery_id, attempt, started_at, duration_ms, address, status_code, response_body)
-      select ${u("del", "g")}, 1, now() - interval '30 days' + g * (interval '30 days' / ${deliveries}), 40 + g % 50, '203.0.113.10',
+      select ${u("del", "g")}, 1, now() - interval '30 days' + g * (interval '30 days' / ${deliveries}), 40 + g % 50,
+        '203.0.113.10',
         case when g % 25 = 0 then 503 else 200 end, 'ok'
       from generate_series(1, ${deliveries}) g;
   `);
   await sql.unsafe(`
-    insert into sms_messages (id, dedupe_key, kind, clinic_id, patient_id, appointment_id, "to", "from", body, status, twilio_sid,
+    insert into sms_messages (id, dedupe_key, kind, clinic_id, patient_id, appointment_id, "to", "from", body, status,
+      twilio_sid,
       error_code, created_at, updated_at)
-      select ${u("sms", "n")}, 'bench-sms:' || n, 'reminder', ${u("clinic", "(n % 5)")}, ${u("pat", "n")}, ${u("appt", "n")},
+      select ${u("sms", "n")}, 'bench-sms:' || n, 'reminder', ${u("clinic", "(n % 5)")}, ${u("pat", "n")},
+        ${u("appt", "n")},
         '+1556' || lpad(n::text, 7, '0'), '+1555000000' || (n % 5), 'Reminder ' || n,
         case when n % 20 = 0 then 'undelivered' else 'delivered' end, 'SM' || md5('sms' || n),
         case when n % 20 = 0 then '30003' end, now() - interval '30 days' + n * interval '50 seconds', now()

@@ -34,10 +34,12 @@ try {
   const ids = {
     stripe: await pick("select id from webhook_events where provider = 'stripe' order by id desc limit 1"),
     status: await pick(
-      "select id from webhook_events where provider = 'twilio-status' and id > (select max(id) / 2 from webhook_events) order by id limit 1",
+      "select id from webhook_events where provider = 'twilio-status' and id > (select max(id) / 2 from "
+        + "webhook_events) order by id limit 1",
     ),
     failedKey: await pick(
-      "select idempotency_key from webhook_events where status = 'failed' and id > (select max(id) / 2 from webhook_events) order by id limit 1",
+      "select idempotency_key from webhook_events where status = 'failed' and id > (select max(id) / 2 from "
+        + "webhook_events) order by id limit 1",
     ),
     delivery: await pick("select id from deliveries where status = 'failed' order by seq desc limit 1"),
     endpoint: await pick("select id from webhook_endpoints limit 1"),

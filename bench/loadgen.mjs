@@ -21,16 +21,26 @@ async function presign() {
       const id = `evt_${prefix}_${i}`;
       const body = JSON.stringify({
         id, object: "event", api_version: "2024-06-20", created: t, livemode: false, type: "payment_intent.succeeded",
-        data: { object: { id: `pi_${prefix}_${i}`, object: "payment_intent", amount: 6000, currency: "usd", metadata: { booking_id: "00000000-0000-4000-8000-000000000000" } } },
+        data: { object: {
+          id: `pi_${prefix}_${i}`, object: "payment_intent", amount: 6000, currency: "usd",
+          metadata: { booking_id: "00000000-0000-4000-8000-000000000000" },
+        } },
       });
-      const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret: stripeSecret, timestamp: t });
+      const signature =
+        await Stripe.webhooks.generateTestHeaderStringAsync({ payload: body, secret: stripeSecret, timestamp: t });
       out[i] = { key: id, body, headers: { "content-type": "application/json", "stripe-signature": signature } };
     } else {
       const sid = `SM${prefix}${String(Math.floor(i / STATUSES.length)).padStart(10, "0")}`.padEnd(34, "0");
       const status = STATUSES[i % STATUSES.length];
-      const params = { MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: `AC${"0".repeat(32)}`, From: "+15551230000", To: "+15557654321", ApiVersion: "2010-04-01" };
+      const params = {
+        MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: `AC${"0".repeat(32)}`,
+        From: "+15551230000", To: "+15557654321", ApiVersion: "2010-04-01",
+      };
       const signature = twilio.getExpectedTwilioSignature(twilioToken, publicUrl + STATUS_PATH, params);
-      out[i] = { key: `${sid}:${status}`, body: new URLSearchParams(params).toString(), headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature } };
+      out[i] = {
+        key: `${sid}:${status}`, body: new URLSearchParams(params).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+      };
     }
   }
   return out;
@@ -44,7 +54,8 @@ const result = await autocannon({
   url,
   connections,
   duration,
-  // The half-rate cell offers a fixed rate (requests per second over all connections); 0 or absent: as fast as answered.
+  // The half-rate cell offers a fixed rate (requests per second over all connections); 0 or absent: as fast as
+  // answered.
   ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
   timeout: 10,
   requests: [{

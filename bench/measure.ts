@@ -84,7 +84,8 @@ export function backlog(sql: postgres.Sql) {
     while (on) {
       await Bun.sleep(1000);
       if (!on) break;
-      const [row] = await sql`select count(*)::int as n from webhook_events where status = 'pending'`.catch(() => [{ n: -1 }]);
+      const [row] = await sql`select count(*)::int as n from webhook_events where status =
+        'pending'`.catch(() => [{ n: -1 }]);
       samples.push(row!.n);
     }
   })();

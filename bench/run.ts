@@ -18,11 +18,14 @@ const DRAIN_LIMIT = Number(process.env.BENCH_DRAIN_LIMIT ?? 60);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "32,128").split(",").map(Number);
 const PROVIDERS = (process.env.BENCH_PROVIDERS ?? "stripe,twilio-status").split(",") as Cell["provider"][];
 const TARGETS = ((process.env.BENCH_TARGETS ?? "a,b,c").split(",")) as Cell["target"][];
-const SECRETS = { stripe: "whsec_bench_secret", twilio: "bench_twilio_auth_token", publicUrl: "https://switchboard.bench.test" };
+const SECRETS = {
+  stripe: "whsec_bench_secret", twilio: "bench_twilio_auth_token", publicUrl: "https://switchboard.bench.test",
+};
 // Switchboard's worker has a processor for a provider only once that processor exists; jobs for one without it
 // would fail and retry during the measurement, so those cells measure ingest only.
 const processorSource = readFileSync(join(ROOT, "src/jobs/index.ts"), "utf8");
-const hasProcessor = (p: string) => new RegExp(`["']?${p}["']?\\s*:\\s*process`).test(processorSource.split("processWebhookTask(")[1] ?? "");
+const hasProcessor = (p: string) =>
+  new RegExp(`["']?${p}["']?\\s*:\\s*process`).test(processorSource.split("processWebhookTask(")[1] ?? "");
 // Pre-signed requests per cell: enough for the fastest target at this duration, fewer for the slow one.
 const RATE_CAP = { a: 25_000, b: 6_000, c: 30_000 } as const;
 
@@ -31,7 +34,9 @@ const workDir = mkdtempSync(join(tmpdir(), "switchboard-bench-"));
 chmodSync(workDir, 0o755);
 const startedAt = new Date();
 const before = machine();
-console.log(`machine: ${before.cpus}× ${before.cpuModel}, ${before.memoryGb} GiB, load ${before.loadAverage.join(" ")}`);
+console.log(
+  `machine: ${before.cpus}× ${before.cpuModel}, ${before.memoryGb} GiB, load ${before.loadAverage.join(" ")}`,
+);
 
 const PG_DIR = join(workDir, "pg");
 const database = await startDatabase({ url: process.env.DATABASE_URL, dataDir: PG_DIR, port: await freePort() }, log);
@@ -55,7 +60,10 @@ const cleanup = async () => {
 process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 
 // Switchboard's own tuning (INGEST_*, WORKER_*) passes through to its processes, for experiments.
-const tuning = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(INGEST|WORKER)_/.test(k))) as Record<string, string>;
+const tuning = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => /^(INGEST|WORKER)_/.test(k)),
+) as Record<string,
+string>;
 
 function serverFor(target: Cell["target"], url: string, port: number): Proc {
   if (target === "c") {
@@ -63,7 +71,8 @@ function serverFor(target: Cell["target"], url: string, port: number): Proc {
     const profile = process.env.BENCH_PROFILE ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     return spawnProcess([process.execPath, ...profile, "src/main.ts"], ROOT, {
       ROLE: "web", PORT: String(port), DATABASE_URL: url, LOG_LEVEL: "error", PUBLIC_URL: SECRETS.publicUrl,
-      STRIPE_WEBHOOK_SECRET: SECRETS.stripe, TWILIO_AUTH_TOKEN: SECRETS.twilio, TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`, ...tuning,
+      STRIPE_WEBHOOK_SECRET: SECRETS.stripe, TWILIO_AUTH_TOKEN: SECRETS.twilio,
+      TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`, ...tuning,
     });
   }
   return spawnProcess([process.execPath, "bench/baseline-server.ts"], ROOT, {
@@ -73,7 +82,8 @@ function serverFor(target: Cell["target"], url: string, port: number): Proc {
 }
 
 // BENCH_PROFILE_WORKER=<dir>: the same for the worker process.
-const workerProfile = process.env.BENCH_PROFILE_WORKER ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_PROFILE_WORKER}`] : [];
+const workerProfile = process.env.BENCH_PROFILE_WORKER
+  ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_PROFILE_WORKER}`] : [];
 const workerFor = (url: string) => spawnProcess([process.execPath, ...workerProfile, "src/main.ts"], ROOT, {
   ROLE: "worker", DATABASE_URL: url, LOG_LEVEL: "error", PUBLIC_URL: SECRETS.publicUrl, ...tuning,
 });
@@ -125,7 +135,9 @@ async function runCell(cell: Cell, opts: { rate?: number; workerDuring?: boolean
     await stop(server);
     // CPU per 1000 acknowledged webhooks, by process (the loadgen's includes pre-signing its requests).
     const per1k = (s: number) => Number(((s / Math.max(1, summary.acked)) * 1000).toFixed(3));
-    const cpu: NonNullable<Result["cpu"]> = { server: per1k(childCpuSeconds(server.proc)), postgres: per1k(pgCpu), loadgen: per1k(summary.cpuSeconds) };
+    const cpu: NonNullable<Result["cpu"]> = {
+      server: per1k(childCpuSeconds(server.proc)), postgres: per1k(pgCpu), loadgen: per1k(summary.cpuSeconds),
+    };
     if (processes && !worker) running.push(worker = workerFor(url));
     const backlogSamples = sampler?.stop();
     let drained = true;
@@ -140,7 +152,9 @@ async function runCell(cell: Cell, opts: { rate?: number; workerDuring?: boolean
     }
     const checked = await verify(sql, cell.target, acked);
     const processed = processes ? await processing(sql) : undefined;
-    const result = summarize(cell, summary, checked, processed, { backlog: backlogSamples, drained, rate: opts.rate, cpu });
+    const result = summarize(
+      cell, summary, checked, processed, { backlog: backlogSamples, drained, rate: opts.rate, cpu },
+    );
     results.push(result);
     return result;
   } finally {
@@ -158,8 +172,16 @@ try {
       for (const target of TARGETS) {
         const cell = { id: `${provider}-${connections}-${target}`, provider, connections, target };
         const r = cellResults[target] = await runCell(cell);
-        console.log(`${cell.id.padEnd(24)} accepted/s ${fmt(r.acceptedPerSec).padStart(6)}  p50 ${fmt(r.p50, 1).padStart(5)} ms  p99 ${fmt(r.p99, 1).padStart(6)} ms  errors ${r.errors}  lost ${r.lost}  duplicated ${r.duplicated}  cpu ms/1k srv ${fmt(r.cpu && r.cpu.server * 1000)} pg ${fmt(r.cpu && r.cpu.postgres * 1000)} gen ${fmt(r.cpu && r.cpu.loadgen * 1000)}`
-          + (r.processedPerSec !== undefined ? `  processed/s ${fmt(r.processedPerSec)} (worker cpu ms/1k ${fmt(r.cpu?.worker && r.cpu.worker * 1000)})  lag p50 ${fmt(r.lagP50)} ms p99 ${fmt(r.lagP99)} ms` : ""));
+        console.log(`${cell.id.padEnd(24)} accepted/s ${fmt(r.acceptedPerSec).padStart(6)}  p50 `
+          + `${fmt(r.p50, 1).padStart(5)} ms  p99 ${fmt(r.p99, 1).padStart(6)} ms  errors ${r.errors}  lost ${r.lost}  `
+            + `duplicated ${r.duplicated}  cpu ms/1k srv ${fmt(r.cpu && r.cpu.server * 1000)} pg `
+              + `${fmt(r.cpu && r.cpu.postgres * 1000)} gen ${fmt(r.cpu && r.cpu.loadgen * 1000)}`
+          + (
+            r.processedPerSec !== undefined
+              ? `  processed/s ${fmt(r.processedPerSec)} (worker cpu ms/1k `
+                + `${fmt(r.cpu?.worker && r.cpu.worker * 1000)}) `
+                  + ` lag p50 ${fmt(r.lagP50)} ms p99 ${fmt(r.lagP99)} ms` : ""
+          ));
       }
       const { a, b, c } = cellResults;
       if (a && b && c) {
@@ -170,12 +192,17 @@ try {
     }
   }
   // Backlog at half the peak: Switchboard with its worker, Stripe events at half the best accepted rate.
-  const peak = Math.max(...results.filter((r) => r.target === "c" && r.provider === "stripe").map((r) => r.acceptedPerSec), 0);
+  const peak = Math.max(
+    ...results.filter((r) => r.target === "c" && r.provider === "stripe").map((r) => r.acceptedPerSec), 0,
+  );
   if (peak > 0 && hasProcessor("stripe")) {
     // BENCH_HALF_RATE=<n>: offer this rate instead (to compare runs whose peaks differ).
     const half = Number(process.env.BENCH_HALF_RATE ?? 0) || Math.round(peak / 2);
-    const r = await runCell({ id: `stripe-half-rate-c`, provider: "stripe", connections: 32, target: "c" }, { rate: half, workerDuring: true });
-    console.log(`stripe at half the peak (${half}/s): accepted/s ${fmt(r.acceptedPerSec)} processed/s ${fmt(r.processedPerSec)} `
+    const r = await runCell({ id: `stripe-half-rate-c`, provider: "stripe", connections: 32, target: "c" }, {
+      rate: half, workerDuring: true,
+    });
+    console.log(`stripe at half the peak (${half}/s): accepted/s ${fmt(r.acceptedPerSec)} processed/s `
+      + `${fmt(r.processedPerSec)} `
       + `backlog samples ${JSON.stringify(r.backlog)} drained ${r.drained}`);
   }
 } finally {
@@ -185,7 +212,8 @@ try {
 const report = {
   startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), durationPerCellSeconds: DURATION,
   machine: { ...before, loadAverageAfter: machine().loadAverage, postgres: String(version), bun: Bun.version },
-  note: "Load generator, server(s) and Postgres share the same machine; a: bare Bun + one INSERT, b: per-request transaction INSERT + add_job, c: Switchboard ROLE=web (+ ROLE=worker where a processor exists).",
+  note: "Load generator, server(s) and Postgres share the same machine; a: bare Bun + one INSERT, b: per-request "
+    + "transaction INSERT + add_job, c: Switchboard ROLE=web (+ ROLE=worker where a processor exists).",
   results,
 };
 const dir = join(ROOT, "bench/results");

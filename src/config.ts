@@ -1,15 +1,17 @@
 import { type Static, type TSchema, Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { AlertEnv, alertConfigProblems } from "./alerts/config";
 import { cidrMatcher } from "./domain/ip";
+import { parseDelays } from "./domain/webhook-delivery";
 
 // A `description` is the rule a bad value is told about; values themselves are never echoed for strings
 // (secrets, URLs with passwords), only for the enumerations and numbers below.
-const Bool = T.Union([T.Literal("true"), T.Literal("false"), T.Literal("1"), T.Literal("0")]);
-const Url = T.String({ pattern: "^https?://[^\\s]+$", description: "an http:// or https:// URL" });
+const URL_RULE = { pattern: "^https?://[^\\s]+$", description: "an http:// or https:// URL" };
+const Url = T.String(URL_RULE);
 const Secret = T.String({ minLength: 8, description: "at least 8 characters (whsec_…)" });
-const Int = (min: number, max: number, dflt: number) =>
-  T.Integer({ minimum: min, maximum: max, default: dflt });
+const Int = (min: number, max: number, dflt: number, description?: string) =>
+  T.Integer({ minimum: min, maximum: max, default: dflt, ...(description ? { description } : {}) });
+const Minutes = (dflt: number, what: string) => Int(1, 7 * 24 * 60, dflt, `minutes (1 to 10080): ${what}`);
+const Percent = (dflt: number, what: string) => Int(1, 100, dflt, `a percentage (1 to 100): ${what}`);
 
 /** Every environment variable Switchboard reads. Validated once, in main.ts. */
 export const EnvSchema = T.Object({
@@ -33,7 +35,7 @@ export const EnvSchema = T.Object({
     T.String({ pattern: "^AC[0-9a-fA-F]{32}$", description: "AC followed by 32 hex digits" }),
   ),
   TWILIO_AUTH_TOKEN: T.Optional(T.String({ minLength: 8, description: "at least 8 characters" })),
-  TWILIO_API_URL: Url,
+  TWILIO_API_URL: T.String({ ...URL_RULE, default: "https://api.twilio.com" }),
   /** How long one Twilio REST call may take before the send counts as a timeout (and is retried). */
   TWILIO_TIMEOUT_MS: Int(100, 120_000, 15_000),
   /** Auto-reply loop guard: at most this many automatic replies from one clinic number to one number per window. */
@@ -69,7 +71,8 @@ export const EnvSchema = T.Object({
     default: "Switchboard <no-reply@switchboard.local>", minLength: 3, description: "an address, e.g. Name <a@b.c>",
   }),
   SUPPORT_EMAIL: T.Optional(T.String({ pattern: "^[^@\\s]+@[^@\\s]+$", description: "an email address" })),
-  OUTBOUND_ALLOW_PRIVATE: Bool,
+  /** Value.Convert reads true/false and 1/0. */
+  OUTBOUND_ALLOW_PRIVATE: T.Boolean({ default: false, description: "one of true, false, 1, 0" }),
   /** Outbound webhooks (SPEC 6): retry delays, attempt timeout and per-endpoint limits; tests shorten them. */
   OUTBOUND_RETRY_DELAYS_MS: T.String({
     pattern: "^\\d+(,\\d+)*$", default: "4000,8000,10000", description: "comma-separated milliseconds",
@@ -102,7 +105,10 @@ export const EnvSchema = T.Object({
   REMINDER_HOURS: Int(1, 24 * 14, 24),
   /** pretty: readable lines; json: one JSON object a line. Unset: pretty when stdout is a terminal, else json. */
   LOG_FORMAT: T.Optional(T.Union([T.Literal("pretty"), T.Literal("json")])),
-  LOG_LEVEL: T.Union([T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")], { default: "info" }),
+  LOG_LEVEL: T.Union(
+    [T.Literal("debug"), T.Literal("info"), T.Literal("warn"), T.Literal("error"), T.Literal("silent")],
+    { default: "info" },
+  ),
   WORKER_CONCURRENCY: Int(1, 100, 10),
   /**
    * Worker processes refresh a heartbeat this often; the jobs and queues a process locked are freed by the others
@@ -123,7 +129,7 @@ export const EnvSchema = T.Object({
   RETENTION_DAYS: Int(1, 3650, 30),
   /** Rows retention changes per statement: each batch is its own short transaction. */
   RETENTION_BATCH_SIZE: Int(1, 100_000, 1000),
-  /** Group commit of inbound webhooks (src/inbound/group-commit.ts): batch size, wait for company, writes at once. */
+  /** Group commit of inbound webhooks (src/ingest/group-commit.ts): batch size, wait for company, writes at once. */
   INGEST_BATCH_MAX: Int(1, 2000, 256),
   INGEST_BATCH_WAIT_MS: Int(0, 1000, 0),
   INGEST_BATCH_IN_FLIGHT: Int(1, 64, 2),
@@ -131,12 +137,43 @@ export const EnvSchema = T.Object({
   INGEST_WRITE_TIMEOUT_MS: Int(100, 120_000, 10_000),
   /** Events per process-webhook job a group commit queues (processed in one transaction); 1: a job per event. */
   INGEST_JOB_BATCH: Int(1, 1000, 50),
-  /** Alert rules: thresholds, windows, where notifications go (src/alerts/config.ts). */
-  ...AlertEnv,
+  /**
+   * Alert rules (src/alerts/rules): thresholds, windows, where notifications go. Defaults are in the README's
+   * "Alerts" section; each `description` is what a bad value is told.
+   */
+  /** An open incident is notified again this often until it resolves or is acknowledged; 0: never. */
+  ALERT_REPEAT_HOURS: Int(0, 24 * 30, 4, "hours (0 to 720); 0 sends no reminders"),
+  /** Where `alert.opened` / `alert.resolved` go as Standard Webhooks, signed with ALERT_WEBHOOK_SECRET. */
+  ALERT_WEBHOOK_URL: T.Optional(Url),
+  ALERT_WEBHOOK_SECRET: T.Optional(T.String({
+    pattern: "^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$", description: "a Standard Webhooks secret: whsec_ and base64",
+  })),
+  ALERT_FAILURE_PERCENT: Percent(10, "share of a provider's finished events that failed"),
+  ALERT_FAILURE_WINDOW_MINUTES: Minutes(15, "window of the failure share"),
+  ALERT_FAILURE_MIN_EVENTS: Int(1, 1_000_000, 5, "finished events a provider needs in the window to be judged"),
+  ALERT_BACKLOG_SECONDS: Int(10, 7 * 86_400, 300, "seconds: age of the oldest waiting webhook event or due job"),
+  ALERT_INGEST_P99_MS: Int(1, 600_000, 1000, "milliseconds: p99 of the stored answer times"),
+  ALERT_INGEST_WINDOW_MINUTES: Minutes(15, "window of the ingest p99"),
+  ALERT_INGEST_MIN_EVENTS: Int(1, 1_000_000, 20, "events a provider needs in the window before its p99 counts"),
+  ALERT_DELIVERY_FAILURES: Int(1, 1_000_000, 5, "failed deliveries to one endpoint within the window"),
+  ALERT_DELIVERY_WINDOW_MINUTES: Minutes(15, "window of failed deliveries per endpoint"),
+  ALERT_RETRIES_PER_MINUTE: Int(1, 1_000_000, 10, "outbound retries per minute, averaged over the window"),
+  ALERT_RETRY_WINDOW_MINUTES: Minutes(5, "window of the retry rate"),
+  ALERT_SMS_FAILURE_PERCENT: Percent(10, "share of finished SMS that ended undelivered or failed"),
+  ALERT_SMS_WINDOW_MINUTES: Minutes(60, "window of the SMS failure share"),
+  ALERT_SMS_MIN_MESSAGES: Int(1, 1_000_000, 10, "finished SMS needed in the window before the share counts"),
+  ALERT_EMAIL_FAILURES: Int(1, 1_000_000, 3, "emails that ended failed within the window"),
+  ALERT_EMAIL_WINDOW_MINUTES: Minutes(60, "window of failed emails"),
+  ALERT_EMAIL_PENDING_MINUTES: Minutes(15, "how long an email may wait in the outbox"),
+  /** 0 (default) turns the rule off. */
+  ALERT_SILENCE_HOURS: Int(0, 7 * 24, 0, "hours (0 to 168) without a webhook from a usual sender; 0: off"),
+  ALERT_DEBUGGER_MIN_EVENTS: Int(1, 1_000_000, 1, "Twilio Debugger events with one error code within the window"),
+  ALERT_DEBUGGER_WINDOW_MINUTES: Minutes(60, "window of Twilio Debugger events"),
 });
 
 type Env = Static<typeof EnvSchema>;
-export type Config = Omit<Env, "OUTBOUND_ALLOW_PRIVATE"> & { OUTBOUND_ALLOW_PRIVATE: boolean };
+/** The environment, parsed: OUTBOUND_RETRY_DELAYS_MS as the list of delays. */
+export type Config = Omit<Env, "OUTBOUND_RETRY_DELAYS_MS"> & { OUTBOUND_RETRY_DELAYS_MS: number[] };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -144,11 +181,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-const DEFAULTS: Record<string, string> = {
-  TWILIO_API_URL: "https://api.twilio.com",
-  OUTBOUND_ALLOW_PRIVATE: "false",
-};
 
 /** The rule a key's value must follow, in words, from its schema. */
 function ruleOf(schema: TSchema): string {
@@ -164,7 +196,7 @@ function ruleOf(schema: TSchema): string {
 
 /** Enumerations and numbers are echoed back (never a secret); strings never are (keys, URLs with passwords). */
 function shownValue(schema: TSchema, value: unknown): string {
-  const echo = schema.anyOf !== undefined || schema.const !== undefined || schema.type === "integer";
+  const echo = schema.anyOf !== undefined || schema.const !== undefined || ["integer", "boolean"].includes(schema.type);
   return echo && value !== undefined ? ` (got ${JSON.stringify(String(value).slice(0, 40))})` : "";
 }
 
@@ -173,7 +205,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const known = Object.keys(EnvSchema.properties);
   const input: Record<string, unknown> = {};
   for (const key of known) {
-    const value = env[key] ?? DEFAULTS[key];
+    const value = env[key];
     if (value !== undefined && value !== "") input[key] = value;
   }
   const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, input));
@@ -195,9 +227,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT && !problems.has("METRICS_PORT")) {
     problems.set("METRICS_PORT", "METRICS_PORT: must differ from PORT");
   }
-  for (const [key, problem] of alertConfigProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
+  for (const [key, problem] of alertProblems(parsed)) if (!problems.has(key)) problems.set(key, problem);
   // A heartbeat late by a beat or two must not free a live worker's jobs.
-  if (parsed.WORKER_STALE_AFTER_MS < 3 * parsed.WORKER_HEARTBEAT_INTERVAL_MS && !problems.has("WORKER_STALE_AFTER_MS")) {
+  const staleTooSoon = parsed.WORKER_STALE_AFTER_MS < 3 * parsed.WORKER_HEARTBEAT_INTERVAL_MS;
+  if (staleTooSoon && !problems.has("WORKER_STALE_AFTER_MS")) {
     problems.set("WORKER_STALE_AFTER_MS", "WORKER_STALE_AFTER_MS: must be at least 3 × WORKER_HEARTBEAT_INTERVAL_MS");
   }
   // One endpoint must never be able to hold every delivery worker.
@@ -217,5 +250,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
   if (problems.size > 0) throw new ConfigError([...problems.values()]);
-  return { ...parsed, OUTBOUND_ALLOW_PRIVATE: parsed.OUTBOUND_ALLOW_PRIVATE === "true" || parsed.OUTBOUND_ALLOW_PRIVATE === "1" };
+  return { ...parsed, OUTBOUND_RETRY_DELAYS_MS: parseDelays(parsed.OUTBOUND_RETRY_DELAYS_MS) };
+}
+
+/**
+ * Cross-key rules of the alert settings. The alert URL is refused at start where every delivery to it would be
+ * refused anyway (src/outbound/ssrf.ts: http only to loopback, and only with OUTBOUND_ALLOW_PRIVATE).
+ */
+function alertProblems(env: Env): [string, string][] {
+  const problems: [string, string][] = [];
+  if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) {
+    problems.push(["ALERT_WEBHOOK_SECRET", "ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set"]);
+  }
+  if (env.ALERT_WEBHOOK_URL?.startsWith("http://") && env.OUTBOUND_ALLOW_PRIVATE !== true) {
+    const rule = "must be https (http only to loopback, with OUTBOUND_ALLOW_PRIVATE)";
+    problems.push(["ALERT_WEBHOOK_URL", `ALERT_WEBHOOK_URL: ${rule}`]);
+  }
+  return problems;
 }

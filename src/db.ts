@@ -7,10 +7,15 @@ import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import postgres from "postgres";
 import * as schema from "../db/schema";
+import { AppError } from "./errors";
 import type { Logger } from "./log";
 
 export type Sql = postgres.Sql;
 export type Db = PostgresJsDatabase<typeof schema>;
+/** A transaction, as drizzle hands it to `db.transaction(async (tx) => …)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Where a statement runs: the pool, or the caller's transaction (so that its writes commit together). */
+export type Executor = Db | Tx;
 export const MIGRATIONS_DIR = resolve(import.meta.dir, "../db/migrations");
 
 export interface DatabaseServer {
@@ -78,7 +83,9 @@ export function isStaleConnection(error: unknown): boolean {
   return false;
 }
 
-const UNREACHABLE = new Set([...STALE_CONNECTION, "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH"]);
+const UNREACHABLE = new Set([
+  ...STALE_CONNECTION, "CONNECTION_ENDED", "CONNECT_TIMEOUT", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH",
+]);
 
 /**
  * The database (not one statement) failed: unreachable, gone away, shutting down, out of connections
@@ -89,6 +96,25 @@ export function isConnectionError(error: unknown): boolean {
     if (UNREACHABLE.has(code) || code.startsWith("08") || code.startsWith("57P") || code === "53300") return true;
   }
   return false;
+}
+
+/** A deadlock or serialization failure (SQLSTATE 40P01, 40001): Postgres aborted the whole transaction. */
+export function isTransactionAbort(error: unknown): boolean {
+  for (const code of errorCodes(error)) if (code === "40P01" || code === "40001") return true;
+  return false;
+}
+
+/**
+ * A database error the caller caused, as the AppError to answer it with: a data exception (SQLSTATE class 22: out
+ * of range, a NUL byte) is a value the request's schema let through but the column cannot hold. Undefined otherwise.
+ */
+export function callerError(error: unknown): AppError | undefined {
+  for (const code of errorCodes(error)) {
+    if (/^22[0-9A-Z]{3}$/.test(code)) {
+      return new AppError(400, "invalid_value", "a value is out of range or contains characters that cannot be stored");
+    }
+  }
+  return undefined;
 }
 
 /**

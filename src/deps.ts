@@ -2,17 +2,12 @@ import nodemailer, { type Transporter } from "nodemailer";
 import Stripe from "stripe";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
-import { openIncidentCounts } from "./alerts/incidents";
-import { RULES } from "./alerts/rules";
-import { backlogAges } from "./alerts/rules/backlog";
 import type { Config } from "./config";
 import { connect, type Db, type Sql } from "./db";
-import type { GroupCommit } from "./inbound/group-commit";
-import { createIngestBatcher, type IngestInput, type IngestResult } from "./inbound/ingest";
-import { createResponseTimes, type ResponseTimes } from "./inbound/response-time";
+import { createIngestBatcher, type IngestBatcher } from "./ingest/ingest";
+import { createResponseTimes, type ResponseTimes } from "./ingest/response-time";
 import { createLogger, type Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
-import { oldestWaitingSeconds } from "./outbound/store";
 
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() };
@@ -23,14 +18,17 @@ export type TwilioClient = twilio.Twilio;
 type RequestOptions<T> = RequestClient.RequestOptions<T>;
 const TWILIO_ORIGIN = "https://api.twilio.com";
 
-/** twilio's own HTTP client, with the https://api.twilio.com origin rewritten to TWILIO_API_URL (a test fake, a proxy). */
+/**
+ * twilio's own HTTP client, with the https://api.twilio.com origin rewritten to TWILIO_API_URL (a test fake, a proxy).
+ */
 export class TwilioHttpClient extends twilio.RequestClient {
   constructor(private readonly apiUrl: string, timeoutMs: number) {
     super({ timeout: timeoutMs });
   }
 
   override request<TData>(opts: RequestOptions<TData>) {
-    const uri = opts.uri.startsWith(TWILIO_ORIGIN) ? this.apiUrl.replace(/\/+$/, "") + opts.uri.slice(TWILIO_ORIGIN.length) : opts.uri;
+    const uri = opts.uri.startsWith(TWILIO_ORIGIN)
+      ? this.apiUrl.replace(/\/+$/, "") + opts.uri.slice(TWILIO_ORIGIN.length) : opts.uri;
     return super.request<TData>({ ...opts, uri });
   }
 }
@@ -70,7 +68,6 @@ export interface Deps {
   clock: Clock;
   /** Undefined when SMTP_URL is unset: emails stay in the outbox and are logged. */
   mailer?: Mailer;
-  fetch: typeof fetch;
   metrics: Metrics;
   /** Outbound SMS (SPEC 8); undefined when Twilio credentials are not configured. */
   twilio?: TwilioClient;
@@ -79,7 +76,7 @@ export interface Deps {
   /** Waits between paced SMS sends; tests may replace it. */
   sleep(ms: number): Promise<void>;
   /** Group commit of inbound webhooks (used by `ingest`); stopped, after a last flush, by closeDeps. */
-  ingestBatcher: GroupCommit<IngestInput, IngestResult>;
+  ingestBatcher: IngestBatcher;
   /** response_ms of stored webhooks, written after their commit; stopped by closeDeps. */
   responseTimes: ResponseTimes;
 }
@@ -89,7 +86,7 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
   // A worker runs up to WORKER_CONCURRENCY tasks, each in its own transaction: one connection each, or they queue.
   // Delivery attempts hold a connection only for their short bookkeeping transactions, not while the HTTP runs.
   const { sql, db } = connect(databaseUrl, config.ROLE === "worker" ? config.WORKER_CONCURRENCY + 10 : 20);
-  const deps: Deps = {
+  const shared = {
     config,
     databaseUrl,
     sql,
@@ -97,23 +94,17 @@ export function buildDeps(config: Config, databaseUrl: string, overrides: Partia
     log,
     clock: systemClock,
     mailer: config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : undefined,
-    fetch: globalThis.fetch,
-    metrics: createMetrics({
-      outboundOldestWaiting: () => oldestWaitingSeconds(sql),
-      backlogOldest: () => backlogAges(db),
-      openIncidents: () => openIncidentCounts(db, RULES.map((r) => r.name)),
-    }),
+    metrics: createMetrics(),
     twilio: createTwilioClient(config),
     stripe: createStripeClient(config),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    ingestBatcher: undefined!,
-    responseTimes: undefined!,
+    sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     ...overrides,
   };
-  // Reads deps.db at write time, so an override of db is honoured.
-  deps.ingestBatcher ??= createIngestBatcher(deps);
-  deps.responseTimes ??= createResponseTimes(deps);
-  return deps;
+  // The batchers are given this same object and read its db when they write, so an override of db is honoured.
+  return Object.assign(shared, {
+    ingestBatcher: overrides.ingestBatcher ?? createIngestBatcher(shared),
+    responseTimes: overrides.responseTimes ?? createResponseTimes(shared),
+  });
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -20,7 +20,9 @@ async function main() {
   }
   const format = logFormat(config.LOG_FORMAT);
   const log = createLogger(config.LOG_LEVEL, { service: "switchboard", role: config.ROLE }, undefined, format);
-  const database = await startDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT }, log);
+  const database = await startDatabase(
+    { url: config.DATABASE_URL, dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT }, log,
+  );
   try {
     await waitForDatabase(database.url, { timeoutMs: config.DATABASE_START_TIMEOUT_S * 1000, log });
   } catch (error) {

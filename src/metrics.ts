@@ -1,16 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-
-export interface MetricProbes {
-  /** Age in seconds of the oldest delivery still waiting to be sent, read from the database at scrape time. */
-  outboundOldestWaiting?: () => Promise<number>;
-  /** Age in seconds of the oldest waiting item per queue (webhook_events, jobs, email_outbox), for alerting. */
-  backlogOldest?: () => Promise<Record<string, number>>;
-  /** Open alert incidents per rule. */
-  openIncidents?: () => Promise<Record<string, number>>;
-}
+import type { Sql } from "./db";
 
 /** One registry per process (per Deps, so tests do not share counters). */
-export function createMetrics(probes: MetricProbes = {}) {
+export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -88,9 +80,6 @@ export function createMetrics(probes: MetricProbes = {}) {
       name: "switchboard_outbound_oldest_waiting_seconds",
       help: "Age of the oldest outbound webhook delivery not yet finished (queue lag)",
       registers: [registry],
-      async collect() {
-        if (probes.outboundOldestWaiting) this.set(await probes.outboundOldestWaiting().catch(() => -1));
-      },
     }),
     smsStatus: new Counter({
       name: "switchboard_sms_status_total",
@@ -122,24 +111,20 @@ export function createMetrics(probes: MetricProbes = {}) {
         + "email_outbox: unsent emails), read from the database at scrape time",
       labelNames: ["queue"] as const,
       registers: [registry],
-      async collect() {
-        if (!probes.backlogOldest) return;
-        const ages = await probes.backlogOldest().catch(() => undefined);
-        for (const queue of ["webhook_events", "jobs", "email_outbox"]) this.set({ queue }, ages?.[queue] ?? -1);
-      },
     }),
     openIncidents: new Gauge({
       name: "switchboard_alert_incidents_open",
       help: "Open alert incidents by rule, read from the database at scrape time",
       labelNames: ["rule"] as const,
       registers: [registry],
-      async collect() {
-        if (!probes.openIncidents) return;
-        const counts = await probes.openIncidents().catch(() => undefined);
-        this.reset();
-        for (const [rule, n] of Object.entries(counts ?? {})) this.set({ rule }, n);
-      },
     }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Age in seconds of the oldest unfinished delivery (0 when none): the queue-lag gauge. */
+export async function oldestWaitingSeconds(sql: Sql): Promise<number> {
+  const [row] = await sql`select coalesce(extract(epoch from (now() - min(created_at))), 0)::float8 as age
+    from deliveries where status = 'pending'`;
+  return Number(row?.age ?? 0);
+}

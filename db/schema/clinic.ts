@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm";
 import {
   bigserial, boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid,
 } from "drizzle-orm/pg-core";
+import type { AppointmentStatus } from "../../src/domain/appointments";
+import type { RefundStatus } from "../../src/domain/refunds";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -38,7 +40,7 @@ export const appointments = pgTable("appointments", {
   clinicId: uuid("clinic_id").notNull().references(() => clinics.id),
   patientId: uuid("patient_id").notNull().references(() => patients.id),
   startsAt: timestamp("starts_at", { withTimezone: true }).notNull(),
-  status: text("status").notNull().default("pending"),
+  status: text("status").$type<AppointmentStatus>().notNull().default("pending"),
   /** Minor units (cents) of `currency`. */
   depositAmount: integer("deposit_amount"),
   currency: text("currency").notNull().default("usd"),
@@ -47,7 +49,7 @@ export const appointments = pgTable("appointments", {
   /** True only once the deposit is fully refunded; `deposit_refund_status` also tells a partial refund. */
   depositRefunded: boolean("deposit_refunded").notNull().default(false),
   /** none | partial | full, from the refunds booked in the ledger against what was paid. */
-  depositRefundStatus: text("deposit_refund_status").notNull().default("none"),
+  depositRefundStatus: text("deposit_refund_status").$type<RefundStatus>().notNull().default("none"),
   /** Minor units refunded so far: the sum of this appointment's refund rows in `transactions`. */
   depositRefundedAmount: integer("deposit_refunded_amount").notNull().default(0),
   /** When the latest refund was booked. */

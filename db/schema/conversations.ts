@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import type { MediaItem } from "../../src/domain/inbound-sms";
 import { clinics, patients } from "./clinic";
 
 export const conversations = pgTable("conversations", {
@@ -15,8 +16,6 @@ export const conversations = pgTable("conversations", {
 }, (t) => [
   uniqueIndex("conversations_patient_channel_key").on(t.patientId, t.channel).where(sql`patient_id is not null`),
 ]);
-
-export interface MediaItem { url: string; contentType: string }
 
 export const messages = pgTable("messages", {
   id: uuid("id").primaryKey().defaultRandom(),

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigserial, boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import type { DeliveryStatus } from "../../src/domain/webhook-delivery";
 import { clinics } from "./clinic";
 import { conversations } from "./conversations";
 
@@ -49,8 +50,7 @@ export const deliveries = pgTable("deliveries", {
   orderKey: text("order_key"),
   webhookId: text("webhook_id").notNull(),
   body: text("body").notNull(),
-  /** pending, succeeded, failed */
-  status: text("status").notNull().default("pending"),
+  status: text("status").$type<DeliveryStatus>().notNull().default("pending"),
   /** Completed attempts, all rounds. */
   attempts: integer("attempts").notNull().default(0),
   /** `attempts` when the current round began (a manual retry or replay starts a fresh retry schedule). */

@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { webhookEndpoints } from "../../db/schema";
 import type { Config } from "../config";
-import type { Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 import type { Endpoint } from "../outbound/store";
 
 export const ALERTS_PURPOSE = "alerts";

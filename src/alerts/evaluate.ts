@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
-import type { Tx } from "../jobs/enqueue";
 import { claimReminder, type Incident, openIncidentsOf, openOrTouch, resolveIncident } from "./incidents";
 import type { AlertEvent } from "./message";
 import { notifyIncident } from "./notify";

@@ -1,6 +1,6 @@
 import { and, asc, eq, getTableColumns, isNull, sql } from "drizzle-orm";
 import { incidents } from "../../db/schema";
-import type { Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 import type { Assessment } from "./rule";
 
 export type Incident = typeof incidents.$inferSelect;

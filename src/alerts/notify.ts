@@ -1,6 +1,6 @@
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import { queueEmail } from "../effects/email";
-import type { Executor } from "../jobs/enqueue";
 import { createDelivery } from "../outbound/store";
 import { alertEndpoint } from "./endpoint";
 import type { Incident } from "./incidents";

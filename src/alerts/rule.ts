@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { IncidentExample } from "../../db/schema";
 import type { Config } from "../config";
-import type { Executor } from "../jobs/enqueue";
-import type { Provider } from "../inbound/ingest";
+import type { Executor } from "../db";
+import type { Provider } from "../domain/webhooks";
 
 export type { IncidentExample };
 

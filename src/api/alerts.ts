@@ -1,19 +1,18 @@
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { incidents } from "../../db/schema";
 import { acknowledgeIncident, getIncident, type Incident as IncidentRow } from "../alerts/incidents";
 import { incidentView } from "../alerts/message";
 import { RULES, ruleByName } from "../alerts/rules";
 import type { Deps } from "../deps";
-import { notFound } from "../http/errors";
+import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam, Nullable, Time } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
 const detail = apiDetail("alerts");
 const NEWEST_FIRST: Keyset = { sort: incidents.openedAt, id: incidents.id, idType: "uuid", direction: "desc" };
-const Time = t.String({ format: "date-time", examples: ["2026-11-23T15:00:00.000Z"] });
-const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
 // Spelled out rather than t.UnionEnum, which would default an absent filter to its first value.
 const Status = t.Union([t.Literal("open"), t.Literal("resolved")]);
 const RuleName = t.Union(RULES.map((r) => t.Literal(r.name)));
@@ -29,7 +28,7 @@ export const Incident = t.Object({
   title: t.String({ examples: ["stripe: 4 of 10 events failed (40%) in 15 min"] }),
   description: Nullable(t.String()),
   hint: Nullable(t.String({ description: "Where to look first" })),
-  opened_at: Time, last_seen_at: Time, resolved_at: Nullable(Time), acknowledged_at: Nullable(Time),
+  opened_at: Time(), last_seen_at: Time(), resolved_at: Nullable(Time()), acknowledged_at: Nullable(Time()),
   acknowledged_by: Nullable(t.String()),
   reminders: t.Integer({ description: "Reminders sent so far (every ALERT_REPEAT_HOURS while open, unacknowledged)" }),
   figures: t.Record(t.String(), t.Any(), { description: "What the rule measured, with its threshold and window" }),
@@ -43,7 +42,7 @@ export const Incident = t.Object({
 /** Alert incidents (SPEC 12), newest first; `status=open` lists what is wrong now. Acknowledging stops reminders. */
 export function alertRoutes(deps: Deps) {
   const view = (row: IncidentRow) => incidentView(deps.config, row, ruleByName(row.rule));
-  return managementApi(deps, "/v1/alerts")
+  return new Elysia({ prefix: "/v1/alerts" }).use(managementApi(deps))
     .get("", async ({ query }) => {
       const limit = query.limit ?? 50;
       const status = { open: isNull(incidents.resolvedAt), resolved: isNotNull(incidents.resolvedAt) };

@@ -1,10 +1,11 @@
 import { and, eq, gte, lt } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { appointmentHistory, appointments, patients } from "../../db/schema";
 import type { Deps } from "../deps";
-import { type AppointmentStatus, canTransition } from "../domain/appointments";
+import { canTransition } from "../domain/appointments";
 import { changeStatus, lockAppointment } from "../effects/appointments";
-import { AppError, badRequest, notFound } from "../http/errors";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
@@ -13,14 +14,12 @@ import {
   AppointmentCreate,
   AppointmentPatch,
   AppointmentStatus as StatusSchema,
-  ErrorBody,
   HistoryEntry,
   IdParam,
 } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
 const detail = apiDetail("appointments");
-type Dto = typeof Appointment.static;
 const LATEST_START_FIRST: Keyset = {
   sort: appointments.startsAt,
   id: appointments.id,
@@ -28,10 +27,10 @@ const LATEST_START_FIRST: Keyset = {
   direction: "desc",
 };
 const OLDEST_CHANGE_FIRST: Keyset = { id: appointmentHistory.id, idType: "bigint", direction: "asc" };
-const Time = (description: string) => t.Optional(t.String({ format: "date-time", description }));
+const TimeFilter = (description: string) => t.Optional(t.String({ format: "date-time", description }));
 
 export function appointmentRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/appointments")
+  return new Elysia({ prefix: "/v1/appointments" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {
@@ -48,7 +47,7 @@ export function appointmentRoutes(deps: Deps) {
           })
           .returning();
         set.status = 201;
-        return toDto(row!) as Dto;
+        return toDto(row!);
       },
       {
         body: AppointmentCreate,
@@ -75,7 +74,7 @@ export function appointmentRoutes(deps: Deps) {
           )
           .orderBy(...orderBy(LATEST_START_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, ({ row }) => toDto(row) as Dto);
+        return toPage(rows, limit, ({ row }) => toDto(row));
       },
       {
         query: t.Composite([
@@ -84,8 +83,8 @@ export function appointmentRoutes(deps: Deps) {
             patient_id: t.Optional(t.String({ format: "uuid" })),
             clinic_id: t.Optional(t.String({ format: "uuid" })),
             status: t.Optional(StatusSchema),
-            starts_after: Time("Only appointments starting at or after this time"),
-            starts_before: Time("Only appointments starting before this time"),
+            starts_after: TimeFilter("Only appointments starting at or after this time"),
+            starts_before: TimeFilter("Only appointments starting before this time"),
           }),
         ]),
         response: { 200: page(Appointment) },
@@ -97,7 +96,7 @@ export function appointmentRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(appointments).where(eq(appointments.id, params.id));
         if (!row) throw notFound("appointment");
-        return toDto(row) as Dto;
+        return toDto(row);
       },
       {
         params: IdParam,
@@ -115,9 +114,9 @@ export function appointmentRoutes(deps: Deps) {
             ...(body.starts_at ? { startsAt: new Date(body.starts_at), reminderSentAt: null } : {}),
             ...(body.deposit_amount !== undefined ? { depositAmount: body.deposit_amount } : {}),
           };
-          const to = body.status as AppointmentStatus | undefined;
+          const to = body.status;
           if (to && to !== current.status) {
-            if (!canTransition(current.status as AppointmentStatus, to, "api")) {
+            if (!canTransition(current.status, to, "api")) {
               throw new AppError(
                 409,
                 "invalid_transition",
@@ -136,7 +135,7 @@ export function appointmentRoutes(deps: Deps) {
           const [updated] = await tx.select().from(appointments).where(eq(appointments.id, current.id));
           return updated!;
         });
-        return toDto(row) as Dto;
+        return toDto(row);
       },
       {
         params: IdParam,
@@ -160,7 +159,7 @@ export function appointmentRoutes(deps: Deps) {
           .where(and(eq(appointmentHistory.appointmentId, params.id), after(OLDEST_CHANGE_FIRST, query.cursor)))
           .orderBy(...orderBy(OLDEST_CHANGE_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, ({ row: { appointmentId: _, ...r } }) => toDto(r) as typeof HistoryEntry.static);
+        return toPage(rows, limit, ({ row: { appointmentId: _, ...r } }) => toDto(r));
       },
       {
         params: IdParam,

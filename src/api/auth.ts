@@ -1,85 +1,88 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { sql } from "drizzle-orm";
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
-import { AppError } from "../http/errors";
-import { readRawText } from "../inbound/request";
+import { AppError } from "../errors";
+import { readRawText, requireContentType } from "../http/request";
 import { claimIdempotencyKey, settleIdempotencyKey } from "./idempotency";
+import { countRequest } from "./rate-limit";
 
-const WINDOW_MS = 60_000;
 /** Management API request bodies (SPEC 13); beyond it a 413, read no further. */
 export const MANAGEMENT_BODY_LIMIT = 256 * 1024;
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-interface Checked {
+/** Who is calling (a hash of their key), and the body they sent, as read. */
+export interface Caller {
   keyHash: string;
   rawBody: string;
 }
 
+/** What the parse step leaves in `body` for `admit` to replace: the body is read only once the key is known. */
+const UNREAD = Symbol("body not read yet");
+type Headers = Record<string, string | number>;
+
 /**
- * The base of every management module: Bearer API_KEY (401 otherwise), a per-key fixed-window rate limit counted
- * in Postgres (so every web process shares one budget), JSON bodies of at most 256 KiB, and Idempotency-Key on POST.
+ * The base of every management module, used as `new Elysia({ prefix }).use(managementApi(deps))`. One scoped hook
+ * admits a request before anything else is done with it: Bearer API_KEY (401 otherwise), the per-key rate limit
+ * (api/rate-limit.ts), then a JSON body of at most 256 KiB. A caller without the key learns nothing about the API's
+ * shape and cannot make the server read a large body. Around the handler, Idempotency-Key on POST (idempotency.ts).
  */
-export function managementApi(deps: Deps, prefix: string) {
+export function managementApi(deps: Pick<Deps, "config" | "db" | "clock" | "log">) {
   const expected = deps.config.API_KEY ? digest(deps.config.API_KEY) : undefined;
-  const limit = deps.config.API_RATE_LIMIT;
-  const checked = new WeakMap<Request, Checked>();
-  const check = async ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
-    if (checked.has(request)) return checked.get(request)!;
-    const header = request.headers.get("authorization") ?? "";
-    const token = header.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+
+  async function admit(
+    request: Request, set: { headers: Headers }, body: unknown,
+  ): Promise<{ caller: Caller; body: unknown }> {
+    const { headers } = set;
+    const token = (request.headers.get("authorization") ?? "").match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     if (!expected) throw new AppError(401, "unauthorized", "API_KEY is not configured on this server");
     if (!token || !timingSafeEqual(digest(token), expected)) {
-      set.headers["www-authenticate"] = 'Bearer realm="switchboard"';
+      headers["www-authenticate"] = 'Bearer realm="switchboard"';
       throw new AppError(401, "unauthorized", "Missing or wrong API key (Authorization: Bearer <API_KEY>)");
     }
     const keyHash = digest(token).toString("hex").slice(0, 32);
-    const state: Checked = { keyHash, rawBody: "" };
-    checked.set(request, state);
-    const now = deps.clock.now().getTime();
-    const windowStart = new Date(now - (now % WINDOW_MS));
-    const resetSeconds = Math.ceil((windowStart.getTime() + WINDOW_MS - now) / 1000);
-    const [row] = await deps.db.execute<{ count: number }>(sql`
-      insert into api_rate_limits (key_hash, window_start, count) values (${keyHash}, ${windowStart.toISOString()}, 1)
-      on conflict (key_hash, window_start) do update set count = api_rate_limits.count + 1
-      returning count`);
-    const used = Number(row?.count ?? 1);
-    set.headers["ratelimit-limit"] = String(limit);
-    set.headers["ratelimit-remaining"] = String(Math.max(0, limit - used));
-    set.headers["ratelimit-reset"] = String(resetSeconds);
-    if (used > limit) {
-      set.headers["retry-after"] = String(resetSeconds);
-      throw new AppError(429, "rate_limited", `More than ${limit} requests a minute for this key`);
+    const rate = await countRequest(deps.db, keyHash, deps.config.API_RATE_LIMIT, deps.clock.now());
+    headers["ratelimit-limit"] = String(rate.limit);
+    headers["ratelimit-remaining"] = String(rate.remaining);
+    headers["ratelimit-reset"] = String(rate.resetSeconds);
+    if (rate.exceeded) {
+      headers["retry-after"] = String(rate.resetSeconds);
+      throw new AppError(429, "rate_limited", `More than ${rate.limit} requests a minute for this key`);
     }
-    return state;
-  };
-  // The key is checked before the body is read or validated: a caller without it learns nothing about the API's
-  // shape, and cannot make the server read a large body.
-  return (
-    new Elysia({ prefix })
-      .onParse(async (ctx) => {
-        const state = await check(ctx);
-        const { request } = ctx;
-        if (request.body === null && !request.headers.get("content-type")) return undefined;
-        const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-        if (type !== "application/json")
-          throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
-        state.rawBody = await readRawText(request, MANAGEMENT_BODY_LIMIT);
-        if (state.rawBody.trim() === "") return undefined;
-        try {
-          return JSON.parse(state.rawBody);
-        } catch {
-          throw new AppError(400, "malformed", "body is not valid JSON");
-        }
-      })
-      .onTransform(async (ctx) => {
-        await check(ctx);
-      })
-      // After validation: a request that would be refused as invalid claims no key.
-      .onBeforeHandle(async ({ request }) => claimIdempotencyKey(deps, request, checked.get(request)!))
-      .onAfterHandle(async ({ request, response, set }) => {
-        if (!(response instanceof Response))
-          await settleIdempotencyKey(deps, request, Number(set.status ?? 200), response);
-      })
-  );
+    if (body !== UNREAD) return { caller: { keyHash, rawBody: "" }, body };
+    const { raw, value } = await readJsonBody(request);
+    return { caller: { keyHash, rawBody: raw }, body: value };
+  }
+
+  return new Elysia({ name: "management-api" })
+    // Elysia reads a body before any hook runs but this one, which leaves it unread for `admit`.
+    .onParse({ as: "scoped" }, () => UNREAD)
+    .derive({ as: "scoped" }, async (ctx) => {
+      const { caller, body } = await admit(ctx.request, ctx.set, ctx.body);
+      ctx.body = body;
+      return { caller };
+    })
+    // After validation: a request that would be refused as invalid claims no key.
+    .onBeforeHandle({ as: "scoped" }, ({ request, caller }) => claimIdempotencyKey(deps, request, caller))
+    // Every answer, the handler's or an error's (rendered by http/error-handler.ts), settles a claimed key.
+    .mapResponse({ as: "scoped" }, async ({ request, set, responseValue }) => {
+      if (responseValue instanceof Response) return;
+      const status = Number(set.status ?? 200);
+      const settled = settleIdempotencyKey(deps, request, status, responseValue);
+      // An error's answer goes out even when its key cannot be settled (the key is then free again in 24 hours).
+      if (status >= 400) await settled.catch((error) => deps.log.error("idempotency key not settled", { error }));
+      else await settled;
+    });
+}
+
+/** The JSON body, read within MANAGEMENT_BODY_LIMIT: 415 for another content type, 400 when it is not JSON. */
+async function readJsonBody(request: Request): Promise<{ raw: string; value: unknown }> {
+  if (request.body === null && !request.headers.get("content-type")) return { raw: "", value: undefined };
+  requireContentType(request, "application/json");
+  const raw = await readRawText(request, MANAGEMENT_BODY_LIMIT);
+  if (raw.trim() === "") throw new AppError(400, "malformed", "request body could not be parsed");
+  try {
+    return { raw, value: JSON.parse(raw) };
+  } catch {
+    throw new AppError(400, "malformed", "body is not valid JSON");
+  }
 }

@@ -1,20 +1,22 @@
 import { eq } from "drizzle-orm";
+import { Elysia } from "elysia";
 import { clinics } from "../../db/schema";
 import type { Deps } from "../deps";
 import { isShortCode, normalizePhone } from "../domain/phone";
 import { isValidTimeZone } from "../domain/time";
-import { AppError, badRequest, notFound } from "../http/errors";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
 import { toDto } from "./dto";
-import { apiDetail, Clinic, ClinicCreate, ErrorBody, IdParam } from "./models";
+import { apiDetail, Clinic, ClinicCreate, IdParam } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
 const detail = apiDetail("clinics");
 const NEWEST_FIRST: Keyset = { sort: clinics.createdAt, id: clinics.id, idType: "uuid", direction: "desc" };
 
 export function clinicRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/clinics")
+  return new Elysia({ prefix: "/v1/clinics" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {
@@ -38,7 +40,7 @@ export function clinicRoutes(deps: Deps) {
           .returning();
         if (!rows[0]) throw new AppError(409, "conflict", `a clinic already uses ${phone}`);
         set.status = 201;
-        return toDto(rows[0]) as typeof Clinic.static;
+        return toDto(rows[0]);
       },
       {
         body: ClinicCreate,
@@ -56,7 +58,7 @@ export function clinicRoutes(deps: Deps) {
           .where(after(NEWEST_FIRST, query.cursor))
           .orderBy(...orderBy(NEWEST_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, ({ row }) => toDto(row) as typeof Clinic.static);
+        return toPage(rows, limit, ({ row }) => toDto(row));
       },
       {
         query: PageQuery,
@@ -69,7 +71,7 @@ export function clinicRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(clinics).where(eq(clinics.id, params.id));
         if (!row) throw notFound("clinic");
-        return toDto(row) as typeof Clinic.static;
+        return toDto(row);
       },
       { params: IdParam, response: { 200: Clinic, 404: ErrorBody }, detail: detail("getClinic", "Show a clinic") },
     );

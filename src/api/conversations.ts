@@ -1,14 +1,15 @@
 import { and, eq } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";
-import { AppError, badRequest, notFound } from "../http/errors";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { messagePayload } from "../outbound/payload";
 import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
 import { createConversationEndpoint, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import {
   Conversation,
   ConversationCreate,
@@ -71,7 +72,7 @@ export function conversationRoutes(deps: Deps) {
       .where(eq(webhookEndpoints.conversationId, id));
     return row?.id ?? null;
   };
-  return managementApi(deps, "/v1/conversations")
+  return new Elysia({ prefix: "/v1/conversations" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {

@@ -1,12 +1,13 @@
 import { and, asc, eq, gte, lte, ne } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { deliveries, deliveryAttempts } from "../../db/schema";
 import type { Deps } from "../deps";
-import { AppError, notFound } from "../http/errors";
+import { AppError, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { restartDeliveries } from "../outbound/store";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import { DeliveryDetail, DeliverySummary } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
@@ -15,12 +16,12 @@ const detail = apiDetail("deliveries");
 const NEWEST_FIRST: Keyset = { id: deliveries.seq, idType: "bigint", direction: "desc" };
 const summary = (row: typeof deliveries.$inferSelect) => {
   const { body: _b, seq: _s, dedupeKey: _d, orderKey: _o, roundStart: _r, ...rest } = row;
-  return toDto(rest) as typeof DeliverySummary.static;
+  return toDto(rest);
 };
 const Status = t.Union([t.Literal("pending"), t.Literal("succeeded"), t.Literal("failed")]);
 
 export function deliveryRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/deliveries")
+  return new Elysia({ prefix: "/v1/deliveries" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {
@@ -70,9 +71,7 @@ export function deliveryRoutes(deps: Deps) {
         return {
           ...summary(row),
           body: row.body,
-          attempts_log: attempts.map(({ id: _i, deliveryId: _d, ...a }) =>
-            toDto(a),
-          ) as (typeof DeliveryDetail.static)["attempts_log"],
+          attempts_log: attempts.map(({ id: _i, deliveryId: _d, ...a }) => toDto(a)),
         };
       },
       {

@@ -1,17 +1,16 @@
 import { and, eq, sql } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { emailOutbox } from "../../db/schema";
 import type { Deps } from "../deps";
-import { notFound } from "../http/errors";
+import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam, Nullable, Time } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
 const detail = apiDetail("emails");
 const NEWEST_FIRST: Keyset = { sort: emailOutbox.createdAt, id: emailOutbox.id, idType: "uuid", direction: "desc" };
-const Time = t.String({ format: "date-time", examples: ["2026-11-23T15:00:00.000Z"] });
-const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
 
 // Spelled out rather than t.UnionEnum, which would default an absent filter to its first value.
 export const EmailStatus = t.Union(
@@ -32,8 +31,8 @@ export const EmailSummary = t.Object({
   status: t.String({ examples: ["sent"] }),
   attempts: t.Integer(),
   last_error: Nullable(t.String()),
-  created_at: Time,
-  sent_at: Nullable(Time),
+  created_at: Time(),
+  sent_at: Nullable(Time()),
   next_attempt_at: Nullable(t.String({ format: "date-time", description: "When a pending email is tried again" })),
 });
 export const Email = t.Composite([EmailSummary, t.Object({
@@ -61,7 +60,7 @@ const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOStrin
 
 /** The email outbox (SPEC 8): every email Switchboard queued, with its delivery state. */
 export function emailRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/emails")
+  return new Elysia({ prefix: "/v1/emails" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {
@@ -82,7 +81,7 @@ export function emailRoutes(deps: Deps) {
         return toPage(
           rows,
           limit,
-          (r) => ({ ...toDto(r), next_attempt_at: iso(r.nextAttemptAt) }) as typeof EmailSummary.static,
+          (r) => ({ ...toDto(r), next_attempt_at: iso(r.nextAttemptAt) }),
         );
       },
       {
@@ -108,7 +107,7 @@ export function emailRoutes(deps: Deps) {
           .from(emailOutbox)
           .where(eq(emailOutbox.id, params.id));
         if (!row) throw notFound("email");
-        return { ...toDto(row), next_attempt_at: iso(row.nextAttemptAt) } as typeof Email.static;
+        return { ...toDto(row), next_attempt_at: iso(row.nextAttemptAt) };
       },
       {
         params: IdParam,

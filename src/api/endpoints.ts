@@ -1,13 +1,14 @@
 import { and, eq, gte, lte } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { clinics, deliveries, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
-import { badRequest, notFound } from "../http/errors";
+import { badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./conversations";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam } from "./models";
 import { Endpoint, ReplayRange, SecretRotated } from "./outbound-models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
@@ -20,7 +21,7 @@ const NEWEST_FIRST: Keyset = {
 };
 type Row = typeof webhookEndpoints.$inferSelect;
 const dto = ({ secret: _s, previousSecret: _p, secretShown: _h, updatedAt: _u, ...rest }: Row) =>
-  toDto(rest) as typeof Endpoint.static;
+  toDto(rest);
 
 export function endpointRoutes(deps: Deps) {
   const find = async (id: string) => {
@@ -28,7 +29,7 @@ export function endpointRoutes(deps: Deps) {
     if (!row) throw notFound("webhook endpoint");
     return row;
   };
-  return managementApi(deps, "/v1/endpoints")
+  return new Elysia({ prefix: "/v1/endpoints" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {

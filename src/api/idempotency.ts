@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps";
-import { AppError } from "../http/errors";
+import { AppError } from "../errors";
 
 /**
  * `Idempotency-Key` on management POSTs (SPEC 13), as Stripe does it: the first request with a key runs and its

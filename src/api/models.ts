@@ -1,25 +1,32 @@
-import { t } from "elysia";
+import { t, type TSchema } from "elysia";
+import { EVENT_SOURCES, PROVIDERS } from "../domain/webhooks";
 
-const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") => t.String({ format: "uuid", examples: [example] });
-const Time = (example = "2026-11-23T15:00:00.000Z") => t.String({ format: "date-time", examples: [example] });
-const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
-export const E164 = t.String({ pattern: "^\\+?[0-9 ().-]{7,20}$", examples: ["+15551234567"], description: "E.164; spaces, dashes and brackets are removed" });
+/** The building blocks of every model of the management API. */
+export const Uuid = (example = "6f1c2b9e-8a3d-4c55-9a7e-2d4f1b0c9e11") =>
+  t.String({ format: "uuid", examples: [example] });
+export const Time = (example = "2026-11-23T15:00:00.000Z") => t.String({ format: "date-time", examples: [example] });
+export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
+export const E164 = t.String({
+  pattern: "^\\+?[0-9 ().-]{7,20}$", examples: ["+15551234567"],
+  description: "E.164; spaces, dashes and brackets are removed",
+});
 const Email = t.String({ format: "email", examples: ["front-desk@example-clinic.com"] });
 const HttpsUrl = t.String({ pattern: "^https?://", examples: ["https://hooks.example-clinic.com/switchboard"] });
 
-export const ErrorBody = t.Object({
-  error: t.Object({ code: t.String({ examples: ["not_found"] }), message: t.String(), details: t.Optional(t.Any()) }),
-}, { examples: [{ error: { code: "not_found", message: "clinic not found" } }] });
-
 export const ClinicCreate = t.Object({
   name: t.String({ minLength: 1, maxLength: 200, examples: ["Harbor Dental"] }),
-  phone: t.String({ pattern: "^\\+?[0-9 ().-]{3,20}$", examples: ["+15551234567", "89123"], description: "The clinic's Twilio number: E.164, or a short code" }),
+  phone: t.String({
+    pattern: "^\\+?[0-9 ().-]{3,20}$", examples: ["+15551234567", "89123"],
+    description: "The clinic's Twilio number: E.164, or a short code",
+  }),
   timezone: t.String({ minLength: 1, examples: ["America/New_York"], description: "IANA time zone" }),
   email: t.Optional(Email),
   callback_url: t.Optional(HttpsUrl),
   auto_reply: t.Optional(t.String({ minLength: 1, maxLength: 1000 })),
   help_text: t.Optional(t.String({ minLength: 1, maxLength: 1000 })),
-  sms_per_second: t.Optional(t.Integer({ minimum: 1, maximum: 100, description: "Sending pace of the clinic's number" })),
+  sms_per_second: t.Optional(
+    t.Integer({ minimum: 1, maximum: 100, description: "Sending pace of the clinic's number" }),
+  ),
 });
 export const Clinic = t.Object({
   id: Uuid(), name: t.String(), phone: t.String(), timezone: t.String(), email: Nullable(t.String()),
@@ -44,15 +51,16 @@ export const AppointmentStatus = t.Union([
   t.Literal("pending"), t.Literal("confirmed"), t.Literal("payment_pending"), t.Literal("cancellation_requested"),
   t.Literal("reschedule_requested"), t.Literal("cancelled"), t.Literal("completed"),
 ]);
-export const WebhookProvider = t.Union([
-  t.Literal("stripe"), t.Literal("twilio-sms"), t.Literal("twilio-status"), t.Literal("twilio-debugger"),
-]);
-export const EventSource = t.Union([t.Literal("webhook"), t.Literal("reconcile")]);
-export const WebhookEventStatus = t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
+export const WebhookProvider = t.Union(PROVIDERS.map((provider) => t.Literal(provider)));
+export const EventSource = t.Union(EVENT_SOURCES.map((source) => t.Literal(source)));
+export const WebhookEventStatus =
+  t.Union([t.Literal("pending"), t.Literal("processed"), t.Literal("failed"), t.Literal("ignored")]);
 export const AppointmentCreate = t.Object({
   patient_id: Uuid(),
   starts_at: Time(),
-  deposit_amount: t.Optional(t.Integer({ minimum: 0, maximum: 100_000_000, examples: [6000], description: "Minor units (cents)" })),
+  deposit_amount: t.Optional(
+    t.Integer({ minimum: 0, maximum: 100_000_000, examples: [6000], description: "Minor units (cents)" }),
+  ),
   currency: t.Optional(t.String({ pattern: "^[A-Za-z]{3}$", examples: ["usd"] })),
 });
 export const AppointmentPatch = t.Object({
@@ -84,7 +92,8 @@ export const HistoryEntry = t.Object({
 });
 
 export const WebhookEventSummary = t.Object({
-  id: t.Integer(), provider: t.String({ examples: ["stripe"] }), idempotency_key: t.String({ examples: ["evt_1Q2w3E"] }),
+  id: t.Integer(), provider: t.String({ examples: ["stripe"] }),
+  idempotency_key: t.String({ examples: ["evt_1Q2w3E"] }),
   phone: Nullable(t.String({ examples: ["+15557654321"], description: "The patient's number of a Twilio webhook" })),
   received_at: Time(), response_status: t.Integer(), response_ms: t.Union([t.Integer(), t.Null()]),
   status: t.String({ examples: ["processed"] }), attempts: t.Integer(), last_error: Nullable(t.String()),

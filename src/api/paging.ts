@@ -1,7 +1,7 @@
 import { asc, desc, type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { t, type TSchema } from "elysia";
-import { AppError } from "../http/errors";
+import { AppError } from "../errors";
 
 /**
  * One way to page every list: keyset pagination on (sort column, id), so a page never skips or repeats a row

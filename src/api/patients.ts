@@ -1,19 +1,20 @@
 import { and, eq } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { clinics, patients } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
-import { AppError, badRequest, notFound } from "../http/errors";
+import { AppError, badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam, Patient, PatientCreate } from "./models";
+import { apiDetail, IdParam, Patient, PatientCreate } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
 const detail = apiDetail("patients");
 const NEWEST_FIRST: Keyset = { sort: patients.createdAt, id: patients.id, idType: "uuid", direction: "desc" };
 
 export function patientRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/patients")
+  return new Elysia({ prefix: "/v1/patients" }).use(managementApi(deps))
     .post(
       "",
       async ({ body, set }) => {
@@ -28,7 +29,7 @@ export function patientRoutes(deps: Deps) {
           .returning();
         if (!rows[0]) throw new AppError(409, "conflict", "this clinic already has a patient with that phone");
         set.status = 201;
-        return toDto(rows[0]) as typeof Patient.static;
+        return toDto(rows[0]);
       },
       {
         body: PatientCreate,
@@ -55,7 +56,7 @@ export function patientRoutes(deps: Deps) {
           )
           .orderBy(...orderBy(NEWEST_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, ({ row }) => toDto(row) as typeof Patient.static);
+        return toPage(rows, limit, ({ row }) => toDto(row));
       },
       {
         query: t.Composite([
@@ -76,7 +77,7 @@ export function patientRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(patients).where(eq(patients.id, params.id));
         if (!row) throw notFound("patient");
-        return toDto(row) as typeof Patient.static;
+        return toDto(row);
       },
       { params: IdParam, response: { 200: Patient, 404: ErrorBody }, detail: detail("getPatient", "Show a patient") },
     );

@@ -1,14 +1,14 @@
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import type { Deps } from "../deps";
-import { badRequest } from "../http/errors";
+import { badRequest } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { reconcileRange } from "../reconcile/run";
 import type { Found, PassReport } from "../reconcile/store";
 import { managementApi } from "./auth";
-import { apiDetail, ErrorBody } from "./models";
+import { apiDetail, Time } from "./models";
 
 /** The longest range one call may ask for: Twilio keeps messages 400 days by default (Stripe lists 30 days). */
 const MAX_RANGE_DAYS = 400;
-const Time = (example: string) => t.String({ format: "date-time", examples: [example] });
 const Pass = t.Union([t.Literal("twilio-status"), t.Literal("twilio-sms"), t.Literal("stripe")]);
 
 const ReconcileRequest = t.Object({
@@ -49,7 +49,7 @@ const passResult = ({ found, ...rest }: PassReport) => ({ ...rest, found: found.
 const foundEvent = ({ eventId, ...f }: Found) => ({ ...f, event_id: eventId });
 
 export function reconcileRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/reconcile")
+  return new Elysia({ prefix: "/v1/reconcile" }).use(managementApi(deps))
     .post("", async ({ body }) => {
       const until = body.until ? new Date(body.until) : deps.clock.now();
       const since = new Date(body.since);

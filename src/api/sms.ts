@@ -1,33 +1,31 @@
 import { and, asc, eq, gte, or } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { smsMessages, smsStatusEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
-import { notFound } from "../http/errors";
+import { notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
-import { apiDetail, ErrorBody, IdParam } from "./models";
+import { apiDetail, IdParam, Nullable, Time, Uuid } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";
 
 const detail = apiDetail("sms");
 const NEWEST_FIRST: Keyset = { sort: smsMessages.createdAt, id: smsMessages.id, idType: "uuid", direction: "desc" };
-const Time = t.String({ format: "date-time", examples: ["2026-11-23T15:00:00.000Z"] });
-const Nullable = <T extends ReturnType<typeof t.String>>(s: T) => t.Union([s, t.Null()]);
-const Uuid = t.String({ format: "uuid" });
 
 export const SmsSummary = t.Object({
-  id: Uuid, kind: t.String({ examples: ["confirmation"] }), clinic_id: Uuid, patient_id: Nullable(Uuid),
-  appointment_id: Nullable(Uuid), channel: t.String({ examples: ["SMS"] }),
+  id: Uuid(), kind: t.String({ examples: ["confirmation"] }), clinic_id: Uuid(), patient_id: Nullable(Uuid()),
+  appointment_id: Nullable(Uuid()), channel: t.String({ examples: ["SMS"] }),
   to: t.String({ examples: ["+15551234567"] }),
   from: t.String(), body: t.String(),
   status: t.String({ examples: ["delivered"], description: "pending, sending, skipped_opted_out, or Twilio's status" }),
   twilio_sid: Nullable(t.String({ examples: ["SM0123456789abcdef0123456789abcdef"] })),
   error_code: Nullable(t.String()),
   error_message: Nullable(t.String()), attempts: t.Integer(), fallback_status: Nullable(t.String()),
-  created_at: Time, sent_at: Nullable(Time), updated_at: Time,
+  created_at: Time(), sent_at: Nullable(Time()), updated_at: Time(),
 });
 export const Sms = t.Composite([SmsSummary, t.Object({
-  status_history: t.Array(t.Object({ status: t.String(), error_code: Nullable(t.String()), received_at: Time }), {
+  status_history: t.Array(t.Object({ status: t.String(), error_code: Nullable(t.String()), received_at: Time() }), {
     description: "Every status callback Twilio posted for it, in arrival order",
   }),
 })]);
@@ -43,7 +41,7 @@ const columns = {
 
 /** Outbound SMS (SPEC 8): what Switchboard sent or decided not to send, and how far each got. */
 export function smsRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/sms")
+  return new Elysia({ prefix: "/v1/sms" }).use(managementApi(deps))
     .get("", async ({ query }) => {
       const to = query.to ? normalizePhone(query.to) ?? query.to : undefined;
       const limit = query.limit ?? 50;
@@ -55,11 +53,11 @@ export function smsRoutes(deps: Deps) {
         query.since ? gte(smsMessages.createdAt, new Date(query.since)) : undefined,
         after(NEWEST_FIRST, query.cursor),
       )).orderBy(...orderBy(NEWEST_FIRST)).limit(limit + 1);
-      return toPage(rows, limit, (row) => toDto(row) as typeof SmsSummary.static);
+      return toPage(rows, limit, (row) => toDto(row));
     }, {
       query: t.Composite([PageQuery, t.Object({
-        appointment_id: t.Optional(Uuid),
-        patient_id: t.Optional(Uuid),
+        appointment_id: t.Optional(Uuid()),
+        patient_id: t.Optional(Uuid()),
         to: t.Optional(t.String({
           minLength: 3, maxLength: 40, examples: ["+15551234567"], description: "Recipient (E.164)",
         })),
@@ -78,8 +76,9 @@ export function smsRoutes(deps: Deps) {
         // A callback that came before the send was recorded is linked by its sid only.
         row.twilioSid ? eq(smsStatusEvents.twilioSid, row.twilioSid) : undefined,
       )).orderBy(asc(smsStatusEvents.id));
-      return { ...toDto(row), status_history: history.map(toDto) } as typeof Sms.static;
+      return { ...toDto(row), status_history: history.map(toDto) };
     }, {
-      params: IdParam, response: { 200: Sms, 404: ErrorBody }, detail: detail("getSms", "Show one SMS with its status history"),
+      params: IdParam, response: { 200: Sms, 404: ErrorBody },
+      detail: detail("getSms", "Show one SMS with its status history"),
     });
 }

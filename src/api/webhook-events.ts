@@ -1,17 +1,17 @@
 import { and, eq, like, or } from "drizzle-orm";
-import { t } from "elysia";
+import { Elysia, t } from "elysia";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
+import { paramsObject } from "../domain/form";
 import { normalizePhone } from "../domain/phone";
-import { badRequest, notFound } from "../http/errors";
-import { replayEvent } from "../inbound/ingest";
-import { paramsObject } from "../inbound/twilio";
-import { STRIPE_PATH, TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../inbound/paths";
+import { STRIPE_PATH, TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../domain/webhooks";
+import { badRequest, notFound } from "../errors";
+import { ErrorBody } from "../http/error-handler";
+import { replayEvent } from "../ingest/ingest";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import {
   apiDetail,
-  ErrorBody,
   EventSource,
   NumericIdParam,
   WebhookEvent,
@@ -38,7 +38,7 @@ function receivedOn(provider: string, params: URLSearchParams | undefined): stri
 }
 
 export function webhookEventRoutes(deps: Deps) {
-  return managementApi(deps, "/v1/webhook-events")
+  return new Elysia({ prefix: "/v1/webhook-events" }).use(managementApi(deps))
     .get(
       "",
       async ({ query }) => {
@@ -77,7 +77,7 @@ export function webhookEventRoutes(deps: Deps) {
           )
           .orderBy(...orderBy(NEWEST_FIRST))
           .limit(limit + 1);
-        return toPage(rows, limit, (row) => toDto(row) as typeof WebhookEventSummary.static);
+        return toPage(rows, limit, (row) => toDto(row));
       },
       {
         query: t.Composite([
@@ -122,7 +122,7 @@ export function webhookEventRoutes(deps: Deps) {
       async ({ params }) => {
         const [row] = await deps.db.select().from(webhookEvents).where(eq(webhookEvents.id, params.id));
         if (!row) throw notFound("webhook event");
-        return toDto(row) as typeof WebhookEvent.static;
+        return toDto(row);
       },
       {
         params: NumericIdParam,
@@ -139,13 +139,14 @@ export function webhookEventRoutes(deps: Deps) {
         }).from(webhookEvents).where(eq(webhookEvents.id, params.id));
         if (!row) throw notFound("webhook event");
         const contentType = row.headers["content-type"] ?? "";
-        const form = contentType.startsWith("application/x-www-form-urlencoded") ? new URLSearchParams(row.rawBody) : undefined;
+        const form = contentType.startsWith("application/x-www-form-urlencoded")
+          ? new URLSearchParams(row.rawBody) : undefined;
         return {
           id: row.id, provider: row.provider, idempotency_key: row.idempotencyKey,
           received_at: row.receivedAt.toISOString(),
           path: receivedOn(row.provider, form), content_type: contentType, raw_body: row.rawBody,
           params: form ? paramsObject(form) : null,
-        } as typeof WebhookEventRaw.static;
+        };
       },
       {
         params: NumericIdParam,

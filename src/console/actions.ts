@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
-import { replayEventIn } from "../inbound/ingest";
+import { replayEventIn } from "../ingest/ingest";
 import { disableEndpoint, enableEndpoint, replayEndpointRange, retryDelivery, rotateSecret } from "../outbound/store";
 import { recordConsoleAction } from "./audit";
 import { authGate } from "./gate";
-import { ErrorPage } from "./pages/misc";
 import { EndpointPage } from "./pages/endpoints";
+import { ErrorPage } from "./pages/misc";
 import { parseTime, uuid } from "./queries/keyset";
 import { getEndpoint, listDeliveries } from "./queries/outbound";
 import { htmlResponse, notFoundResponse, redirect } from "./respond";

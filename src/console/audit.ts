@@ -1,5 +1,5 @@
 import { auditLog } from "../../db/schema";
-import type { Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export interface AuditEntry {
   action: string;

@@ -1,7 +1,7 @@
 import type { Html } from "#html/jsx-runtime";
+import { securityHeaders } from "../http/page-headers";
 import type { Logger } from "../log";
 import { ErrorPage, NotFoundPage } from "./pages/misc";
-import { securityHeaders } from "./security";
 import type { PageContext } from "./ui";
 
 export function htmlResponse(page: Html, status = 200, headers: Record<string, string | string[]> = {}): Response {

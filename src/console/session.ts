@@ -81,5 +81,6 @@ export function readCookie(request: Request, name: string): string | undefined {
 
 export function cookie(keys: ConsoleKeys, name: string, value: string, maxAgeSeconds: number): string {
   const secure = keys.secureCookies ? "; Secure" : "";
-  return `${name}=${encodeURIComponent(value)}; Path=/console; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
+  return `${name}=${encodeURIComponent(value)}; Path=/console; Max-Age=${maxAgeSeconds}; `
+    + `HttpOnly; SameSite=Strict${secure}`;
 }

@@ -123,7 +123,8 @@ const pad = (n: number) => String(n).padStart(2, "0");
 export function formatTime(at: Date | string | null | undefined): string {
   if (!at) return "—";
   const d = new Date(at);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  return `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
 export const Time = ({ at }: { at: Date | string | null | undefined }) =>

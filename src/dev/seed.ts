@@ -1,11 +1,11 @@
 // `npm run seed`: a demo clinic, three patients and their upcoming appointments, through the management API (so it
 // works against a staging deployment too). Everything is looked up before it is created: a second run adds nothing.
 import { createHash } from "node:crypto";
+import { TWILIO_SMS_PATH } from "../domain/webhooks";
 import {
   type Api, apiClient, ensureRunning, fail, program, q, resolveTarget, runProgram, send, type Target, targetOptions,
   type TargetFlags,
 } from "./cli";
-import { TWILIO_SMS_PATH } from "../inbound/paths";
 import { DEMO_CLINIC, DEMO_PATIENTS as PATIENTS } from "./demo";
 import { RECEIVER_PREFIX } from "./stand-ins";
 import { inboundSmsParams, signTwilio } from "./twilio-requests";

@@ -1,6 +1,6 @@
 // What `simulate` sends: each provider's request built and signed as that provider does, after the input is checked
 // against the target (an unknown appointment, number or sid is a one-line error before anything is sent).
-import { STRIPE_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../inbound/paths";
+import { STRIPE_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { type Api, apiClient, fail, q, type Target } from "./cli";
 import { DEMO_CLINIC } from "./demo";
 import type { Scope } from "./follow";

@@ -1,6 +1,8 @@
-import { storableText } from "./text";
-import type { MediaItem } from "../../db/schema";
 import { addressOf } from "./phone";
+import { storableText } from "./text";
+
+/** A media item of a message (MMS, WhatsApp): where Twilio keeps it and its MIME type. */
+export interface MediaItem { url: string; contentType: string }
 
 /** The parts of Twilio's inbound-message parameters Switchboard acts on. */
 export interface InboundSms {

@@ -51,30 +51,39 @@ export function optInOutcome(body: string, optedOut: boolean): "resubscribed" | 
 /** The commands whose reply depends on an appointment change, so the worker replies once it has made it. */
 export const APPOINTMENT_COMMANDS = ["CONFIRM", "CANCEL", "RESCHEDULE"] as const;
 export type AppointmentCommand = (typeof APPOINTMENT_COMMANDS)[number];
-export const isAppointmentCommand = (c: Command): c is AppointmentCommand => (APPOINTMENT_COMMANDS as readonly string[]).includes(c);
+export const isAppointmentCommand = (c: Command): c is AppointmentCommand =>
+  (APPOINTMENT_COMMANDS as readonly string[]).includes(c);
 
-interface ClinicText { name: string; phone: string; timezone: string; autoReply: string | null; helpText: string | null }
+interface ClinicText {
+  name: string; phone: string; timezone: string; autoReply: string | null; helpText: string | null;
+}
 
 export const UNKNOWN_NUMBER_REPLY = "We don't recognize this phone number. Please contact our office directly.";
-export const TECHNICAL_DIFFICULTIES_REPLY = "We're experiencing technical difficulties. Please try again later or call our office.";
+export const TECHNICAL_DIFFICULTIES_REPLY =
+  "We're experiencing technical difficulties. Please try again later or call our office.";
 export const DEFAULT_AUTO_REPLY = "Thank you for your message. We will respond shortly.";
 
 export const replies = {
   help: (c: ClinicText) => c.helpText
-    ?? `${c.name}: for help call ${c.phone}. Reply CONFIRM, CANCEL or RESCHEDULE about your next appointment. Reply STOP to opt out. Msg & data rates may apply.`,
+    ?? `${c.name}: for help call ${c.phone}. Reply CONFIRM, CANCEL or RESCHEDULE about your next appointment. Reply `
+      + `STOP to opt out. Msg & data rates may apply.`,
   autoReply: (c: ClinicText) => c.autoReply ?? DEFAULT_AUTO_REPLY,
   resubscribed: (c: ClinicText) =>
     `${c.name}: you are re-subscribed and will receive messages from us again. Reply STOP to opt out.`,
   alreadySubscribed: (c: ClinicText) =>
     `${c.name}: you are already subscribed to messages from us. Reply STOP to opt out.`,
   noAppointment: (c: ClinicText) => `${c.name}: you have no upcoming appointment. Please call ${c.phone} to book one.`,
-  confirmed: (c: ClinicText, at: Date) => `${c.name}: your appointment on ${formatWhen(at, c.timezone)} is confirmed. See you then!`,
+  confirmed: (c: ClinicText, at: Date) =>
+    `${c.name}: your appointment on ${formatWhen(at, c.timezone)} is confirmed. See you then!`,
   awaitingDeposit: (c: ClinicText, at: Date) =>
-    `${c.name}: your appointment on ${formatWhen(at, c.timezone)} is not confirmed yet because the deposit is still unpaid. Please update your card or call ${c.phone}.`,
+    `${c.name}: your appointment on ${formatWhen(at, c.timezone)} is not confirmed yet because the deposit is still `
+      + `unpaid. Please update your card or call ${c.phone}.`,
   cancelRequested: (c: ClinicText, at: Date) =>
-    `${c.name}: we received your request to cancel your appointment on ${formatWhen(at, c.timezone)}. Our office will confirm the cancellation.`,
+    `${c.name}: we received your request to cancel your appointment on ${formatWhen(at, c.timezone)}. Our office will `
+      + `confirm the cancellation.`,
   rescheduleRequested: (c: ClinicText, at: Date) =>
-    `${c.name}: we received your request to reschedule your appointment on ${formatWhen(at, c.timezone)}. Our office will contact you with new times.`,
+    `${c.name}: we received your request to reschedule your appointment on ${formatWhen(at, c.timezone)}. Our office `
+      + `will contact you with new times.`,
 };
 
 const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };

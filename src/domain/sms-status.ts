@@ -45,3 +45,25 @@ export function advances(current: string, next: SmsStatus): boolean {
 export function finalStatus(statuses: readonly SmsStatus[], start = "pending"): string {
   return statuses.reduce<string>((current, next) => (advances(current, next) ? next : current), start);
 }
+
+/** What a status callback says about one message (SPEC 4). */
+export interface StatusCallback {
+  sid: string;
+  status: string;
+  errorCode?: string;
+  rawDlrDoneDate?: string;
+  params: Record<string, string>;
+}
+
+/** Twilio's status callback parameters; undefined without a MessageSid or MessageStatus. */
+export function parseStatusCallback(params: URLSearchParams): StatusCallback | undefined {
+  const sid = params.get("MessageSid") ?? params.get("SmsSid");
+  const status = (params.get("MessageStatus") ?? params.get("SmsStatus"))?.toLowerCase();
+  if (!sid || !status) return undefined;
+  return {
+    sid, status,
+    errorCode: params.get("ErrorCode") || undefined,
+    rawDlrDoneDate: params.get("RawDlrDoneDate") || undefined,
+    params: Object.fromEntries(params),
+  };
+}

@@ -1,5 +1,8 @@
 /** Pure rules for outbound webhook attempts (SPEC 6): what an answer means and what happens next. */
 
+/** A delivery is pending until it succeeds or runs out of attempts. */
+export type DeliveryStatus = "pending" | "succeeded" | "failed";
+
 export type AttemptErrorType = "timeout" | "network" | "http_status" | "redirect" | "refused" | "gone";
 
 export interface AttemptOutcome {
@@ -56,7 +59,9 @@ export function nextStep(attemptInRound: number, delays: number[], outcome: Atte
 /** What one `send-delivery` job does now. */
 export type Turn =
   | { kind: "skip" }
-  /** Sleep `ms`; `hold` also moves the delivery's own schedule (the next one in its conversation times itself by it). */
+  /**
+   * Sleep `ms`; `hold` also moves the delivery's own schedule (the next one in its conversation times itself by it).
+   */
   | { kind: "wait"; ms: number; hold: boolean; reason: "not_due" | "in_flight" | "order" }
   | { kind: "go" };
 
@@ -85,7 +90,9 @@ export const jitter = (base: number, random: number) => base + Math.floor(random
 export function decideTurn(f: TurnFacts, random = Math.random()): Turn {
   if (f.status !== "pending") return { kind: "skip" };
   const early = f.nextAttemptAt.getTime() - f.now.getTime();
-  if (f.attempts > f.attemptsRead || early > 25) return { kind: "wait", ms: Math.max(early, 1), hold: false, reason: "not_due" };
+  if (f.attempts > f.attemptsRead || early > 25) return {
+    kind: "wait", ms: Math.max(early, 1), hold: false, reason: "not_due",
+  };
   if (f.inFlight) return { kind: "wait", ms: jitter(f.attemptTimeoutMs, random), hold: false, reason: "in_flight" };
   if (f.earlierDueAt) {
     // Wake about when the one ahead is due, not in a tight loop behind a rate-limited endpoint.

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { appointmentHistory, appointments, clinics, patients } from "../../db/schema";
+import type { Executor } from "../db";
 import { type AppointmentStatus, type Cause, canTransition } from "../domain/appointments";
-import type { Executor } from "../jobs/enqueue";
 
 export type Appointment = typeof appointments.$inferSelect;
 
@@ -22,9 +22,10 @@ export async function changeStatus(
   cause: Cause,
   fields: Partial<typeof appointments.$inferInsert> = {},
 ): Promise<boolean> {
-  const from = appointment.status as AppointmentStatus;
+  const from = appointment.status;
   if (from === to || !canTransition(from, to, cause.type)) return false;
-  await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() }).where(eq(appointments.id, appointment.id));
+  await tx.update(appointments).set({ ...fields, status: to, updatedAt: new Date() })
+    .where(eq(appointments.id, appointment.id));
   await tx.insert(appointmentHistory).values({
     appointmentId: appointment.id, fromStatus: from, toStatus: to, causeType: cause.type, causeId: cause.id ?? null,
   });

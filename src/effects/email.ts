@@ -1,5 +1,6 @@
 import { emailOutbox } from "../../db/schema";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
+import { enqueue } from "../queue";
 
 export interface EmailInput {
   /** Same cause, same key: queueing twice is a no-op. */

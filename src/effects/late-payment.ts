@@ -1,8 +1,8 @@
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import type { Cause, PaymentNotice } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { formatWhen } from "../domain/time";
-import type { Executor } from "../jobs/enqueue";
 import { type Appointment, loadParties, recordKeptStatus } from "./appointments";
 import { queueEmail } from "./email";
 import { queueClinicEvent } from "./messages";

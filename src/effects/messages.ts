@@ -1,8 +1,9 @@
 import { and, eq, ne } from "drizzle-orm";
 import { clinicEvents, clinics, messages } from "../../db/schema";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 import { messagePayload } from "../outbound/payload";
 import { conversationEndpoint, createDelivery } from "../outbound/store";
+import { enqueue } from "../queue";
 
 export type NewMessage = typeof messages.$inferInsert;
 type Message = typeof messages.$inferSelect;
@@ -18,7 +19,9 @@ export async function recordMessage(tx: Executor, message: NewMessage): Promise<
 }
 
 /** Changes a message's status and queues a delivery of the changed message (SPEC 6: "created or changing status"). */
-export async function changeMessageStatus(tx: Executor, messageId: string, status: string, updatedBy: string): Promise<boolean> {
+export async function changeMessageStatus(
+  tx: Executor, messageId: string, status: string, updatedBy: string,
+): Promise<boolean> {
   const [row] = await tx.update(messages).set({ status, updatedBy, updatedAt: new Date() })
     .where(and(eq(messages.id, messageId), ne(messages.status, status))).returning();
   if (row) await deliverMessage(tx, "message.updated", row);
@@ -50,7 +53,8 @@ export async function queueClinicEvent(
   tx: Executor,
   event: { clinicId: string; type: string; dedupeKey: string; data: Record<string, unknown> },
 ): Promise<string | undefined> {
-  const [clinic] = await tx.select({ callbackUrl: clinics.callbackUrl }).from(clinics).where(eq(clinics.id, event.clinicId));
+  const [clinic] = await tx.select({ callbackUrl: clinics.callbackUrl }).from(clinics)
+    .where(eq(clinics.id, event.clinicId));
   const rows = await tx.insert(clinicEvents).values(event).onConflictDoNothing().returning({ id: clinicEvents.id });
   const id = rows[0]?.id;
   // Kept either way (it is the clinic's record); delivered only where the clinic has a callback URL.

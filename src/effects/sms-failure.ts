@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { clinics, patients, smsMessages } from "../../db/schema";
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
-import type { Executor } from "../jobs/enqueue";
 import { queueEmail } from "./email";
 import { queueClinicEvent } from "./messages";
 import type { SmsRow } from "./sms-status";
@@ -31,16 +31,20 @@ export async function handleSmsFailure(deps: Deps, tx: Executor, sms: SmsRow, re
           + `You can reach ${clinicName} at ${clinic?.phone ?? "the number on your appointment"}.`,
       });
       fallback = "email_queued";
-      await tx.update(smsMessages).set({ fallbackStatus: fallback, fallbackEmailId: emailId ?? null }).where(eq(smsMessages.id, sms.id));
+      await tx.update(smsMessages).set({ fallbackStatus: fallback, fallbackEmailId: emailId ?? null })
+        .where(eq(smsMessages.id, sms.id));
     } else {
       fallback = `not_possible: ${patient ? "patient has no email" : "no patient on this SMS"}`;
       await tx.update(smsMessages).set({ fallbackStatus: fallback }).where(eq(smsMessages.id, sms.id));
-      deps.log.warn("sms failed and no email fallback is possible", { smsId: sms.id, sid: sms.twilioSid, reason: fallback });
+      deps.log.warn(
+        "sms failed and no email fallback is possible", { smsId: sms.id, sid: sms.twilioSid, reason: fallback },
+      );
     }
   }
 
   const data = {
-    sms_id: sms.id, message_sid: sms.twilioSid, status: report.status, error_code: report.errorCode ?? null, kind: sms.kind,
+    sms_id: sms.id, message_sid: sms.twilioSid, status: report.status, error_code: report.errorCode ?? null,
+    kind: sms.kind,
     appointment_id: sms.appointmentId, patient_id: sms.patientId, to: sms.to, from: sms.from, fallback,
   };
   await queueClinicEvent(tx, { clinicId: sms.clinicId, type: "sms.failed", dedupeKey: `sms-failed:${sms.id}`, data });
@@ -49,9 +53,11 @@ export async function handleSmsFailure(deps: Deps, tx: Executor, sms: SmsRow, re
       dedupeKey: `sms-failed-alert:${sms.id}`,
       kind: "sms_failed_alert",
       to: deps.config.SUPPORT_EMAIL,
-      subject: `SMS ${report.status}: ${sms.kind} from ${clinicName}${report.errorCode ? ` (Twilio error ${report.errorCode})` : ""}`,
+      subject: `SMS ${report.status}: ${sms.kind} from `
+        + `${clinicName}${report.errorCode ? ` (Twilio error ${report.errorCode})` : ""}`,
       body: [
-        `An SMS could not be delivered (${report.status}${report.errorCode ? `, Twilio error ${report.errorCode}` : ""}).`,
+        `An SMS could not be delivered `
+          + `(${report.status}${report.errorCode ? `, Twilio error ${report.errorCode}` : ""}).`,
         `Clinic: ${clinicName} (${sms.clinicId})`,
         `Patient: ${patient ? `${patient.name} (${patient.id})` : "none"}, to ${sms.to}`,
         `Appointment: ${sms.appointmentId ?? "none"}`,
@@ -61,7 +67,9 @@ export async function handleSmsFailure(deps: Deps, tx: Executor, sms: SmsRow, re
       ].join("\n"),
     });
   } else {
-    deps.log.warn("sms failed; SUPPORT_EMAIL is unset, so support is not emailed", { smsId: sms.id, sid: sms.twilioSid });
+    deps.log.warn(
+      "sms failed; SUPPORT_EMAIL is unset, so support is not emailed", { smsId: sms.id, sid: sms.twilioSid },
+    );
   }
   return fallback;
 }

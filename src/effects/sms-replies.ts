@@ -1,8 +1,8 @@
 import { and, count, eq, gt, ne, sql } from "drizzle-orm";
 import { clinics, patients, smsReplies } from "../../db/schema";
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
 import type { InboundSms } from "../domain/inbound-sms";
-import type { Executor } from "../jobs/enqueue";
 
 export type Clinic = typeof clinics.$inferSelect;
 export type Patient = typeof patients.$inferSelect;
@@ -11,7 +11,8 @@ export type Patient = typeof patients.$inferSelect;
 export async function findParties(tx: Executor, sms: Pick<InboundSms, "from" | "to">) {
   const [clinic] = await tx.select().from(clinics).where(eq(clinics.phone, sms.to));
   if (!clinic) return { clinic: undefined, patient: undefined };
-  const [patient] = await tx.select().from(patients).where(and(eq(patients.clinicId, clinic.id), eq(patients.phone, sms.from)));
+  const [patient] = await tx.select().from(patients)
+    .where(and(eq(patients.clinicId, clinic.id), eq(patients.phone, sms.from)));
   return { clinic, patient };
 }
 
@@ -26,17 +27,21 @@ export async function claimAutoReply(
   tx: Executor,
   reply: { inboundSid: string; recipient: string; sender: string; via: "twiml" | "sms"; body: string },
 ): Promise<boolean> {
-  const [decided] = await tx.select({ via: smsReplies.via }).from(smsReplies).where(eq(smsReplies.inboundSid, reply.inboundSid));
+  const [decided] = await tx.select({ via: smsReplies.via }).from(smsReplies)
+    .where(eq(smsReplies.inboundSid, reply.inboundSid));
   if (decided) return decided.via !== "suppressed";
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`sms-reply:${reply.sender}:${reply.recipient}`}))`);
   const now = deps.clock.now();
   const since = new Date(now.getTime() - deps.config.SMS_AUTO_REPLY_WINDOW_MINUTES * 60_000);
   const [recent] = await tx.select({ n: count() }).from(smsReplies).where(and(
-    eq(smsReplies.recipient, reply.recipient), eq(smsReplies.sender, reply.sender), ne(smsReplies.via, "suppressed"), gt(smsReplies.createdAt, since),
+    eq(smsReplies.recipient, reply.recipient), eq(smsReplies.sender, reply.sender), ne(smsReplies.via, "suppressed"),
+    gt(smsReplies.createdAt, since),
   ));
   const allowed = (recent?.n ?? 0) < deps.config.SMS_AUTO_REPLY_LIMIT;
   await tx.insert(smsReplies).values({ ...reply, via: allowed ? reply.via : "suppressed", createdAt: now });
-  if (!allowed) deps.log.warn("auto-reply suppressed by the loop guard", { to: reply.recipient, from: reply.sender, inboundSid: reply.inboundSid });
+  if (!allowed) deps.log.warn("auto-reply suppressed by the loop guard", {
+    to: reply.recipient, from: reply.sender, inboundSid: reply.inboundSid,
+  });
   return allowed;
 }
 

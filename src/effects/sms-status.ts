@@ -1,11 +1,14 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { appointments, messages, smsMessages, smsStatusEvents, webhookEvents } from "../../db/schema";
-import { DELIVERED_STATUSES, type SmsStatus } from "../domain/sms-status";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
+import { DELIVERED_STATUSES, type SmsStatus, type StatusCallback } from "../domain/sms-status";
+import { enqueue } from "../queue";
 
 export type SmsRow = typeof smsMessages.$inferSelect;
 
-/** The reason a callback for a sid we do not (yet) know is marked with; send-sms looks for it once the sid is stored. */
+/**
+ * The reason a callback for a sid we do not (yet) know is marked with; send-sms looks for it once the sid is stored.
+ */
 export const UNKNOWN_SID = "unknown MessageSid";
 
 /**
@@ -17,16 +20,10 @@ export async function lockSid(tx: Executor, sid: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`sms-sid:${sid}`}))`);
 }
 
-export interface StatusCallback {
-  sid: string;
-  status: string;
-  errorCode?: string;
-  rawDlrDoneDate?: string;
-  params: Record<string, string>;
-}
-
 /** One history row per callback event; processing the same event again (a replay) only links it. */
-export async function recordStatusEvent(tx: Executor, webhookEventId: number, cb: StatusCallback, smsId: string | undefined) {
+export async function recordStatusEvent(
+  tx: Executor, webhookEventId: number, cb: StatusCallback, smsId: string | undefined,
+) {
   const linked = await tx.update(smsStatusEvents).set({ smsMessageId: smsId ?? null })
     .where(and(eq(smsStatusEvents.twilioSid, cb.sid), eq(smsStatusEvents.webhookEventId, webhookEventId)))
     .returning({ id: smsStatusEvents.id });
@@ -49,7 +46,8 @@ export async function applyToAppointment(tx: Executor, sms: SmsRow, status: SmsS
     smsDelivered: delivered,
     // `read` follows `delivered`: the delivery time stays the one `delivered` reported.
     smsDeliveredAt: status === "read"
-      ? sql`coalesce(case when ${appointments.smsDelivered} then ${appointments.smsDeliveredAt} end, ${at.toISOString()}::timestamptz)`
+      ? sql`coalesce(case when ${appointments.smsDelivered} then ${appointments.smsDeliveredAt} end,
+        ${at.toISOString()}::timestamptz)`
       : delivered ? at : null,
     updatedAt: at,
   }).where(and(

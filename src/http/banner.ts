@@ -1,8 +1,6 @@
 import type { Config } from "../config";
 import { databaseHost } from "../db";
-import { STRIPE_PATH } from "../inbound/stripe";
-import { TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH } from "../inbound/twilio-sms";
-import { TWILIO_STATUS_PATH } from "../inbound/twilio-status";
+import { STRIPE_PATH, TWILIO_SMS_FALLBACK_PATH, TWILIO_SMS_PATH, TWILIO_STATUS_PATH } from "../domain/webhooks";
 
 export interface Listening {
   /** The service's port (web and all). */

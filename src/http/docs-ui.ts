@@ -1,14 +1,15 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Elysia } from "elysia";
-import { securityHeaders } from "../console/security";
+import { securityHeaders } from "./page-headers";
 
 const require = createRequire(import.meta.url);
 const dist = (file: string) => readFileSync(require.resolve(`swagger-ui-dist/${file}`), "utf8");
 
 /** Swagger UI draws with inline style attributes; scripts still come only from this origin. */
 const DOCS_CSP =
-  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'";
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    + "frame-ancestors 'none'; object-src 'none'";
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -26,7 +27,8 @@ const PAGE = `<!doctype html>
 </html>`;
 
 // No validator badge: it would send the document to an outside service.
-const INIT = `window.ui = SwaggerUIBundle({ url: "/docs/json", dom_id: "#swagger-ui", validatorUrl: null, deepLinking: true });`;
+const INIT = `window.ui = SwaggerUIBundle({ url: "/docs/json", dom_id: "#swagger-ui", validatorUrl: `
+  + `null, deepLinking: true });`;
 
 /**
  * GET /docs: Swagger UI from the pinned swagger-ui-dist package, served by the service itself, so the reference

@@ -1,8 +1,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia, t } from "elysia";
+import { openIncidentCounts } from "../alerts/incidents";
+import { RULES } from "../alerts/rules";
+import { backlogAges } from "../alerts/rules/backlog";
 import { retryOnStaleConnection, schemaStatus } from "../db";
 import type { Deps } from "../deps";
-import { AppError } from "./errors";
+import { AppError } from "../errors";
+import { oldestWaitingSeconds } from "../metrics";
 
 const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
 const digest = (s: string) => createHash("sha256").update(s).digest();
@@ -64,6 +68,23 @@ function checkMetricsAccess(
   }
 }
 
+/**
+ * The gauges read from the database when /metrics is scraped: queue lag, backlog ages and open incidents. A read
+ * that fails shows -1 (ages) or no series (incidents), and the scrape still answers.
+ */
+async function readGauges(deps: Pick<Deps, "db" | "sql" | "metrics">): Promise<void> {
+  const { outboundOldestWaiting, backlogOldest, openIncidents } = deps.metrics;
+  const [lag, ages, counts] = await Promise.all([
+    oldestWaitingSeconds(deps.sql).catch(() => -1),
+    backlogAges(deps.db).catch(() => undefined),
+    openIncidentCounts(deps.db, RULES.map((r) => r.name)).catch(() => undefined),
+  ]);
+  outboundOldestWaiting.set(lag);
+  for (const queue of ["webhook_events", "jobs", "email_outbox"]) backlogOldest.set({ queue }, ages?.[queue] ?? -1);
+  openIncidents.reset();
+  for (const [rule, n] of Object.entries(counts ?? {})) openIncidents.set({ rule }, n);
+}
+
 /** /healthz, /readyz and /metrics: on the service's port, and alone on METRICS_PORT or a worker's port. */
 export function healthRoutes(deps: Deps, access: MetricsAccess) {
   return new Elysia()
@@ -91,6 +112,7 @@ export function healthRoutes(deps: Deps, access: MetricsAccess) {
       "/metrics",
       async ({ request, set }) => {
         checkMetricsAccess(deps, access, request, set);
+        await readGauges(deps);
         return new Response(await deps.metrics.registry.metrics(), {
           headers: { "content-type": deps.metrics.registry.contentType },
         });

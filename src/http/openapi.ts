@@ -1,10 +1,10 @@
+import { ErrorBody } from "./error-handler";
 /**
  * The OpenAPI document as clients need it. The swagger plugin builds it from the routes; this pass makes it a
  * valid OpenAPI 3.1 document (TypeBox schemas are JSON Schema 2020-12, which 3.0 cannot hold), with the paths
  * clients call (no trailing slash), the answers every route can give besides its own (400, 401, 409, 413, 429
  * with their headers), and one content type per body.
  */
-import { ErrorBody } from "../api/models";
 
 type Json = Record<string, any>;
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];

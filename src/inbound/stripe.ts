@@ -1,24 +1,22 @@
 import { Elysia } from "elysia";
 import Stripe from "stripe";
 import type { Deps } from "../deps";
-import { AppError } from "../http/errors";
-import { type Answer, ingest } from "./ingest";
-import { BODY_LIMIT, readRawText, requireContentType } from "./request";
+import { type Answer, STORAGE_FAILED, STRIPE_PATH, STRIPE_RECEIVED } from "../domain/webhooks";
+import { AppError } from "../errors";
+import { BODY_LIMIT, readRawText, requireContentType } from "../http/request";
+import { ingest } from "../ingest/ingest";
 import { StripeEventEnvelope } from "./schemas";
 import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route";
 
-import { STRIPE_PATH } from "./paths";
-
-export { STRIPE_PATH };
 const TOLERANCE_SECONDS = 300;
-export const OK: Answer = { status: 200, body: JSON.stringify({ received: true }), contentType: "application/json" };
 
 const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
 
 /** Verifies against every configured secret, so a rotation can accept the old and new secret at once. */
 async function verify(deps: Deps, raw: string, header: string | null): Promise<Stripe.Event> {
-  const secrets = [deps.config.STRIPE_WEBHOOK_SECRET, deps.config.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter(Boolean) as string[];
+  const secrets = [deps.config.STRIPE_WEBHOOK_SECRET, deps.config.STRIPE_WEBHOOK_SECRET_PREVIOUS]
+    .filter(Boolean) as string[];
   if (secrets.length === 0) throw new AppError(400, "not_configured", "STRIPE_WEBHOOK_SECRET is not configured");
   if (!header) throw new AppError(400, "bad_signature", "No Stripe-Signature header");
   let lastError: unknown;
@@ -41,7 +39,7 @@ export function stripeRoutes(deps: Deps) {
   return new Elysia().post(STRIPE_PATH, webhookHandler(deps, {
     provider: "stripe",
     forbidden: webhookText(403, "source address not allowed"),
-    storageFailed: { status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json" },
+    storageFailed: STORAGE_FAILED,
     // Stripe shows this text in the dashboard's delivery log; 413 and 415 keep the app's JSON errors.
     refusal: (error) => (error.status === 400 ? webhookText(400, error.message) : undefined),
     async accept(request, receivedAt) {
@@ -51,7 +49,9 @@ export function stripeRoutes(deps: Deps) {
       if (typeof event?.id !== "string" || typeof event.type !== "string") {
         throw new AppError(400, "malformed", "Event has no id or type");
       }
-      return ingest(deps, { provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: OK, receivedAt });
+      return ingest(deps, {
+        provider: "stripe", key: event.id, headers: request.headers, rawBody: raw, answer: STRIPE_RECEIVED, receivedAt,
+      });
     },
   }), {
     parse: "none",
@@ -82,7 +82,9 @@ export function stripeRoutes(deps: Deps) {
       },
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { received: true } } } },
-        400: { description: "Bad signature or malformed body", content: { "text/plain": { example: "Webhook Error: No signatures found matching the expected signature for payload." } } },
+        400: { description: "Bad signature or malformed body", content: { "text/plain": {
+          example: "Webhook Error: No signatures found matching the expected signature for payload.",
+        } } },
         403: {
           description: "Source address outside INBOUND_ALLOW_CIDRS",
           content: { "text/plain": { example: "Webhook Error: source address not allowed" } },

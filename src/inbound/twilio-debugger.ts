@@ -1,16 +1,17 @@
 import { Type as T } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import type { Deps } from "../deps";
-import { AppError } from "../http/errors";
-import { type Answer, ingest } from "./ingest";
-import { BODY_LIMIT, readRawText, requireContentType } from "./request";
-import { validTwilioSignature } from "./twilio";
-import { ERROR_JSON, STORAGE_FAILED_JSON, TWILIO_SIGNATURE, webhookHandler } from "./webhook-route";
+import { FORBIDDEN, STORAGE_FAILED, TWILIO_DEBUGGER_PATH, TWILIO_RECEIVED } from "../domain/webhooks";
+import { AppError } from "../errors";
+import { ingest } from "../ingest/ingest";
+import { FORM, readSignedForm } from "./twilio";
+import {
+  ERROR_JSON,
+  TWILIO_JSON_REFUSALS,
+  TWILIO_SIGNATURE,
+  webhookHandler,
+} from "./webhook-route";
 
-export const TWILIO_DEBUGGER_PATH = "/api/v1/webhooks/twilio/debugger";
-const FORM = "application/x-www-form-urlencoded";
-const RECEIVED: Answer = { status: 200, body: JSON.stringify({ status: "received" }), contentType: "application/json" };
-const FORBIDDEN: Answer = { status: 403, body: "Forbidden", contentType: "text/plain; charset=utf-8" };
 
 /** What the Debugger webhook posts (documentation for /docs/json; the route reads its raw body itself). */
 const DebuggerForm = T.Object({
@@ -21,8 +22,8 @@ const DebuggerForm = T.Object({
   Level: T.String({ examples: ["Error", "Warning"] }),
   PayloadType: T.String({ examples: ["application/json"] }),
   Payload: T.String({
-    description: "JSON: `error_code` (incidents are grouped by it), `resource_sid`, `service_sid`, `more_info`, "
-      + "`webhook`",
+    description: "JSON: `error_code` (incidents are grouped by it), `resource_sid`, "
+      + "`service_sid`, `more_info`, `webhook`",
     examples: ['{"resource_sid":"SM0123","error_code":"30003","more_info":{"Msg":"Unreachable destination handset"}}'],
   }),
 }) as unknown as { type: "object" };
@@ -35,21 +36,15 @@ export function twilioDebuggerRoutes(deps: Deps) {
   return new Elysia().post(TWILIO_DEBUGGER_PATH, webhookHandler(deps, {
     provider: "twilio-debugger",
     forbidden: FORBIDDEN,
-    storageFailed: {
-      status: 500, body: JSON.stringify({ error: "storage_unavailable" }), contentType: "application/json",
-    },
-    refusal: (error) => (error.code === "bad_signature" ? FORBIDDEN : undefined),
+    storageFailed: STORAGE_FAILED,
+    refusal: (error) => (error.errorCode === "bad_signature" ? FORBIDDEN : undefined),
     async accept(request, receivedAt) {
-      requireContentType(request, FORM);
-      const raw = await readRawText(request);
-      const params = new URLSearchParams(raw);
-      if (!validTwilioSignature(deps, request, params)) {
-        throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
-      }
+      const { raw, params } = await readSignedForm(deps, request);
       const sid = params.get("Sid")?.trim();
       if (!sid) throw new AppError(400, "malformed", "Sid is required");
       return ingest(deps, {
-        provider: "twilio-debugger", key: sid, headers: request.headers, rawBody: raw, answer: RECEIVED, receivedAt,
+        provider: "twilio-debugger", key: sid, headers: request.headers, rawBody: raw, answer: TWILIO_RECEIVED,
+        receivedAt,
       });
     },
   }), {
@@ -76,13 +71,7 @@ export function twilioDebuggerRoutes(deps: Deps) {
       responses: {
         200: { description: "Stored", content: { "application/json": { example: { status: "received" } } } },
         400: { description: "No Sid", content: ERROR_JSON },
-        403: {
-          description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
-          content: { "text/plain": { example: "Forbidden" } },
-        },
-        413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
-        415: { description: "Not form-encoded", content: ERROR_JSON },
-        500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
+        ...TWILIO_JSON_REFUSALS,
       },
     },
   });

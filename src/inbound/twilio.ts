@@ -1,15 +1,8 @@
 import twilio from "twilio";
 import type { Deps } from "../deps";
-
-/** Twilio's form parameters as the twilio SDK's validator wants them (a repeated name becomes a list). */
-export function paramsObject(params: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const key of new Set(params.keys())) {
-    const values = params.getAll(key);
-    out[key] = values.length === 1 ? values[0]! : values;
-  }
-  return out;
-}
+import { paramsObject } from "../domain/form";
+import { AppError } from "../errors";
+import { readRawText, requireContentType } from "../http/request";
 
 /**
  * The URL Twilio signed: PUBLIC_URL + the path and query exactly as received (behind Fly's proxy the request's
@@ -35,4 +28,21 @@ export function validTwilioSignature(deps: Deps, request: Request, params: URLSe
   } catch {
     return false;
   }
+}
+
+/** How every Twilio webhook is encoded. */
+export const FORM = "application/x-www-form-urlencoded";
+
+/**
+ * A Twilio webhook's form, read raw within the body limit and verified on it: 415 when it is not form-encoded, 403
+ * (`bad_signature`) when X-Twilio-Signature does not match.
+ */
+export async function readSignedForm(deps: Deps, request: Request): Promise<{ raw: string; params: URLSearchParams }> {
+  requireContentType(request, FORM);
+  const raw = await readRawText(request);
+  const params = new URLSearchParams(raw);
+  if (!validTwilioSignature(deps, request, params)) {
+    throw new AppError(403, "bad_signature", "bad signature: X-Twilio-Signature does not match");
+  }
+  return { raw, params };
 }

@@ -1,7 +1,9 @@
 import type { Deps } from "../deps";
-import { AppError, StorageError } from "../http/errors";
+import type { Answer, Provider } from "../domain/webhooks";
+import { AppError, StorageError } from "../errors";
+import { BODY_LIMIT } from "../http/request";
+import type { IngestResult } from "../ingest/ingest";
 import { sourceCheck } from "./guard";
-import type { Answer, IngestResult, Provider } from "./ingest";
 
 /** Shared pieces of the webhook routes' documentation. */
 export const ERROR_JSON = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
@@ -11,7 +13,22 @@ export const TWILIO_SIGNATURE = {
   description: "Base64 HMAC-SHA1 of PUBLIC_URL + path + sorted parameters, keyed with TWILIO_AUTH_TOKEN",
 };
 
-export const reply = (a: Answer) => new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+/** What a Twilio webhook answered in JSON (status callbacks, the Debugger) documents besides its 200 and 400. */
+export const TWILIO_JSON_REFUSALS = {
+  403: {
+    description: "Bad signature, or a source outside INBOUND_ALLOW_CIDRS",
+    content: { "text/plain": { example: "Forbidden" } },
+  },
+  413: { description: `Body over ${BODY_LIMIT / 1024} KiB`, content: ERROR_JSON },
+  415: { description: "Not form-encoded", content: ERROR_JSON },
+  500: { description: "Not stored; Twilio retries", content: STORAGE_FAILED_JSON },
+};
+
+export const reply = (a: Answer) =>
+  new Response(a.body, { status: a.status, headers: { "content-type": a.contentType } });
+
+/** What the route needs of Bun's server: the client's address. */
+type Server = { requestIP(r: Request): { address: string } | null };
 
 export interface WebhookSpec {
   provider: Provider;
@@ -31,8 +48,9 @@ export interface WebhookSpec {
 export function webhookHandler(deps: Deps, spec: WebhookSpec) {
   const allowed = sourceCheck(deps.config);
   const { provider } = spec;
-  const count = (outcome: "stored" | "duplicate" | "rejected" | "error") => deps.metrics.webhooksReceived.inc({ provider, outcome });
-  return async ({ request, server }: { request: Request; server: { requestIP(r: Request): { address: string } | null } | null }) => {
+  const count = (outcome: "stored" | "duplicate" | "rejected" | "error") =>
+    deps.metrics.webhooksReceived.inc({ provider, outcome });
+  return async ({ request, server }: { request: Request; server: Server | null }) => {
     const receivedAt = performance.now();
     if (!allowed(request, server?.requestIP(request)?.address)) {
       count("rejected");
@@ -56,7 +74,7 @@ export function webhookHandler(deps: Deps, spec: WebhookSpec) {
       }
       if (error instanceof AppError) {
         count("rejected");
-        deps.log.warn("webhook rejected", { provider, code: error.code, reason: error.message });
+        deps.log.warn("webhook rejected", { provider, code: error.errorCode, reason: error.message });
         const answer = spec.refusal?.(error);
         if (answer) return reply(answer);
       }

@@ -41,7 +41,9 @@ export function deliverMessageTask(deps: Deps): Task {
         updatedAt: payload.updatedAt ? new Date(payload.updatedAt) : current.updatedAt,
       });
     });
-    deps.log.debug("deliver-message", { messageId: payload.messageId, event: payload.event, outcome: outcome ?? "none" });
+    deps.log.debug(
+      "deliver-message", { messageId: payload.messageId, event: payload.event, outcome: outcome ?? "none" },
+    );
   };
 }
 
@@ -58,7 +60,9 @@ export function deliverClinicEventTask(deps: Deps): Task {
         endpointId: endpoint.id,
         eventType: event.type,
         dedupeKey: `clinic-event:${event.id}`,
-        body: JSON.stringify({ type: event.type, clinic_id: event.clinicId, data: event.data, timestamp: deps.clock.now().toISOString() }),
+        body: JSON.stringify(
+          { type: event.type, clinic_id: event.clinicId, data: event.data, timestamp: deps.clock.now().toISOString() },
+        ),
         clinicEventId: event.id,
       });
     });

@@ -8,7 +8,7 @@ import type { Cause } from "../domain/appointments";
 import { formatWhen } from "../domain/time";
 import { changeStatus, loadParties, lockAppointment } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
-import { enqueue } from "./enqueue";
+import { enqueue } from "../queue";
 
 const Payload = T.Object({ appointmentId: T.String({ pattern: "^[0-9a-fA-F-]{36}$" }) });
 
@@ -22,7 +22,9 @@ export async function expireHold(deps: Deps, appointmentId: string, cause: Cause
     if (appointment.depositPaid) return "paid";
     if (appointment.holdExpiresAt > deps.clock.now()) {
       // Woken early (clock skew, or a later hold): come back when it really expires.
-      await enqueue(tx, "expire-hold", { appointmentId }, { runAt: appointment.holdExpiresAt, jobKey: `hold:${appointmentId}` });
+      await enqueue(
+        tx, "expire-hold", { appointmentId }, { runAt: appointment.holdExpiresAt, jobKey: `hold:${appointmentId}` },
+      );
       return "not_yet";
     }
     await changeStatus(tx, appointment, "cancelled", cause, { holdExpiresAt: null });
@@ -33,7 +35,8 @@ export async function expireHold(deps: Deps, appointmentId: string, cause: Cause
         kind: "hold_expired",
         to: patient.email,
         subject: `${clinic.name}: appointment cancelled`,
-        body: `Your appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} has been cancelled because the deposit `
+        body: `Your appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} has been `
+          + `cancelled because the deposit `
           + `was not paid within ${deps.config.HOLD_MINUTES / 60} hours. Please contact ${clinic.name} to book again.`,
       });
     }
@@ -56,7 +59,10 @@ export function expireHoldTask(deps: Deps): Task {
 export function sweepHoldsTask(deps: Deps): Task {
   return async () => {
     const due = await deps.db.select({ id: appointments.id }).from(appointments)
-      .where(and(eq(appointments.status, "payment_pending"), eq(appointments.depositPaid, false), lte(appointments.holdExpiresAt, deps.clock.now())))
+      .where(and(
+        eq(appointments.status, "payment_pending"), eq(appointments.depositPaid, false),
+        lte(appointments.holdExpiresAt, deps.clock.now()),
+      ))
       .orderBy(asc(appointments.holdExpiresAt)).limit(500);
     let cancelled = 0;
     for (const { id } of due) {

@@ -1,4 +1,6 @@
-import { type CronItem, Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents } from "graphile-worker";
+import {
+  type CronItem, Logger as GraphileLogger, parseCronItems, type Runner, run, type TaskList, type WorkerEvents,
+} from "graphile-worker";
 import pg from "pg";
 import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
@@ -58,7 +60,10 @@ export const cron = (config: Pick<Deps["config"], "SWEEP_INTERVAL_MINUTES">): Cr
     // Reminders go out within a few minutes of REMINDER_HOURS before the appointment.
     { task: "send-reminders", match: every, identifier: "send-reminders" },
     // Alert rules every minute; cron fires once per tick across every worker process.
-    { task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts", options: { ...EVALUATE_ALERTS.options } },
+    {
+      task: EVALUATE_ALERTS.task, match: "* * * * *", identifier: "evaluate-alerts",
+      options: { ...EVALUATE_ALERTS.options },
+    },
     // Daily, at a quiet hour (UTC): old bodies emptied, spent rows removed (retention.ts).
     { task: "retention", match: "17 3 * * *", identifier: "retention" },
   ];

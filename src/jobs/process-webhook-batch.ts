@@ -4,7 +4,14 @@ import { webhookEvents } from "../../db/schema";
 import { isConnectionError } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
-import { type Outcome, type Processors, recordFailure, reported, runProcessor, type WebhookEvent } from "./process-webhook";
+import {
+  type Outcome,
+  type Processors,
+  recordFailure,
+  reported,
+  runProcessor,
+  type WebhookEvent,
+} from "./event-processor";
 
 /**
  * A batch job (payload `[{eventId}, ...]`, one per group-commit chunk): every event of it in ONE transaction,
@@ -56,7 +63,9 @@ export async function processWebhookBatch(
       for (const event of events) {
         if (event.status !== "pending") continue;
         try {
-          done.push({ event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) });
+          done.push(
+            { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
+          );
         } catch (error) {
           // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
           if (isConnectionError(error)) throw error;

@@ -34,7 +34,8 @@ export function sendEmailTask(deps: Deps): Task {
     if (!email || (email.status !== "pending" && email.status !== "sending")) return;
     const log = deps.log.child({ emailId: email.id, kind: email.kind });
     if (!deps.mailer) {
-      await deps.db.update(emailOutbox).set({ status: "logged", attempts: email.attempts + 1 }).where(eq(emailOutbox.id, email.id));
+      await deps.db.update(emailOutbox).set({ status: "logged", attempts: email.attempts + 1 })
+        .where(eq(emailOutbox.id, email.id));
       deps.metrics.emails.inc({ outcome: "logged", kind: email.kind });
       log.info("email kept in outbox (SMTP_URL unset)", { to: email.to, subject: email.subject });
       return;
@@ -66,7 +67,9 @@ export function sendEmailTask(deps: Deps): Task {
         .where(eq(emailOutbox.id, email.id));
       deps.metrics.emails.inc({ outcome: giveUp ? "failed" : "retry", kind: email.kind });
       if (giveUp) {
-        log.error(permanent ? "email refused permanently" : "email not sent after the last attempt", { to: email.to, error: message });
+        log.error(permanent ? "email refused permanently" : "email not sent after the last attempt", {
+          to: email.to, error: message,
+        });
         return;
       }
       log.warn("email send failed; will retry", { to: email.to, error: message });

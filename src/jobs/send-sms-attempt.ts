@@ -2,9 +2,9 @@ import { inArray } from "drizzle-orm";
 import twilio from "twilio";
 import { smsMessages } from "../../db/schema";
 import type { Deps, TwilioClient } from "../deps";
-import { JobAborted, settle, unlessAborted } from "./abort";
-
-export const STATUS_CALLBACK_PATH = "/api/v1/webhooks/twilio/sms-status";
+import { TWILIO_STATUS_PATH } from "../domain/webhooks";
+import { JobAborted, unlessAborted } from "../abort";
+import { settle } from "../settled";
 
 type Sms = typeof smsMessages.$inferSelect;
 
@@ -55,7 +55,7 @@ export async function attemptSend(deps: Pick<Deps, "config" | "db" | "sleep">, c
   const base = deps.config.PUBLIC_URL?.replace(/\/+$/, "");
   const created = await settle(unlessAborted(signal, () => client.messages.create({
     to: address(sms, sms.to), from: address(sms, sms.from), body: sms.body,
-    ...(base ? { statusCallback: base + STATUS_CALLBACK_PATH } : {}),
+    ...(base ? { statusCallback: base + TWILIO_STATUS_PATH } : {}),
   })));
   if (created.ok) return { kind: "sent", sid: created.value.sid, status: created.value.status, found: false };
   return classify(created.error);

@@ -3,12 +3,12 @@ import { Value } from "@sinclair/typebox/value";
 import { eq, sql } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { clinics, patients, smsMessages } from "../../db/schema";
-import { retryOnStaleConnection } from "../db";
-import type { Deps, TwilioClient } from "../deps";
+import { retryOnStaleConnection, type Tx } from "../db";
+import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import { enqueue, type Tx } from "./enqueue";
+import { enqueue } from "../queue";
 import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
 const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
@@ -17,7 +17,8 @@ type Sms = typeof smsMessages.$inferSelect;
 /** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
 const CLAIMABLE = new Set(["pending", "unknown"]);
 
-type Claim = { kind: "skip" } | { kind: "later" } | { kind: "busy"; by: string } | ({ kind: "go"; sms: Sms } & SmsToSend);
+type Claim = { kind: "skip" } | { kind: "later" } | { kind: "busy"; by: string }
+  | ({ kind: "go"; sms: Sms } & SmsToSend);
 
 /** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
 export class SendUnderWay extends Error {
@@ -91,7 +92,9 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
       : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
     if (pace.kind === "later") {
       // Its number's next free slot is far off: come back then rather than hold a worker asleep until it.
-      await enqueue(tx, "send-sms", { smsId: sms.id }, { jobKey: `sms:${sms.id}`, runAt: new Date(Date.now() + pace.inMs) });
+      await enqueue(
+        tx, "send-sms", { smsId: sms.id }, { jobKey: `sms:${sms.id}`, runAt: new Date(Date.now() + pace.inMs) },
+      );
       return { kind: "later" };
     }
     const waitMs = pace.waitMs;
@@ -125,7 +128,9 @@ type Pace = { kind: "now"; waitMs: number } | { kind: "later"; inMs: number };
  * worker process; sends from one number may run in parallel jobs. A slot at most SMS_PACING_MAX_SLEEP_MS away is
  * taken and slept for; a later one is not taken, and the job comes back about when it frees.
  */
-async function reserveSlot(deps: Pick<Deps, "clock" | "config">, tx: Tx, from: string, perSecond: number): Promise<Pace> {
+async function reserveSlot(
+  deps: Pick<Deps, "clock" | "config">, tx: Tx, from: string, perSecond: number,
+): Promise<Pace> {
   const gapMs = Math.ceil(1000 / Math.max(perSecond, 1));
   const now = deps.clock.now().toISOString();
   const maxSleep = deps.config.SMS_PACING_MAX_SLEEP_MS;

@@ -1,75 +1,70 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
+import type Stripe from "stripe";
 import { appointments, transactions } from "../../db/schema";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
-import { type AppointmentStatus, type Cause, canTransition, paymentEffect } from "../domain/appointments";
+import { type Cause, canTransition, paymentEffect } from "../domain/appointments";
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
+import { STRIPE_EVENT_TYPES, type StripeEventType } from "../domain/webhooks";
 import { type Appointment, changeStatus, loadParties, lockAppointment } from "../effects/appointments";
 import { queueEmail } from "../effects/email";
 import { handleKeptPayment } from "../effects/late-payment";
 import { queueSms } from "../effects/sms";
-import { enqueue, type Tx } from "./enqueue";
-import type { Outcome, Processor } from "./process-webhook";
+import { enqueue } from "../queue";
+import type { Outcome, Processor } from "./event-processor";
 
-interface StripeObject {
-  id?: string;
-  object?: string;
-  amount?: number;
-  amount_received?: number;
-  amount_refunded?: number;
-  /** A charge: true once Stripe refunded all of it. */
-  refunded?: boolean;
-  currency?: string;
-  payment_intent?: string | null;
-  metadata?: Record<string, string>;
-  last_payment_error?: { message?: string } | null;
-}
-interface StripeEvent { id: string; type: string; created?: number; data?: { object?: StripeObject } }
+/** A Stripe event Switchboard acts on (SPEC 5), as the stripe SDK types it. */
+type Handled = Extract<Stripe.Event, { type: StripeEventType }>;
 
-interface Ctx {
+interface Ctx<E extends Handled> {
   deps: Deps;
   tx: Tx;
-  event: StripeEvent;
-  object: StripeObject;
+  event: E;
+  object: E["data"]["object"];
   appointment: Appointment;
   cause: Cause;
 }
-type Handler = (ctx: Ctx) => Promise<Outcome>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const HANDLERS: Record<string, Handler> = {
-  "payment_intent.succeeded": paymentSucceeded,
-  "payment_intent.payment_failed": paymentFailed,
-  "charge.refunded": chargeRefunded,
-};
-/** The event types Switchboard acts on (and reconciliation lists). */
-export const STRIPE_EVENT_TYPES: readonly string[] = Object.keys(HANDLERS);
+const isHandled = (event: Stripe.Event): event is Handled =>
+  (STRIPE_EVENT_TYPES as readonly string[]).includes(event.type);
 
 export const processStripeEvent: Processor = async (deps, tx, row) => {
-  const event = JSON.parse(row.rawBody) as StripeEvent;
-  const handler = HANDLERS[event.type];
-  if (!handler) return { status: "ignored", reason: `unhandled event type ${event.type}` };
-  const object = event.data?.object ?? {};
-  const appointmentId = await findAppointmentId(tx, object);
+  const event = JSON.parse(row.rawBody) as Stripe.Event;
+  if (!isHandled(event)) return { status: "ignored", reason: `unhandled event type ${event.type}` };
+  // A hand-made event (a test, a simulation) may lack parts Stripe always sends, or hold other values there.
+  const object = typeof event.data?.object === "object" ? event.data.object : undefined;
+  const appointmentId = object && await findAppointmentId(tx, object);
   if (!appointmentId) return { status: "failed", reason: "no metadata.booking_id or metadata.appointment_id" };
   const appointment = UUID.test(appointmentId) ? await lockAppointment(tx, appointmentId) : undefined;
   if (!appointment) return { status: "failed", reason: `unknown appointment ${appointmentId}` };
-  return handler({ deps, tx, event, object, appointment, cause: { type: "webhook_event", id: String(row.id) } });
+  const ctx = { deps, tx, appointment, cause: { type: "webhook_event", id: String(row.id) } as const };
+  switch (event.type) {
+    case "payment_intent.succeeded":
+      return paymentSucceeded({ ...ctx, event, object: event.data.object });
+    case "payment_intent.payment_failed":
+      return paymentFailed({ ...ctx, event, object: event.data.object });
+    case "charge.refunded":
+      return chargeRefunded({ ...ctx, event, object: event.data.object });
+  }
 };
 
 /** metadata.booking_id (alias appointment_id); a charge without metadata is matched through its payment intent. */
-async function findAppointmentId(tx: Tx, object: StripeObject): Promise<string | undefined> {
+async function findAppointmentId(tx: Tx, object: Handled["data"]["object"]): Promise<string | undefined> {
   const fromMetadata = object.metadata?.booking_id ?? object.metadata?.appointment_id;
   if (fromMetadata) return fromMetadata;
-  if (!object.payment_intent) return undefined;
+  const intent = "payment_intent" in object ? object.payment_intent : undefined;
+  if (typeof intent !== "string" || !intent) return undefined;
   const [deposit] = await tx.select({ id: transactions.appointmentId }).from(transactions)
-    .where(eq(transactions.stripeObjectId, object.payment_intent));
+    .where(eq(transactions.stripeObjectId, intent));
   return deposit?.id;
 }
 
-async function paymentSucceeded({ deps, tx, event, object, appointment, cause }: Ctx): Promise<Outcome> {
+async function paymentSucceeded(ctx: Ctx<Stripe.PaymentIntentSucceededEvent>): Promise<Outcome> {
+  const { deps, tx, event, object, appointment, cause } = ctx;
   const amount = object.amount_received ?? object.amount ?? 0;
   const currency = object.currency ?? appointment.currency;
   const paymentId = object.id ?? event.id;
@@ -79,7 +74,7 @@ async function paymentSucceeded({ deps, tx, event, object, appointment, cause }:
   }).onConflictDoNothing().returning({ id: transactions.id });
   const now = deps.clock.now();
   const paid = { depositPaid: true, depositPaidAt: appointment.depositPaidAt ?? now, holdExpiresAt: null };
-  const effect = paymentEffect(appointment.status as AppointmentStatus);
+  const effect = paymentEffect(appointment.status);
   if (effect.kind === "keep") {
     // The money is real whatever the status: it is booked and the deposit is paid, but nothing is confirmed.
     await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
@@ -106,14 +101,15 @@ async function paymentSucceeded({ deps, tx, event, object, appointment, cause }:
   return { status: "processed" };
 }
 
-async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Promise<Outcome> {
+async function paymentFailed(ctx: Ctx<Stripe.PaymentIntentPaymentFailedEvent>): Promise<Outcome> {
+  const { deps, tx, event, appointment, cause } = ctx;
   // Stripe does not promise order: a late failure must never un-pay or re-hold a paid appointment.
   if (appointment.depositPaid) {
     return { status: "ignored", reason: "appointment already paid; late payment_failed has no effect" };
   }
   // A hold only where the table lets a failed payment put one (not after a CANCEL or RESCHEDULE request, nor on a
   // cancelled or completed appointment): the patient is never told of a cancellation that will not happen.
-  const status = appointment.status as AppointmentStatus;
+  const { status } = appointment;
   if (status !== "payment_pending" && !canTransition(status, "payment_pending", "webhook_event")) {
     return { status: "ignored", reason: `appointment is ${appointment.status}; no hold placed` };
   }
@@ -139,7 +135,8 @@ async function paymentFailed({ deps, tx, event, appointment, cause }: Ctx): Prom
   return { status: "processed" };
 }
 
-async function chargeRefunded({ deps, tx, event, object, appointment, cause }: Ctx): Promise<Outcome> {
+async function chargeRefunded(ctx: Ctx<Stripe.ChargeRefundedEvent>): Promise<Outcome> {
+  const { deps, tx, event, object, appointment, cause } = ctx;
   const cumulative = object.amount_refunded ?? object.amount ?? 0;
   const currency = object.currency ?? appointment.currency;
   const chargeId = object.id ?? event.id;

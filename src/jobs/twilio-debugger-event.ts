@@ -1,8 +1,8 @@
 import { twilioDebuggerEvents } from "../../db/schema";
 import { parseDebuggerEvent } from "../domain/twilio-debugger";
-import { enqueue } from "./enqueue";
+import { enqueue } from "../queue";
 import { EVALUATE_ALERTS } from "./evaluate-alerts";
-import type { Processor } from "./process-webhook";
+import type { Processor } from "./event-processor";
 
 /**
  * A Twilio Debugger event: parsed into twilio_debugger_events (once per Sid), where the `twilio_debugger` alert rule

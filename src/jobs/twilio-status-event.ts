@@ -1,24 +1,12 @@
 import { eq } from "drizzle-orm";
 import { smsMessages } from "../../db/schema";
-import { advances, FAILURE_STATUSES, isSmsStatus } from "../domain/sms-status";
+import { advances, FAILURE_STATUSES, isSmsStatus, parseStatusCallback } from "../domain/sms-status";
 import { changeMessageStatus } from "../effects/messages";
 import { handleSmsFailure } from "../effects/sms-failure";
 import {
-  applyToAppointment, lockSid, recordStatusEvent, replyMessageId, type StatusCallback, UNKNOWN_SID,
+  applyToAppointment, lockSid, recordStatusEvent, replyMessageId, UNKNOWN_SID,
 } from "../effects/sms-status";
-import type { Processor } from "./process-webhook";
-
-function parseCallback(params: URLSearchParams): StatusCallback | undefined {
-  const sid = params.get("MessageSid") ?? params.get("SmsSid");
-  const status = (params.get("MessageStatus") ?? params.get("SmsStatus"))?.toLowerCase();
-  if (!sid || !status) return undefined;
-  return {
-    sid, status,
-    errorCode: params.get("ErrorCode") || undefined,
-    rawDlrDoneDate: params.get("RawDlrDoneDate") || undefined,
-    params: Object.fromEntries(params),
-  };
-}
+import type { Processor } from "./event-processor";
 
 /**
  * A Twilio status callback (SPEC 4): kept in the SMS's status history, then the SMS moves forward only (rank table
@@ -26,7 +14,7 @@ function parseCallback(params: URLSearchParams): StatusCallback | undefined {
  * A move to failed / undelivered brings the email fallback and the support alert.
  */
 export const processTwilioStatus: Processor = async (deps, tx, event) => {
-  const cb = parseCallback(new URLSearchParams(event.rawBody));
+  const cb = parseStatusCallback(new URLSearchParams(event.rawBody));
   if (!cb) return { status: "failed", reason: "no MessageSid or MessageStatus" };
   await lockSid(tx, cb.sid);
   const [sms] = await tx.select().from(smsMessages).where(eq(smsMessages.twilioSid, cb.sid)).for("update");
@@ -34,15 +22,21 @@ export const processTwilioStatus: Processor = async (deps, tx, event) => {
   // Not an error: a message sent from the Twilio console, or by another system on the same account. If our send
   // job stores this sid later (the callback outran its API answer), it queues this event again.
   if (!sms) return { status: "ignored", reason: UNKNOWN_SID };
-  if (!isSmsStatus(cb.status)) return { status: "ignored", reason: `unknown MessageStatus ${cb.status}; kept in history` };
+  if (!isSmsStatus(cb.status)) return {
+    status: "ignored", reason: `unknown MessageStatus ${cb.status}; kept in history`,
+  };
   if (!advances(sms.status, cb.status)) {
-    return { status: "processed", reason: `history only: the SMS is already ${sms.status}, which ${cb.status} does not follow` };
+    return {
+      status: "processed", reason: `history only: the SMS is already ${sms.status}, which ${cb.status} does not follow`,
+    };
   }
 
   const at = event.receivedAt;
   await tx.update(smsMessages).set({
     status: cb.status, updatedAt: deps.clock.now(),
-    ...(cb.errorCode ? { errorCode: cb.errorCode, errorMessage: `Twilio reported ${cb.status} with error ${cb.errorCode}` } : {}),
+    ...(cb.errorCode ? {
+      errorCode: cb.errorCode, errorMessage: `Twilio reported ${cb.status} with error ${cb.errorCode}`,
+    } : {}),
   }).where(eq(smsMessages.id, sms.id));
   deps.metrics.smsStatus.inc({ status: cb.status });
   await applyToAppointment(tx, sms, cb.status, at);

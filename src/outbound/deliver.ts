@@ -1,9 +1,9 @@
 import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { clinics, conversations, deliveries, deliveryAttempts, outboundSlots, webhookEndpoints } from "../../db/schema";
+import type { Executor } from "../db";
 import type { Deps } from "../deps";
-import { decideTurn, jitter, nextStep, parseDelays } from "../domain/webhook-delivery";
+import { decideTurn, jitter, nextStep } from "../domain/webhook-delivery";
 import { queueEmail } from "../effects/email";
-import type { Executor } from "../jobs/enqueue";
 import { type HttpResult, httpTransport, type Transport } from "./http";
 import { acquireSlot, releaseSlot } from "./rate-limit";
 import { signedHeaders } from "./sign";
@@ -32,7 +32,9 @@ export async function sendDelivery(deps: Deps, deliveryId: string, opts: Deliver
   const log = deps.log.child({ deliveryId, endpointId: endpoint.id, webhookId: delivery.webhookId });
 
   if (endpoint.disabledAt) {
-    await finish(deps, deps.db, delivery, { status: "failed", lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}`.trim() });
+    await finish(deps, deps.db, delivery, {
+      status: "failed", lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}`.trim(),
+    });
     log.warn("delivery skipped: endpoint disabled");
     return "failed";
   }
@@ -108,10 +110,14 @@ async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: 
   let target;
   try {
     // Checked on every attempt, after DNS: the answer may have changed since the endpoint was created.
-    target = await resolveTarget(endpoint.url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE, lookup: opts.lookup });
+    target = await resolveTarget(
+      endpoint.url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE, lookup: opts.lookup },
+    );
   } catch (error) {
     if (!(error instanceof RefusedTarget)) throw error;
-    return { result: { error: error.message, errorType: "refused" } as HttpResult & { errorType: "refused" }, address: null };
+    return {
+      result: { error: error.message, errorType: "refused" } as HttpResult & { errorType: "refused" }, address: null,
+    };
   }
   const headers = {
     "content-type": "application/json",
@@ -124,17 +130,23 @@ async function attempt(deps: Deps, delivery: Delivery, endpoint: Endpoint, now: 
   return { result, address: target.address };
 }
 
-interface Attempted { slotId: number; started: Date; durationMs: number; result: HttpResult & { errorType?: string }; address: string | null }
+interface Attempted {
+  slotId: number; started: Date; durationMs: number; result: HttpResult & { errorType?: string };
+  address: string | null;
+}
 
-async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Attempted, log: Deps["log"]): Promise<SendResult> {
+async function record(
+  deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Attempted, log: Deps["log"],
+): Promise<SendResult> {
   const attemptNo = delivery.attempts + 1;
   const retryAfter = a.result.headers?.["retry-after"];
-  const step = nextStep(attemptNo - delivery.roundStart, parseDelays(deps.config.OUTBOUND_RETRY_DELAYS_MS), {
+  const step = nextStep(attemptNo - delivery.roundStart, deps.config.OUTBOUND_RETRY_DELAYS_MS, {
     status: a.result.status, errorType: a.result.errorType as "timeout" | "network" | "refused" | undefined,
     retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
   }, a.started);
   const error = step.kind === "succeeded" ? null
-    : a.result.error ?? `HTTP ${a.result.status}${step.errorType === "redirect" ? " (redirects are not followed)" : ""}`;
+    : a.result.error
+      ?? `HTTP ${a.result.status}${step.errorType === "redirect" ? " (redirects are not followed)" : ""}`;
   const m = deps.metrics;
   m.outboundAttemptSeconds.observe({ result: step.kind === "succeeded" ? "success" : "failure" }, a.durationMs / 1000);
   if (step.kind !== "succeeded") m.outboundErrors.inc({ type: step.errorType });
@@ -176,13 +188,16 @@ async function record(deps: Deps, delivery: Delivery, endpoint: Endpoint, a: Att
  */
 async function wakeNextInOrder(db: Executor, delivery: Delivery) {
   const [next] = await db.select({ id: deliveries.id }).from(deliveries).where(and(
-    eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"), sql`${deliveries.seq} > ${delivery.seq}`,
+    eq(deliveries.orderKey, delivery.orderKey!), eq(deliveries.status, "pending"),
+    sql`${deliveries.seq} > ${delivery.seq}`,
     eq(deliveries.attempts, deliveries.roundStart),
   )).orderBy(asc(deliveries.seq)).limit(1);
   if (next) await scheduleAttempt(db, next.id);
 }
 
-async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" }) {
+async function finish(
+  deps: Deps, tx: Executor, delivery: Delivery, fields: Partial<Delivery> & { status: "succeeded" | "failed" },
+) {
   await tx.update(deliveries).set({ ...fields, completedAt: sql`now()` }).where(eq(deliveries.id, delivery.id));
   deps.metrics.outboundDeliveries.inc({ outcome: fields.status });
 }
@@ -193,24 +208,27 @@ async function finish(deps: Deps, tx: Executor, delivery: Delivery, fields: Part
  */
 async function noteFailure(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean): Promise<boolean> {
   const after = `${deps.config.OUTBOUND_DISABLE_AFTER_MS} milliseconds`;
-  const [row] = await tx.execute<{ disabled: boolean; failing_since: Date }>(sql`
+  const [row] = await tx.execute<{ disabled_at: Date | string | null }>(sql`
     update webhook_endpoints set
       failing_since = coalesce(failing_since, now()),
-      disabled_at = case when disabled_at is null and (${gone} or failing_since <= now() - ${after}::interval) then now() else disabled_at end,
+      disabled_at = case when disabled_at is null and (${gone} or failing_since <= now() - ${after}::interval)
+        then now() else disabled_at end,
       disabled_reason = case when disabled_at is null and ${gone} then 'the receiver answered 410 Gone'
-        when disabled_at is null and failing_since <= now() - ${after}::interval then 'every attempt failed for ' || ${after}
+        when disabled_at is null and failing_since <= now() - ${after}::interval
+          then 'every attempt failed for ' || ${after}
         else disabled_reason end
     where id = ${endpoint.id} and disabled_at is null
-    returning disabled_at is not null as disabled, failing_since`);
-  if (!row?.disabled) return false;
-  await notifyDisabled(deps, tx, endpoint, gone);
+    returning disabled_at`);
+  if (!row?.disabled_at) return false;
+  await notifyDisabled(deps, tx, endpoint, gone, new Date(row.disabled_at));
   return true;
 }
 
-async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean) {
+async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone: boolean, at: Date) {
   let clinicId = endpoint.clinicId;
   if (!clinicId && endpoint.conversationId) {
-    const [c] = await tx.select({ clinicId: conversations.clinicId }).from(conversations).where(eq(conversations.id, endpoint.conversationId));
+    const [c] = await tx.select({ clinicId: conversations.clinicId }).from(conversations)
+      .where(eq(conversations.id, endpoint.conversationId));
     clinicId = c?.clinicId ?? null;
   }
   const [clinic] = clinicId ? await tx.select().from(clinics).where(eq(clinics.id, clinicId)) : [];
@@ -219,7 +237,8 @@ async function notifyDisabled(deps: Deps, tx: Executor, endpoint: Endpoint, gone
   if (!to) return;
   const reason = gone ? "it answered 410 Gone" : "every delivery attempt to it has failed for 24 hours";
   await queueEmail(tx, {
-    dedupeKey: `endpoint-disabled:${endpoint.id}:${Date.now()}`,
+    // One notice per time it was disabled (it may be re-enabled and disabled again), by the database clock.
+    dedupeKey: `endpoint-disabled:${endpoint.id}:${at.getTime()}`,
     kind: "endpoint_disabled",
     to,
     subject: `${clinic?.name ?? "Switchboard"}: webhook endpoint disabled`,

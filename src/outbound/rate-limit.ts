@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
 
 export interface Limits { maxInFlight: number; maxPerWindow: number; windowMs: number; leaseMs: number }
 
-export type SlotResult = { ok: true; slotId: number } | { ok: false; retryInMs: number; reason: "in_flight" | "window" };
+export type SlotResult =
+  { ok: true; slotId: number } | { ok: false; retryInMs: number; reason: "in_flight" | "window" };
 
 /**
  * Takes one send slot for an endpoint, or says how long to wait. The endpoint row lock serialises every
@@ -11,7 +12,9 @@ export type SlotResult = { ok: true; slotId: number } | { ok: false; retryInMs: 
  * the only clock, so workers with skewed clocks agree. A sliding log of starts makes "at most N in any
  * window" hold exactly, not only per fixed minute.
  */
-export async function acquireSlot(tx: Executor, endpointId: string, deliveryId: string, limits: Limits): Promise<SlotResult> {
+export async function acquireSlot(
+  tx: Executor, endpointId: string, deliveryId: string, limits: Limits,
+): Promise<SlotResult> {
   await tx.execute(sql`select 1 from webhook_endpoints where id = ${endpointId} for update`);
   const window = `${limits.windowMs} milliseconds`;
   await tx.execute(sql`delete from outbound_slots where endpoint_id = ${endpointId}
@@ -29,7 +32,8 @@ export async function acquireSlot(tx: Executor, endpointId: string, deliveryId: 
   if (counts!.in_flight >= limits.maxInFlight) return { ok: false, reason: "in_flight", retryInMs: 0 };
   const [row] = await tx.execute<{ id: number }>(sql`
     insert into outbound_slots (endpoint_id, delivery_id, started_at, expires_at)
-    values (${endpointId}, ${deliveryId}, clock_timestamp(), clock_timestamp() + ${`${limits.leaseMs} milliseconds`}::interval)
+    values (${endpointId}, ${deliveryId}, clock_timestamp(),
+      clock_timestamp() + ${`${limits.leaseMs} milliseconds`}::interval)
     returning id`);
   return { ok: true, slotId: Number(row!.id) };
 }

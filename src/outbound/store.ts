@@ -1,18 +1,11 @@
 import { and, eq, gte, lte, ne, sql as dsql } from "drizzle-orm";
 import { clinics, conversations, deliveries, webhookEndpoints } from "../../db/schema";
-import type { Sql } from "../db";
-import { enqueue, type Executor } from "../jobs/enqueue";
+import type { Executor } from "../db";
+import { enqueue } from "../queue";
 import { newSecret } from "./sign";
 
 export type Endpoint = typeof webhookEndpoints.$inferSelect;
 export type Delivery = typeof deliveries.$inferSelect;
-
-/** Age in seconds of the oldest unfinished delivery (0 when none): the queue-lag gauge. */
-export async function oldestWaitingSeconds(sql: Sql): Promise<number> {
-  const [row] = await sql`select coalesce(extract(epoch from (now() - min(created_at))), 0)::float8 as age
-    from deliveries where status = 'pending'`;
-  return Number(row?.age ?? 0);
-}
 
 export async function createConversationEndpoint(tx: Executor, conversationId: string, url: string): Promise<Endpoint> {
   const [row] = await tx.insert(webhookEndpoints)
@@ -27,7 +20,8 @@ export async function createConversationEndpoint(tx: Executor, conversationId: s
 export async function clinicEndpoint(tx: Executor, clinicId: string): Promise<Endpoint | undefined> {
   const [clinic] = await tx.select({ callbackUrl: clinics.callbackUrl }).from(clinics).where(eq(clinics.id, clinicId));
   if (!clinic?.callbackUrl) return undefined;
-  await tx.insert(webhookEndpoints).values({ clinicId, url: clinic.callbackUrl, secret: newSecret() }).onConflictDoNothing();
+  await tx.insert(webhookEndpoints).values({ clinicId, url: clinic.callbackUrl, secret: newSecret() })
+    .onConflictDoNothing();
   const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.clinicId, clinicId));
   if (endpoint!.url === clinic.callbackUrl) return endpoint;
   const [moved] = await tx.update(webhookEndpoints).set({ url: clinic.callbackUrl, updatedAt: new Date() })
@@ -86,7 +80,8 @@ export type RetryResult = { kind: "retried"; id: string } | { kind: "missing" } 
 
 /** Sends a finished delivery again (same webhook-id, fresh retry schedule); a pending one is left alone. */
 export async function retryDelivery(tx: Executor, deliveryId: string): Promise<RetryResult> {
-  const [row] = await tx.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.id, deliveryId)).for("update");
+  const [row] = await tx.select({ status: deliveries.status }).from(deliveries).where(eq(deliveries.id, deliveryId))
+    .for("update");
   if (!row) return { kind: "missing" };
   if (row.status === "pending") return { kind: "pending" };
   const [id] = await restartDeliveries(tx, and(eq(deliveries.id, deliveryId), ne(deliveries.status, "pending")));
@@ -94,7 +89,9 @@ export async function retryDelivery(tx: Executor, deliveryId: string): Promise<R
 }
 
 /** Every failed delivery of an endpoint created in [since, until] goes out again (endpoint replay). */
-export async function replayEndpointRange(tx: Executor, endpointId: string, since: Date, until?: Date): Promise<string[]> {
+export async function replayEndpointRange(
+  tx: Executor, endpointId: string, since: Date, until?: Date,
+): Promise<string[]> {
   return restartDeliveries(tx, and(
     eq(deliveries.endpointId, endpointId), eq(deliveries.status, "failed"),
     gte(deliveries.createdAt, since), until ? lte(deliveries.createdAt, until) : undefined,
@@ -103,7 +100,8 @@ export async function replayEndpointRange(tx: Executor, endpointId: string, sinc
 
 /** Re-enables an endpoint and forgets its failing streak; undefined when there is no such endpoint. */
 export async function enableEndpoint(tx: Executor, endpointId: string): Promise<Endpoint | undefined> {
-  const [row] = await tx.update(webhookEndpoints).set({ disabledAt: null, disabledReason: null, failingSince: null, updatedAt: new Date() })
+  const [row] = await tx.update(webhookEndpoints)
+    .set({ disabledAt: null, disabledReason: null, failingSince: null, updatedAt: new Date() })
     .where(eq(webhookEndpoints.id, endpointId)).returning();
   return row;
 }
@@ -111,7 +109,9 @@ export async function enableEndpoint(tx: Executor, endpointId: string): Promise<
 /** Stops deliveries to an endpoint (they fail without an attempt) until it is enabled again. */
 export async function disableEndpoint(tx: Executor, endpointId: string, reason: string): Promise<Endpoint | undefined> {
   const [row] = await tx.update(webhookEndpoints)
-    .set({ disabledAt: dsql`coalesce(${webhookEndpoints.disabledAt}, now())`, disabledReason: reason, updatedAt: new Date() })
+    .set({
+      disabledAt: dsql`coalesce(${webhookEndpoints.disabledAt}, now())`, disabledReason: reason, updatedAt: new Date(),
+    })
     .where(eq(webhookEndpoints.id, endpointId)).returning();
   return row;
 }
@@ -126,5 +126,8 @@ export async function rotateSecret(tx: Executor, endpointId: string, overlapMs: 
     secretShown: true,
     updatedAt: new Date(),
   }).where(eq(webhookEndpoints.id, endpointId)).returning();
-  return row ? { endpoint_id: row.id, webhook_secret: secret, previous_secret_expires_at: row.previousSecretExpiresAt?.toISOString() ?? null } : undefined;
+  return row ? {
+    endpoint_id: row.id, webhook_secret: secret,
+    previous_secret_expires_at: row.previousSecretExpiresAt?.toISOString() ?? null,
+  } : undefined;
 }

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import twilio from "twilio";
-import { unlessAborted } from "../jobs/abort";
+import { unlessAborted } from "../abort";
 
 /** The API calls one pass may still make in this run (RECONCILE_MAX_CALLS). */
 export interface Budget {

@@ -5,7 +5,7 @@ import type { Deps } from "../deps";
 import { normalizePhone } from "../domain/phone";
 import { isFinalSmsStatus, nextStatusCheck, type Window } from "../domain/reconcile";
 import { advances, isSmsStatus } from "../domain/sms-status";
-import { RECEIVED } from "../inbound/twilio-status";
+import { TWILIO_RECEIVED } from "../domain/webhooks";
 import { type Budget, call, describeFailure } from "./calls";
 import { type Found, messageOf, type PassReport, storeFound } from "./store";
 
@@ -103,7 +103,7 @@ export async function checkSmsStatuses(
       try {
         found = await storeFound(deps, {
           provider: "twilio-status", kind: "sms_status", key: `${sms.sid}:${reported}`,
-          rawBody: statusCallbackBody(fetched.value), answer: RECEIVED, phone: normalizePhone(fetched.value.to),
+          rawBody: statusCallbackBody(fetched.value), answer: TWILIO_RECEIVED, phone: normalizePhone(fetched.value.to),
           note: scope.kind === "due"
             ? `no ${reported} status callback ${minutes} min after Twilio accepted the SMS (it was ${sms.status}); `
               + "fetched from Twilio"

@@ -1,8 +1,9 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
-import { type Answer, ingest, type Provider } from "../inbound/ingest";
-import type { Tx } from "../jobs/enqueue";
+import type { Answer, Provider } from "../domain/webhooks";
+import { ingest } from "../ingest/ingest";
 
 export type FoundKind = "sms_status" | "inbound_sms" | "event";
 

@@ -1,11 +1,10 @@
 import type Stripe from "stripe";
 import type { Deps } from "../deps";
 import type { Window } from "../domain/reconcile";
-import { OK } from "../inbound/stripe";
-import { STRIPE_EVENT_TYPES } from "../jobs/stripe-event";
+import { STRIPE_EVENT_TYPES, STRIPE_RECEIVED } from "../domain/webhooks";
 import { type Budget, call } from "./calls";
 import type { Progress } from "./checkpoints";
-import { type Found, storedKeys, storeFound } from "./store";
+import { storedKeys, storeFound } from "./store";
 import { callFailed, type ListResult, storeFailed } from "./twilio-inbound";
 
 /** Stripe's largest page. */
@@ -44,7 +43,7 @@ export async function listStripeEvents(
     for (const event of events.filter((e) => !known.has(e.id)).reverse()) {
       try {
         const found = await storeFound(deps, {
-          provider: "stripe", kind: "event", key: event.id, rawBody: JSON.stringify(event), answer: OK,
+          provider: "stripe", kind: "event", key: event.id, rawBody: JSON.stringify(event), answer: STRIPE_RECEIVED,
           note: target.note,
         });
         if (found) result.found.push(found);

@@ -1,9 +1,9 @@
 import type { MessageInstance, MessagePage } from "twilio/lib/rest/api/v2010/account/message";
 import type { Deps } from "../deps";
-import type { Window } from "../domain/reconcile";
 import { parseInboundSms } from "../domain/inbound-sms";
 import { normalizePhone } from "../domain/phone";
-import { decideAnswer } from "../inbound/twilio-sms-answer";
+import type { Window } from "../domain/reconcile";
+import { decideAnswer } from "../effects/sms-answer";
 import { type Budget, call, type CallFailure, describeFailure } from "./calls";
 import type { Progress } from "./checkpoints";
 import { type Found, messageOf, storedKeys, storeFound } from "./store";

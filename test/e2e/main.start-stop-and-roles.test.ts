@@ -22,20 +22,27 @@ async function stopped(started: Started): Promise<number> {
 const auth = { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" };
 const ready = (port: number) => async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
 
-test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, and a second start reuses the data", async () => {
-  const env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), API_KEY, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET };
+test("without DATABASE_URL it runs an embedded Postgres, drains on SIGTERM, "
+  + "and a second start reuses the data", async () => {
+  const env = {
+    DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), API_KEY, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+  };
   const first = startSwitchboard({ ...env, PORT: String(await freePort()) });
   await waitFor(ready(first.port), "first start", 90_000);
   const created = await fetch(`http://127.0.0.1:${first.port}/v1/clinics`, {
-    method: "POST", headers: auth, body: JSON.stringify({ name: "Kept Clinic", phone: "+15550104444", timezone: "Europe/Paris" }),
+    method: "POST", headers: auth,
+    body: JSON.stringify({ name: "Kept Clinic", phone: "+15550104444", timezone: "Europe/Paris" }),
   });
   expect(created.status).toBe(201);
   const event = stripeEvent("customer.created", { id: "cus_e2e" });
-  const res = await fetch(`http://127.0.0.1:${first.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event));
+  const res = await fetch(
+    `http://127.0.0.1:${first.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event),
+  );
   expect(res.status).toBe(200);
   // The worker in the same process picks the job up.
   await waitFor(async () => {
-    const list = await (await fetch(`http://127.0.0.1:${first.port}/v1/webhook-events`, { headers: auth })).json() as any;
+    const list = await (await fetch(`http://127.0.0.1:${first.port}/v1/webhook-events`, { headers: auth }))
+      .json() as any;
     return list.data[0]?.status === "ignored";
   }, "event processed", 30_000);
 
@@ -71,9 +78,12 @@ test("ROLE=web and ROLE=worker split the work over one database; a worker serves
     expect((await get(metricsPort, "/metrics")).status).toBe(200);
     expect((await get(metricsPort, "/v1/clinics")).status).toBe(404);
     const event = stripeEvent("customer.created", { id: "cus_roles" });
-    expect((await fetch(`http://127.0.0.1:${web.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event))).status).toBe(200);
+    expect((await fetch(
+      `http://127.0.0.1:${web.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event),
+    )).status).toBe(200);
     await waitFor(async () => {
-      const list = await (await fetch(`http://127.0.0.1:${web.port}/v1/webhook-events`, { headers: auth })).json() as any;
+      const list = await (await fetch(`http://127.0.0.1:${web.port}/v1/webhook-events`, { headers: auth }))
+        .json() as any;
       return list.data[0]?.status === "ignored";
     }, "processed by the worker process", 30_000);
     // The worker's own counters are visible: it processed the event, the web process only received it.

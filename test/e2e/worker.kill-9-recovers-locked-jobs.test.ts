@@ -42,7 +42,8 @@ async function start(twilioUrl: string): Promise<Started> {
   // A port freePort found can be taken by another server before the child binds it: then try another.
   for (let tries = 0; ; tries++) {
     const s = startSwitchboard({
-      DATABASE_URL: database.url, PORT: String(await freePort()), API_KEY, PUBLIC_URL, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+      DATABASE_URL: database.url, PORT: String(await freePort()), API_KEY, PUBLIC_URL,
+      STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
       TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_URL: twilioUrl, TWILIO_TIMEOUT_MS: "120000",
       WORKER_HEARTBEAT_INTERVAL_MS: "500", WORKER_STALE_AFTER_MS: "3000",
     });
@@ -59,7 +60,8 @@ async function start(twilioUrl: string): Promise<Started> {
 
 async function api(s: Started, path: string, body: unknown) {
   const res = await fetch(`http://127.0.0.1:${s.port}${path}`, {
-    method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body),
+    method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
   });
   if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json() as Promise<{ id: string }>;
@@ -77,21 +79,27 @@ async function smsRows(clinicId: string) {
 
 async function pay(s: Started, patientId: string) {
   const appointment = await api(s, "/v1/appointments", {
-    patient_id: patientId, starts_at: new Date(Date.now() + 3 * 86_400_000).toISOString(), deposit_amount: 6000, currency: "usd",
+    patient_id: patientId, starts_at: new Date(Date.now() + 3 * 86_400_000).toISOString(), deposit_amount: 6000,
+    currency: "usd",
   });
   const event = stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id));
-  const res = await fetch(`http://127.0.0.1:${s.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event));
+  const res = await fetch(
+    `http://127.0.0.1:${s.port}/api/v1/webhooks/stripe/payment-events`, await signedStripeRequest(event),
+  );
   expect(res.status).toBe(200);
 }
 
-test("after kill -9 of a worker mid-send, another process frees its jobs and every SMS of the clinic goes out", async () => {
+test("after kill -9 of a worker mid-send, "
+  + "another process frees its jobs and every SMS of the clinic goes out", async () => {
   const first = await start(blackhole.url);
   const clinic = await api(first, "/v1/clinics", { name: "Killed Clinic", phone: "+15550109999", timezone: "UTC" });
   const ada = await api(first, "/v1/patients", { clinic_id: clinic.id, name: "Ada", phone: "+15557770001" });
   const bo = await api(first, "/v1/patients", { clinic_id: clinic.id, name: "Bo", phone: "+15557770002" });
   await pay(first, ada.id);
   // The confirmation's send is in flight to a Twilio that never answers.
-  await waitFor(async () => (await smsRows(clinic.id)).some((r) => r.status === "unknown"), "the first SMS in flight", 30_000);
+  await waitFor(
+    async () => (await smsRows(clinic.id)).some((r) => r.status === "unknown"), "the first SMS in flight", 30_000,
+  );
   first.proc.kill("SIGKILL");
   await first.exited;
 

@@ -43,7 +43,8 @@ async function failedDelivery(path: string) {
 }
 
 describe("deliveries and endpoints in the console", () => {
-  test("a failed delivery shows every attempt with its answer; Retry from the console sends it again and it succeeds", async () => {
+  test("a failed delivery shows every attempt with its answer; "
+    + "Retry from the console sends it again and it succeeds", async () => {
     const { id } = await failedDelivery("/flaky");
     const detail = await page(`/console/deliveries/${id}`);
     expect(detail).toContain("HTTP 503");

@@ -14,7 +14,8 @@ const audit = async (action: string) =>
     .n as number;
 
 describe("console sign-in", () => {
-  test("without a session every console page redirects to sign-in, and the JSON API keeps its Bearer scheme", async () => {
+  test("without a session every console page redirects to sign-in, "
+    + "and the JSON API keeps its Bearer scheme", async () => {
     const c = consoleClient(h);
     for (const path of [
       "/console",
@@ -36,7 +37,8 @@ describe("console sign-in", () => {
     expect((await h.api("GET", "/v1/clinics")).status).toBe(200);
   });
 
-  test("a wrong key is refused with a message; the right one gives an HttpOnly, SameSite=Strict, 8-hour, Secure cookie", async () => {
+  test("a wrong key is refused with a message; the right one gives an HttpOnly, "
+    + "SameSite=Strict, 8-hour, Secure cookie", async () => {
     const c = consoleClient(h);
     const wrong = await c.signIn("not-the-key-at-all");
     expect(wrong.status).toBe(401);
@@ -137,7 +139,8 @@ describe("CSRF and headers", () => {
     expect(c.jar.has("sb_console")).toBe(false);
   });
 
-  test("console pages and assets carry a strict CSP, DENY framing and no-store; 404s are pages, never stack traces", async () => {
+  test("console pages and assets carry a strict CSP, DENY framing and no-store; "
+    + "404s are pages, never stack traces", async () => {
     const c = consoleClient(h);
     await c.signIn(API_KEY);
     for (const path of [

@@ -32,7 +32,8 @@ describe("webhook events in the console", () => {
     expect(html).toContain("https://switchboard.example.test/api/v1/webhooks/stripe/payment-events");
   });
 
-  test("a signed Stripe event is listed; its detail shows the body, answer and the trail of what it caused", async () => {
+  test("a signed Stripe event is listed; its detail shows the body, "
+    + "answer and the trail of what it caused", async () => {
     const seeded = await w.queueAbout();
     const event = stripeEvent("payment_intent.succeeded", paymentIntent(seeded.appointment.id));
     expect((await w.h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status).toBe(
@@ -56,7 +57,8 @@ describe("webhook events in the console", () => {
     expect(detail).toContain(`/console/sms/${sms.id}`);
   });
 
-  test("Replay asks for confirmation, then processes the event again through the API's replay, audited as console", async () => {
+  test("Replay asks for confirmation, "
+    + "then processes the event again through the API's replay, audited as console", async () => {
     const seeded = await w.queueAbout();
     const event = stripeEvent("payment_intent.succeeded", paymentIntent(seeded.appointment.id));
     await w.h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event));
@@ -85,7 +87,8 @@ describe("webhook events in the console", () => {
     });
   });
 
-  test("a failed SMS's status callback shows the fallback email, the support alert and the clinic's webhook", async () => {
+  test("a failed SMS's status callback shows the fallback email, "
+    + "the support alert and the clinic's webhook", async () => {
     const sent = await w.sent();
     await w.callback(sent.sid, "undelivered", { ErrorCode: "30003", To: sent.patient.phone });
     await w.h.drain();

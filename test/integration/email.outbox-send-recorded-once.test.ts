@@ -22,7 +22,8 @@ test("an email is sent with a Message-ID of its outbox id and recorded as sent o
   expect(row).toEqual({ status: "sent", attempts: 1 });
 });
 
-test("an email left 'sending' by a worker that died is sent again with the same Message-ID, then recorded", async () => {
+test("an email left 'sending' by a worker that died is sent again with the same "
+  + "Message-ID, then recorded", async () => {
   const id = await queue("orphan", "sending");
   await h.drain();
   const mails = h.smtp.messages.filter((m) => m.to.includes("orphan@patient.test"));

@@ -8,17 +8,21 @@ afterAll(() => h.close());
 
 let n = 0;
 async function queue(to = `r${++n}@patient.test`) {
-  const id = (await h.deps.db.transaction((tx) => queueEmail(tx, { dedupeKey: `test:${to}`, kind: "test", to, subject: `Hello ${to}`, body: `Body for ${to}` })))!;
+  const id = (await h.deps.db.transaction((tx) => queueEmail(
+    tx, { dedupeKey: `test:${to}`, kind: "test", to, subject: `Hello ${to}`, body: `Body for ${to}` },
+  )))!;
   return { id, to };
 }
 const get = async (path: string) => {
   const res = await h.api("GET", path);
   return { status: res.status, body: await res.json() as any };
 };
-const job = async (id: string) => (await h.deps.sql`select attempts, run_at from graphile_worker.jobs where key = ${`email:${id}`}`)[0];
+const job = async (id: string) =>
+  (await h.deps.sql`select attempts, run_at from graphile_worker.jobs where key = ${`email:${id}`}`)[0];
 
 describe("SMTP delivery from the outbox", () => {
-  test("a temporary refusal (4xx) is retried later with backoff; a permanent one (5xx) then marks it failed", async () => {
+  test("a temporary refusal (4xx) is retried later with backoff; "
+    + "a permanent one (5xx) then marks it failed", async () => {
     const { id, to } = await queue();
     h.smtp.refuse(451);
     await h.drain();
@@ -50,14 +54,17 @@ describe("SMTP delivery from the outbox", () => {
     expect(h.smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
   });
 
-  test("temporary refusals up to the job's last attempt mark the email failed rather than pending for ever", async () => {
+  test("temporary refusals up to the job's last attempt mark the email failed "
+    + "rather than pending for ever", async () => {
     const { id } = await queue();
     h.smtp.refuse(452, 2);
     await h.drain();
-    await h.deps.sql`select graphile_worker.reschedule_jobs(array(select id from graphile_worker.jobs where key = ${`email:${id}`}),
+    await h.deps.sql`select graphile_worker.reschedule_jobs(array(select id from graphile_worker.jobs where key =
+      ${`email:${id}`}),
       run_at := now(), max_attempts := 2)`;
     await h.drain();
-    expect((await get(`/v1/emails/${id}`)).body).toMatchObject({ status: "failed", attempts: 2, next_attempt_at: null });
+    expect((await get(`/v1/emails/${id}`)).body)
+      .toMatchObject({ status: "failed", attempts: 2, next_attempt_at: null });
   });
 
   test("queueing with the same dedupe key again sends nothing more", async () => {
@@ -70,7 +77,8 @@ describe("SMTP delivery from the outbox", () => {
 });
 
 describe("GET /v1/emails", () => {
-  test("filters by status and recipient, shows one email with its body, 404 for an unknown id, 401 without the key", async () => {
+  test("filters by status and recipient, shows one email with its body, "
+    + "404 for an unknown id, 401 without the key", async () => {
     const a = await queue("Filter.Me@patient.test");
     await h.drain();
     const byTo = await get("/v1/emails?to=filter.me@patient.test");

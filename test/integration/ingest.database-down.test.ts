@@ -50,8 +50,10 @@ test("with the database unreachable every webhook is answered 5xx, and every 2xx
   expect(keys).toEqual([...new Set(acknowledged)].sort());
   // Every stored event is queued exactly once, alone or in a batch job.
   const queued = await h.deps.sql`select coalesce(item.value, j.payload::jsonb) ->> 'eventId' as id
-    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id and t.identifier = 'process-webhook'
-    left join lateral jsonb_array_elements(case when jsonb_typeof(j.payload::jsonb) = 'array' then j.payload::jsonb end) item on true`;
+    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      and t.identifier = 'process-webhook'
+    left join lateral jsonb_array_elements(case when jsonb_typeof(j.payload::jsonb) = 'array' then j.payload::jsonb
+      end) item on true`;
   const events = await h.deps.sql`select id::text from webhook_events order by id`;
   expect(queued.map((r) => r.id as string).sort()).toEqual(events.map((r) => r.id as string).sort());
 });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { type IngestInput, ingest, writeIngestBatch } from "../../src/inbound/ingest";
-import type { Tx } from "../../src/jobs/enqueue";
-import { StorageError } from "../../src/http/errors";
+import type { Tx } from "../../src/db";
+import { StorageError } from "../../src/errors";
+import { ingest, type IngestInput, writeIngestBatch } from "../../src/ingest/ingest";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
 import { signedStripeRequest, stripeEvent } from "../support/stripe";
 import { inboundParams, messageSid, postSms, signedTwilioRequest, uniquePhone } from "../support/twilio";
@@ -15,16 +15,20 @@ const STATUS = "/api/v1/webhooks/twilio/sms-status";
 let h: Harness;
 
 beforeAll(async () => {
-  h = await createHarness({ INGEST_BATCH_MAX: String(BATCH), INGEST_BATCH_WAIT_MS: "1000", INGEST_BATCH_IN_FLIGHT: "1" });
+  h = await createHarness(
+    { INGEST_BATCH_MAX: String(BATCH), INGEST_BATCH_WAIT_MS: "1000", INGEST_BATCH_IN_FLIGHT: "1" },
+  );
   // Two failures a real database can produce: a row refused by a check (here a trigger on one body), and a
   // transaction refused at COMMIT (a deferred constraint trigger, switched on by a row in test_fail_commits).
   await h.deps.sql.unsafe(`
     create function test_refuse_poison() returns trigger language plpgsql as $$
     begin if new.raw_body like '%poison%' then raise exception 'poisoned row'; end if; return new; end $$;
-    create trigger test_refuse_poison before insert on webhook_events for each row execute function test_refuse_poison();
+    create trigger test_refuse_poison before insert on webhook_events for each row
+      execute function test_refuse_poison();
     create table test_fail_commits (on_ boolean);
     create function test_fail_commit() returns trigger language plpgsql as $$
-    begin if exists (select 1 from test_fail_commits) then raise exception 'commit refused'; end if; return null; end $$;
+    begin if exists (select 1 from test_fail_commits) then raise exception 'commit refused'; end if; return null;
+      end $$;
     create constraint trigger test_fail_commit after insert on webhook_events deferrable initially deferred
       for each row execute function test_fail_commit();
   `);
@@ -32,20 +36,24 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const input = (key: string, extra: Partial<IngestInput> = {}): IngestInput => ({
-  provider: "stripe", key, headers: new Headers({ "stripe-signature": "t=1,v1=x" }), rawBody: JSON.stringify({ id: key }),
-  answer: { status: 200, body: '{"received":true}', contentType: "application/json" }, receivedAt: performance.now(), ...extra,
+  provider: "stripe", key, headers: new Headers({ "stripe-signature": "t=1,v1=x" }),
+  rawBody: JSON.stringify({ id: key }),
+  answer: { status: 200, body: '{"received":true}', contentType: "application/json" }, receivedAt: performance.now(),
+  ...extra,
 });
 /** Whether job `j` processes event `e`: a `{eventId}` job or a batch job listing it. */
 const holds = (j: string, e: string) => `(${j}.payload->>'eventId' = ${e}.id::text
   or ${j}.payload::jsonb @> jsonb_build_array(jsonb_build_object('eventId', ${e}.id)))`;
 /** The transaction (xmin) that wrote each event, and the one that wrote its job. */
 const writers = async (keys: string[]) => h.deps.sql`
-  select e.idempotency_key as key, e.xmin::text as event_tx, j.xmin::text as job_tx, (select count(*)::int from graphile_worker._private_jobs j2
+  select e.idempotency_key as key, e.xmin::text as event_tx, j.xmin::text as job_tx, (select count(*)::int
+    from graphile_worker._private_jobs j2
     where ${h.deps.sql.unsafe(holds("j2", "e"))}) as jobs
   from webhook_events e left join graphile_worker._private_jobs j on ${h.deps.sql.unsafe(holds("j", "e"))}
   where e.idempotency_key = any(${keys})`;
 const statusCallback = (sid: string, body = "") => ({
-  MessageSid: sid, MessageStatus: "delivered", AccountSid: `AC${"0".repeat(32)}`, From: "+15551230000", To: "+15557654321", Body: body,
+  MessageSid: sid, MessageStatus: "delivered", AccountSid: `AC${"0".repeat(32)}`, From: "+15551230000",
+  To: "+15557654321", Body: body,
 });
 
 describe("concurrent webhooks share one commit", () => {
@@ -53,7 +61,9 @@ describe("concurrent webhooks share one commit", () => {
     const [earlier] = await writeIngestBatch(h.deps, [input("evt_gc_earlier")]);
     expect(earlier).toMatchObject({ ok: true, value: { duplicate: false } });
     const before = { ...h.deps.ingestBatcher.stats };
-    const keys = ["evt_gc_1", "evt_gc_2", "evt_gc_3", "evt_gc_4", "evt_gc_5", "evt_gc_twice", "evt_gc_twice", "evt_gc_earlier"];
+    const keys = [
+      "evt_gc_1", "evt_gc_2", "evt_gc_3", "evt_gc_4", "evt_gc_5", "evt_gc_twice", "evt_gc_twice", "evt_gc_earlier",
+    ];
     const results = await Promise.all(keys.map((key) => ingest(h.deps, input(key))));
 
     expect(h.deps.ingestBatcher.stats.batches).toBe(before.batches + 1);
@@ -90,11 +100,13 @@ describe("failures", () => {
     expect(responses.map((r) => r.status)).toEqual(sids.map((_, i) => (i === 3 ? 500 : 200)));
     expect(await responses[3]!.json()).toEqual({ error: "storage_unavailable" });
     const rows = await writers(sids.map((sid) => `${sid}:delivered`));
-    expect(rows.map((r) => r.key).sort()).toEqual(sids.filter((_, i) => i !== 3).map((sid) => `${sid}:delivered`).sort());
+    expect(rows.map((r) => r.key).sort())
+      .toEqual(sids.filter((_, i) => i !== 3).map((sid) => `${sid}:delivered`).sort());
     expect(rows.every((r) => r.jobs === 1)).toBe(true);
   });
 
-  test("a batch whose commit fails answers 5xx to every member and stores nothing; the retries are stored once", async () => {
+  test("a batch whose commit fails answers 5xx to every member and stores nothing; "
+    + "the retries are stored once", async () => {
     const events = Array.from({ length: BATCH }, (_, i) => stripeEvent("customer.updated", { id: `cus_f${i}` }));
     const keys = events.map((e) => e.id);
     const split = h.deps.ingestBatcher.stats.split;
@@ -116,14 +128,17 @@ describe("failures", () => {
     expect(rows.every((r) => r.jobs === 1)).toBe(true);
   });
 
-  test("a deciding answer that throws fails only its own delivery (its writes rolled back to a savepoint)", async () => {
+  test("a deciding answer that throws fails only its own delivery (its writes "
+    + "rolled back to a savepoint)", async () => {
     const deciding = (fail: boolean) => async (tx: Tx, eventId: number) => {
       await tx.execute(sql`update webhook_events set last_error = 'decided' where id = ${eventId}`);
       if (fail) throw new Error("decision failed");
       return { status: 200, body: `decided ${eventId}`, contentType: "text/plain" };
     };
     const keys = Array.from({ length: BATCH }, (_, i) => `evt_gc_decide_${i}`);
-    const settled = await Promise.allSettled(keys.map((key, i) => ingest(h.deps, input(key, { answer: deciding(i === 2) }))));
+    const settled = await Promise.allSettled(
+      keys.map((key, i) => ingest(h.deps, input(key, { answer: deciding(i === 2) }))),
+    );
     expect(settled.map((s) => s.status)).toEqual(keys.map((_, i) => (i === 2 ? "rejected" : "fulfilled")));
     expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(StorageError);
     const rows = await h.deps.sql`select idempotency_key as key, response_body from webhook_events
@@ -136,7 +151,8 @@ describe("failures", () => {
 });
 
 describe("the SMS endpoint decides its answer inside the shared transaction", () => {
-  test("answers are the same as one by one, and the loop guard counts the replies decided earlier in the batch", async () => {
+  test("answers are the same as one by one, "
+    + "and the loop guard counts the replies decided earlier in the batch", async () => {
     const { clinic } = await seedAppointment(h, { phone: uniquePhone() });
     const chatty = uniquePhone();
     await h.api("POST", "/v1/patients", { clinic_id: clinic.id, name: "Chatty", phone: chatty });

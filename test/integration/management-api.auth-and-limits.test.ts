@@ -63,7 +63,8 @@ describe("validation and errors", () => {
       expect(JSON.parse(text).error.message.length).toBeGreaterThan(0);
     }
     const malformed = await h.request("/v1/clinics", {
-      method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: "{not json",
+      method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: "{not json",
     });
     expect(malformed.status).toBe(400);
   });
@@ -116,7 +117,9 @@ describe("docs", () => {
 
   test("every route the app serves is in /docs/json, with its method", async () => {
     const doc = await (await h.request("/docs/json")).json() as any;
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`)));
+    const documented = new Set(Object.entries(doc.paths).flatMap(
+      ([path, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),
+    ));
     const served = h.app.routes
       .filter((r) => !r.path.startsWith("/docs") && !r.path.startsWith("/console"))
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`);
@@ -140,8 +143,12 @@ describe("list filters", () => {
 
 describe("clinic callback URL", () => {
   test("a private, loopback or metadata callback_url is refused at creation (SSRF)", async () => {
-    for (const callback_url of ["https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.1/h", "http://hooks.example.com/h"]) {
-      const res = await h.api("POST", "/v1/clinics", { name: "X", phone: "+15550007777", timezone: "UTC", callback_url });
+    for (const callback_url of [
+      "https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.1/h", "http://hooks.example.com/h",
+    ]) {
+      const res = await h.api(
+        "POST", "/v1/clinics", { name: "X", phone: "+15550007777", timezone: "UTC", callback_url },
+      );
       expect({ callback_url, status: res.status }).toEqual({ callback_url, status: 400 });
       expect((await res.json()).error.message).toContain("callback_url refused");
     }

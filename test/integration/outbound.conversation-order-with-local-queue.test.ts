@@ -29,7 +29,9 @@ test("deliveries of one conversation reach the receiver in message order, with t
   const conv = await created.json() as { id: string; webhook_secret: string };
   const count = 30;
   for (let i = 0; i < count; i++) {
-    const res = await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: `m${i}`, content_type: "TEXT", type: "BOT" });
+    const res = await h.api(
+      "POST", `/v1/conversations/${conv.id}/messages`, { content: `m${i}`, content_type: "TEXT", type: "BOT" },
+    );
     expect(res.status).toBe(201);
   }
   await waitFor(() => receiver.at("/hooks/ordered").length >= count, "every message delivered", 60_000);

@@ -20,7 +20,8 @@ let receiver: ReturnType<typeof startReceiver>;
 beforeAll(async () => {
   h = await createHarness({
     OUTBOUND_ALLOW_PRIVATE: "true", OUTBOUND_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
-    OUTBOUND_MAX_PER_WINDOW: String(MAX_PER_WINDOW), OUTBOUND_WINDOW_MS: String(WINDOW_MS), OUTBOUND_RETRY_DELAYS_MS: "100,100,100",
+    OUTBOUND_MAX_PER_WINDOW: String(MAX_PER_WINDOW), OUTBOUND_WINDOW_MS: String(WINDOW_MS),
+    OUTBOUND_RETRY_DELAYS_MS: "100,100,100",
   });
   // A second worker process in all but name: its own Deps, pool and graphile-worker runner.
   second = buildDeps(h.config, h.deps.databaseUrl, { log: createLogger("debug", {}, (l) => secondLogs.push(l)) });
@@ -34,18 +35,23 @@ afterAll(async () => {
   await h.close();
 });
 
-test("in-flight and per-window limits hold at the receiver with two workers; excess waits without burning attempts", async () => {
+test("in-flight and per-window limits hold at the receiver with two workers; "
+  + "excess waits without burning attempts", async () => {
   const clinic = await (await h.api("POST", "/v1/clinics", {
     name: "Busy Clinic", phone: "+15550002222", timezone: "UTC", callback_url: `${receiver.url}/clinic`,
   })).json() as any;
   await h.deps.db.transaction(async (tx) => {
     for (let i = 0; i < EVENTS; i++) {
-      await queueClinicEvent(tx, { clinicId: clinic.id, type: "appointment.cancel_requested", dedupeKey: `burst-${i}`, data: { n: i } });
+      await queueClinicEvent(
+        tx, { clinicId: clinic.id, type: "appointment.cancel_requested", dedupeKey: `burst-${i}`, data: { n: i } },
+      );
     }
   });
 
   // Another endpoint is not held up by the busy one.
-  const conv = await (await h.api("POST", "/v1/conversations", { channel: "API", usecase: "t", config: { callback_url: `${receiver.url}/other` } })).json() as any;
+  const conv = await (await h.api(
+    "POST", "/v1/conversations", { channel: "API", usecase: "t", config: { callback_url: `${receiver.url}/other` } },
+  )).json() as any;
   await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: "quick", content_type: "TEXT", type: "BOT" });
   await waitFor(() => receiver.at("/other").length === 1, "the other endpoint's delivery");
   expect(receiver.at("/clinic").length).toBeLessThan(EVENTS);

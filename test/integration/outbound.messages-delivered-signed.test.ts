@@ -15,7 +15,9 @@ afterAll(() => world.close());
 
 const json = async (res: Response) => ({ status: res.status, body: await res.json() as any });
 const createConversation = (callback_url: string) =>
-  h.api("POST", "/v1/conversations", { channel: "API", usecase: "booking", config: { workflow_id: "wf-1", callback_url } });
+  h.api(
+    "POST", "/v1/conversations", { channel: "API", usecase: "booking", config: { workflow_id: "wf-1", callback_url } },
+  );
 
 describe("conversations API", () => {
   test("creation returns the whsec_ secret once; reads never show it", async () => {
@@ -53,7 +55,8 @@ describe("message delivery", () => {
     await waitFor(() => mine().length === 5, "five deliveries");
     const wh = new Webhook(conv.webhook_secret);
     const bodies = mine().map((r) => wh.verify(r.body, r.headers) as any);
-    expect(bodies.map((b) => b.data.content)).toEqual(["message 0", "message 1", "message 2", "message 3", "message 4"]);
+    expect(bodies.map((b) => b.data.content))
+      .toEqual(["message 0", "message 1", "message 2", "message 3", "message 4"]);
     const first = bodies[0];
     expect(Object.keys(first).sort()).toEqual(["conversation_id", "data", "timestamp"]);
     expect(first.conversation_id).toBe(conv.id);
@@ -66,7 +69,9 @@ describe("message delivery", () => {
     expect(new Date(first.timestamp).toISOString()).toBe(first.timestamp);
     expect(mine()[0]!.headers["content-type"]).toBe("application/json");
     // A wrong secret does not verify: the signature really is over this body.
-    expect(() => new Webhook("whsec_" + Buffer.from("x".repeat(24)).toString("base64")).verify(mine()[0]!.body, mine()[0]!.headers)).toThrow();
+    expect(() => new Webhook("whsec_" + Buffer.from("x".repeat(24)).toString("base64")).verify(
+      mine()[0]!.body, mine()[0]!.headers,
+    )).toThrow();
 
     const listed = await json(await h.api("GET", `/v1/conversations/${conv.id}/messages`));
     expect(listed.body.data.map((m: any) => m.content)).toEqual(bodies.map((b) => b.data.content));
@@ -79,7 +84,8 @@ describe("message delivery", () => {
     expect(deliveries.body.data.every((d: any) => d.status === "succeeded" && d.attempts === 1)).toBe(true);
     const one = await json(await h.api("GET", `/v1/deliveries/${deliveries.body.data[0].id}`));
     expect(one.body.attempts_log).toHaveLength(1);
-    expect(one.body.attempts_log[0]).toMatchObject({ attempt: 1, status_code: 200, error: null, response_body: "ok", address: "127.0.0.1" });
+    expect(one.body.attempts_log[0])
+      .toMatchObject({ attempt: 1, status_code: 200, error: null, response_body: "ok", address: "127.0.0.1" });
   });
 
   test("after a rotation both secrets verify for the overlap (two v1 signatures)", async () => {
@@ -89,20 +95,26 @@ describe("message delivery", () => {
     expect(rotated.body.webhook_secret).not.toBe(conv.webhook_secret);
     const overlap = new Date(rotated.body.previous_secret_expires_at).getTime() - Date.now();
     expect(overlap).toBeGreaterThan(23 * 3_600_000);
-    await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: "after rotation", content_type: "TEXT", type: "BOT" });
+    await h.api(
+      "POST", `/v1/conversations/${conv.id}/messages`, { content: "after rotation", content_type: "TEXT", type: "BOT" },
+    );
     const got = await waitFor(() => receiver.received.find((r) => r.path === "/hooks/rotate"), "rotated delivery");
     expect(got.headers["webhook-signature"]!.split(" ")).toHaveLength(2);
-    expect((new Webhook(rotated.body.webhook_secret).verify(got.body, got.headers) as any).data.content).toBe("after rotation");
+    expect((new Webhook(rotated.body.webhook_secret).verify(got.body, got.headers) as any).data.content)
+      .toBe("after rotation");
     expect((new Webhook(conv.webhook_secret).verify(got.body, got.headers) as any).data.content).toBe("after rotation");
   });
 
   test("a status change is delivered as its own signed webhook", async () => {
     const { body: conv } = await json(await createConversation(`${receiver.url}/hooks/status`));
-    const { body: msg } = await json(await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: "hi", content_type: "TEXT", type: "BOT" }));
+    const { body: msg } = await json(await h.api(
+      "POST", `/v1/conversations/${conv.id}/messages`, { content: "hi", content_type: "TEXT", type: "BOT" },
+    ));
     const { changeMessageStatus } = await import("../../src/effects/messages");
     await h.deps.db.transaction((tx) => changeMessageStatus(tx, msg.id, "delivered", "twilio"));
     await waitFor(() => receiver.received.filter((r) => r.path === "/hooks/status").length === 2, "two deliveries");
-    const [a, b] = receiver.received.filter((r) => r.path === "/hooks/status").map((r) => new Webhook(conv.webhook_secret).verify(r.body, r.headers) as any);
+    const [a, b] = receiver.received.filter((r) => r.path === "/hooks/status")
+      .map((r) => new Webhook(conv.webhook_secret).verify(r.body, r.headers) as any);
     expect([a.data.status, b.data.status]).toEqual(["received", "delivered"]);
     expect(b.data.updated_by).toBe("twilio");
   });

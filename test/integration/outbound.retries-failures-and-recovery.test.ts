@@ -21,9 +21,15 @@ const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Pr
 /** A conversation whose callback is `path` on the receiver, scripted with `script`, and one message in it. */
 async function deliverOne(path: string, script: Behaviour[], base = receiver.url) {
   receiver.on(path, script);
-  const conv = await json(await h.api("POST", "/v1/conversations", { channel: "API", usecase: "t", config: { callback_url: `${base}${path}` } }));
-  await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: `to ${path}`, content_type: "TEXT", type: "BOT" });
-  const delivery = await waitFor(async () => (await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}`))).data[0], "delivery row");
+  const conv = await json(await h.api(
+    "POST", "/v1/conversations", { channel: "API", usecase: "t", config: { callback_url: `${base}${path}` } },
+  ));
+  await h.api(
+    "POST", `/v1/conversations/${conv.id}/messages`, { content: `to ${path}`, content_type: "TEXT", type: "BOT" },
+  );
+  const delivery = await waitFor(
+    async () => (await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}`))).data[0], "delivery row",
+  );
   return { conv, deliveryId: delivery.id as string };
 }
 const finished = (id: string) => waitFor(async () => {
@@ -33,7 +39,8 @@ const finished = (id: string) => waitFor(async () => {
 
 describe("retry schedule", () => {
   test("500, 500, 500 then 200: retried after the configured delays with one webhook-id", async () => {
-    const { conv, deliveryId } = await deliverOne("/flaky", [{ status: 500, body: "boom" }, { status: 500 }, { status: 500 }, { status: 200 }]);
+    const { conv, deliveryId } =
+      await deliverOne("/flaky", [{ status: 500, body: "boom" }, { status: 500 }, { status: 500 }, { status: 200 }]);
     const d = await finished(deliveryId);
     expect(d.status).toBe("succeeded");
     expect(d.attempts_log.map((a: any) => a.status_code)).toEqual([500, 500, 500, 200]);
@@ -46,7 +53,8 @@ describe("retry schedule", () => {
     for (const hit of hits) expect(new Webhook(conv.webhook_secret).verify(hit.body, hit.headers)).toBeTruthy();
   });
 
-  test("every attempt failing ends failed after 1 + 3 attempts; a manual retry sends it again with the same id", async () => {
+  test("every attempt failing ends failed after 1 + 3 attempts; "
+    + "a manual retry sends it again with the same id", async () => {
     const { deliveryId } = await deliverOne("/down", [{ status: 503 }]);
     const d = await finished(deliveryId);
     expect(d.status).toBe("failed");
@@ -63,7 +71,8 @@ describe("retry schedule", () => {
   });
 
   test("429 with a longer Retry-After waits that long", async () => {
-    const { deliveryId } = await deliverOne("/busy", [{ status: 429, headers: { "retry-after": "1" } }, { status: 200 }]);
+    const { deliveryId } =
+      await deliverOne("/busy", [{ status: 429, headers: { "retry-after": "1" } }, { status: 200 }]);
     expect((await finished(deliveryId)).status).toBe("succeeded");
     const [a, b] = receiver.at("/busy");
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(1000);
@@ -99,7 +108,8 @@ describe("failures of the receiver", () => {
     }
   });
 
-  test("410 Gone disables the endpoint at once; later messages are not sent until re-enabled and replayed", async () => {
+  test("410 Gone disables the endpoint at once; "
+    + "later messages are not sent until re-enabled and replayed", async () => {
     const { conv, deliveryId } = await deliverOne("/gone", [{ status: 410 }]);
     const d = await finished(deliveryId);
     expect(d.status).toBe("failed");
@@ -107,25 +117,36 @@ describe("failures of the receiver", () => {
     const endpoint = await json(await h.api("GET", `/v1/endpoints/${conv.endpoint_id}`));
     expect(endpoint.disabled_at).not.toBeNull();
     expect(endpoint.disabled_reason).toContain("410");
-    await h.api("POST", `/v1/conversations/${conv.id}/messages`, { content: "second", content_type: "TEXT", type: "BOT" });
-    const second = await waitFor(async () => (await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}&status=failed`))).data.length === 2, "second failed");
+    await h.api(
+      "POST", `/v1/conversations/${conv.id}/messages`, { content: "second", content_type: "TEXT", type: "BOT" },
+    );
+    const second = await waitFor(async () => (
+      await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}&status=failed`))
+    ).data.length === 2, "second failed");
     expect(second).toBe(true);
     expect(receiver.at("/gone")).toHaveLength(1);
 
     receiver.on("/gone", [{ status: 200 }]);
     expect((await h.api("POST", `/v1/endpoints/${conv.endpoint_id}/enable`)).status).toBe(200);
-    const replay = await json(await h.api("POST", `/v1/endpoints/${conv.endpoint_id}/replay`, { since: new Date(Date.now() - 60_000).toISOString() }));
+    const replay = await json(await h.api(
+      "POST", `/v1/endpoints/${conv.endpoint_id}/replay`, { since: new Date(Date.now() - 60_000).toISOString() },
+    ));
     expect(replay.replayed).toBe(2);
-    await waitFor(async () => (await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}&status=succeeded`))).data.length === 2, "replayed");
-    expect(receiver.at("/gone").map((r) => JSON.parse(r.body).data.content)).toEqual(["to /gone", "to /gone", "second"]);
+    await waitFor(async () => (
+      await json(await h.api("GET", `/v1/deliveries?conversation_id=${conv.id}&status=succeeded`))
+    ).data.length === 2, "replayed");
+    expect(receiver.at("/gone").map((r) => JSON.parse(r.body).data.content))
+      .toEqual(["to /gone", "to /gone", "second"]);
   });
 });
 
 describe("clinic events and the 24-hour disable", () => {
-  test("clinic events go to the clinic's callback_url; an endpoint failing for 24 hours is disabled and the clinic emailed", async () => {
+  test("clinic events go to the clinic's callback_url; "
+    + "an endpoint failing for 24 hours is disabled and the clinic emailed", async () => {
     receiver.on("/clinic", [{ status: 200 }]);
     const clinic = await json(await h.api("POST", "/v1/clinics", {
-      name: "Harbor Dental", phone: "+15550001111", timezone: "America/New_York", email: "desk@harbor.test", callback_url: `${receiver.url}/clinic`,
+      name: "Harbor Dental", phone: "+15550001111", timezone: "America/New_York", email: "desk@harbor.test",
+      callback_url: `${receiver.url}/clinic`,
     }));
     const revealed = await h.api("POST", "/v1/endpoints", { clinic_id: clinic.id });
     expect(revealed.status).toBe(201);
@@ -133,7 +154,9 @@ describe("clinic events and the 24-hour disable", () => {
     expect(endpoint.webhook_secret).toMatch(/^whsec_/);
     expect((await json(await h.api("POST", "/v1/endpoints", { clinic_id: clinic.id }))).webhook_secret).toBeNull();
 
-    await h.deps.db.transaction((tx) => queueClinicEvent(tx, { clinicId: clinic.id, type: "sms.failed", dedupeKey: "e1", data: { sid: "SM1" } }));
+    await h.deps.db.transaction(
+      (tx) => queueClinicEvent(tx, { clinicId: clinic.id, type: "sms.failed", dedupeKey: "e1", data: { sid: "SM1" } }),
+    );
     const hit = await waitFor(() => receiver.at("/clinic")[0], "clinic event");
     const event = new Webhook(endpoint.webhook_secret).verify(hit.body, hit.headers) as any;
     expect(Object.keys(event).sort()).toEqual(["clinic_id", "data", "timestamp", "type"]);
@@ -142,8 +165,13 @@ describe("clinic events and the 24-hour disable", () => {
     // The endpoint has been failing for a day: the next failed attempt disables it.
     receiver.on("/clinic", [{ status: 500 }]);
     await rows`update webhook_endpoints set failing_since = now() - interval '25 hours' where id = ${endpoint.id}`;
-    await h.deps.db.transaction((tx) => queueClinicEvent(tx, { clinicId: clinic.id, type: "sms.failed", dedupeKey: "e2", data: { sid: "SM2" } }));
-    await waitFor(async () => (await rows`select disabled_at from webhook_endpoints where id = ${endpoint.id}`)[0].disabled_at, "disabled");
+    await h.deps.db.transaction(
+      (tx) => queueClinicEvent(tx, { clinicId: clinic.id, type: "sms.failed", dedupeKey: "e2", data: { sid: "SM2" } }),
+    );
+    await waitFor(
+      async () => (await rows`select disabled_at from webhook_endpoints where id = ${endpoint.id}`)[0].disabled_at,
+      "disabled",
+    );
     const mails = await rows`select "to", body from email_outbox where kind = 'endpoint_disabled' order by created_at`;
     // The first is the 410 conversation endpoint's (no clinic: support is told); this one goes to the clinic.
     expect(mails.map((m) => m.to)).toEqual(["support@switchboard.test", "desk@harbor.test"]);

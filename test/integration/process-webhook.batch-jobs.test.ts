@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/inbound/ingest";
+import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/ingest/ingest";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
 import { paymentIntent, stripeEvent } from "../support/stripe";
 
@@ -28,7 +28,8 @@ async function paidEvents(n: number) {
     const event = stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id));
     inputs.push({
       provider: "stripe", key: event.id, headers: new Headers(), rawBody: JSON.stringify(event),
-      answer: { status: 200, body: '{"received":true}', contentType: "application/json" }, receivedAt: performance.now(),
+      answer: { status: 200, body: '{"received":true}', contentType: "application/json" },
+      receivedAt: performance.now(),
     });
   }
   const results = await writeIngestBatch(h.deps, inputs);
@@ -37,19 +38,24 @@ async function paidEvents(n: number) {
 }
 const retiredEvent = async (key: string) => {
   const [row] = await h.deps.sql`
-    insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status, response_body, response_content_type)
+    insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status, response_body,
+      response_content_type)
     values ('retired-provider', ${key}, '{}', '{}', 200, '{}', 'application/json') returning id`;
   return Number(row!.id);
 };
 const addBatchJob = (ids: number[], maxAttempts = 25) =>
-  h.deps.sql`select graphile_worker.add_job('process-webhook', ${JSON.stringify(ids.map((eventId) => ({ eventId })))}::json,
+  h.deps.sql`select graphile_worker.add_job('process-webhook',
+    ${JSON.stringify(ids.map((eventId) => ({ eventId })))}::json,
     max_attempts := ${maxAttempts}::int)`;
 const events = (ids: number[]) =>
   h.deps.sql`select id::int, status, attempts, last_error from webhook_events where id = any(${ids}) order by id`;
 const ledger = async (appointments: string[]) =>
-  Number((await h.deps.sql`select count(*)::int as n from transactions where appointment_id = any(${appointments})`)[0]!.n);
+  Number(
+    (await h.deps.sql`select count(*)::int as n from transactions where appointment_id = any(${appointments})`)[0]!.n,
+  );
 const writes = (ids: number[]) =>
-  h.deps.sql`select event_id::int, txid::text, status from test_event_writes where event_id = any(${ids}) order by event_id`;
+  h.deps.sql`select event_id::int, txid::text, status from test_event_writes where event_id = any(${ids}) order by
+    event_id`;
 const queuedJobs = () => h.deps.sql`select j.payload, j.attempts from graphile_worker._private_jobs j
   join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'process-webhook' order by j.id`;
 const makeDue = () => h.deps.sql`update graphile_worker._private_jobs set run_at = now()`;
@@ -75,7 +81,8 @@ test("a batch job processes its events in one transaction, each with its effects
   expect(await queuedJobs()).toHaveLength(0);
 });
 
-test("an event that throws in a batch: the others commit, it alone is retried, and ends failed on the last attempt", async () => {
+test("an event that throws in a batch: the others commit, it alone is retried, "
+  + "and ends failed on the last attempt", async () => {
   const { ids, appointments } = await paidEvents(2);
   const bad = await retiredEvent("k-batch-bad");
   await h.deps.sql`delete from graphile_worker._private_jobs`;
@@ -91,7 +98,8 @@ test("an event that throws in a batch: the others commit, it alone is retried, a
   await makeDue();
   await h.drain();
   const [failed] = await events([bad]);
-  expect(failed).toMatchObject({ status: "failed", attempts: 2, last_error: "no processor for provider retired-provider" });
+  expect(failed)
+    .toMatchObject({ status: "failed", attempts: 2, last_error: "no processor for provider retired-provider" });
   // The good events were not touched again by the retry.
   expect((await events(ids)).map((e) => e.attempts)).toEqual([1, 1]);
   expect(await ledger(appointments)).toBe(2);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildDeps, closeDeps } from "../../src/deps";
-import { StorageError } from "../../src/http/errors";
+import { StorageError } from "../../src/errors";
 import { reconcileDue } from "../../src/reconcile/run";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
 import {

@@ -24,10 +24,13 @@ async function confirmedAppointment(startsAt: Date, opts: { optedOut?: boolean }
   if (opts.optedOut) await w.rows`update patients set opted_out = true where id = ${seeded.patient.id}`;
   return seeded;
 }
-const reminders = (appointmentId: string) => w.rows`select id, body, status, twilio_sid from sms_messages where appointment_id = ${appointmentId} and kind = 'reminder'`;
+const reminders = (appointmentId: string) =>
+  w.rows`select id, body, status, twilio_sid from sms_messages where appointment_id = ${appointmentId} and kind =
+    'reminder'`;
 
 describe("appointment reminders", () => {
-  test("one reminder REMINDER_HOURS before a confirmed appointment, never a second, and its delivery is tracked", async () => {
+  test("one reminder REMINDER_HOURS before a confirmed appointment, never a second, "
+    + "and its delivery is tracked", async () => {
     const { appointment, patient } = await confirmedAppointment(new Date(w.clock.now().getTime() + 72 * HOUR));
     await cronTick();
     expect(await reminders(appointment.id)).toHaveLength(0);
@@ -62,27 +65,35 @@ describe("appointment reminders", () => {
     await cronTick();
     for (const { appointment } of [optedOut, pending, past]) {
       expect(await reminders(appointment.id)).toHaveLength(0);
-      expect((await w.rows`select reminder_sent_at from appointments where id = ${appointment.id}`)[0].reminder_sent_at).toBeNull();
+      expect((await w.rows`select reminder_sent_at from appointments where id = ${appointment.id}`)[0].reminder_sent_at)
+        .toBeNull();
     }
     expect(w.fake.messages.filter((m) => m.to === optedOut.patient.phone)).toHaveLength(0);
   });
 
-  test("two worker processes running the reminder task at once send each appointment exactly one reminder", { timeout: 30_000 }, async () => {
+  test("two worker processes running the reminder task at once send each "
+    + "appointment exactly one reminder", { timeout: 30_000 }, async () => {
     const { clinic } = await seedAppointment(w.h, { phone: uniquePhone() });
     const startsAt = new Date(w.clock.now().getTime() + 2 * HOUR).toISOString();
     // More than one claim batch (100), so both workers are claiming while the other commits.
     const ids = (await w.rows`
       with p as (
         insert into patients (clinic_id, name, phone)
-        select ${clinic.id}, 'Patient ' || i, '+1557' || lpad(i::text, 7, '0') from generate_series(1, 150) i returning id)
-      insert into appointments (clinic_id, patient_id, starts_at, status) select ${clinic.id}, p.id, ${startsAt}, 'confirmed' from p
+        select ${clinic.id}, 'Patient ' || i, '+1557' || lpad(i::text, 7, '0') from generate_series(1, 150) i
+          returning id)
+      insert into appointments (clinic_id, patient_id, starts_at, status)
+        select ${clinic.id}, p.id, ${startsAt}, 'confirmed' from p
       returning id`).map((r) => r.id as string);
 
-    const workers = [0, 1].map(() => buildDeps(w.h.config, w.h.deps.databaseUrl, { log: w.h.deps.log, clock: w.clock, sleep: async () => {} }));
+    const workers = [0, 1].map(
+      () => buildDeps(w.h.config, w.h.deps.databaseUrl, { log: w.h.deps.log, clock: w.clock, sleep: async () => {} }),
+    );
     try {
       await w.rows`select graphile_worker.add_job('send-reminders', '{}'::json) from generate_series(1, 2)`;
       await Promise.all([
-        ...workers.map((deps) => runOnce({ connectionString: deps.databaseUrl, taskList: taskList(deps), logger: quietLogger })),
+        ...workers.map(
+          (deps) => runOnce({ connectionString: deps.databaseUrl, taskList: taskList(deps), logger: quietLogger }),
+        ),
         // And the claim itself, called head to head.
         ...workers.flatMap((deps) => [sendDueReminders(deps), sendDueReminders(deps)]),
       ]);
@@ -92,12 +103,16 @@ describe("appointment reminders", () => {
     const [counts] = await w.rows`select count(*)::int as sms, count(distinct appointment_id)::int as appointments
       from sms_messages where kind = 'reminder' and appointment_id = any(${ids})`;
     expect(counts).toEqual({ sms: 150, appointments: 150 });
-    const [unclaimed] = await w.rows`select count(*)::int as n from appointments where id = any(${ids}) and reminder_sent_at is null`;
+    const [unclaimed] =
+      await w.rows`select count(*)::int as n from appointments where id = any(${ids}) and reminder_sent_at is null`;
     expect(unclaimed.n).toBe(0);
     // Each reminder has one send job (or went out already through a worker's runOnce), and nobody got two texts.
-    const sent = w.fake.messages.filter((m) => m.from === clinic.phone && m.body.includes("reminder of your appointment"));
+    const sent = w.fake.messages.filter(
+      (m) => m.from === clinic.phone && m.body.includes("reminder of your appointment"),
+    );
     expect(new Set(sent.map((m) => m.to)).size).toBe(sent.length);
-    const [jobs] = await w.rows`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'send-sms' and key in (
+    const [jobs] = await w.rows`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'send-sms'
+      and key in (
       select 'sms:' || id from sms_messages where kind = 'reminder' and appointment_id = any(${ids}))`;
     expect(jobs.n + sent.length).toBe(150);
   });

@@ -21,13 +21,16 @@ test("ids and values beyond what the columns hold are 400, not 500", async () =>
 
 test("an event whose processing fails on its last attempt ends failed with the reason, not pending", async () => {
   const [event] = await h.deps.sql`
-    insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status, response_body, response_content_type)
+    insert into webhook_events (provider, idempotency_key, headers, raw_body, response_status, response_body,
+      response_content_type)
     values ('retired-provider', 'k-1', '{}', '{}', 200, '{}', 'application/json') returning id`;
-  await h.deps.sql`select graphile_worker.add_job('process-webhook', json_build_object('eventId', ${event!.id}::int), max_attempts := 2)`;
+  await h.deps.sql`select graphile_worker.add_job('process-webhook', json_build_object('eventId', ${event!.id}::int),
+    max_attempts := 2)`;
   await h.drain();
   let [row] = await h.deps.sql`select status, attempts from webhook_events where id = ${event!.id}`;
   expect(row).toEqual({ status: "pending", attempts: 1 });
-  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() where task_id = (select id from graphile_worker._private_tasks where identifier = 'process-webhook')`;
+  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() where task_id = (select id from
+    graphile_worker._private_tasks where identifier = 'process-webhook')`;
   await h.drain();
   [row] = await h.deps.sql`select status, attempts, last_error from webhook_events where id = ${event!.id}`;
   expect(row).toEqual({ status: "failed", attempts: 2, last_error: "no processor for provider retired-provider" });
@@ -47,12 +50,17 @@ test("an SMS whose body holds a NUL byte is stored and processed, not retried fo
   await h.drain();
   const [event] = await h.deps.sql`select status from webhook_events where idempotency_key = ${sent.sid}`;
   expect(event!.status).toBe("processed");
-  const [message] = await h.deps.sql`select content from messages where external_id = ${sent.sid} and type = 'USER_INPUT'`;
+  const [message] =
+    await h.deps.sql`select content from messages where external_id = ${sent.sid} and type = 'USER_INPUT'`;
   expect(message!.content).toBe("hello\uFFFDthere");
 });
 
-test("a clinic on a short code gets its patients' messages; nothing signed is refused for its number format", async () => {
-  const clinic = await (await h.api("POST", "/v1/clinics", { name: "Short Code Clinic", phone: "89123", timezone: "UTC", help_text: "Short code help." })).json() as any;
+test("a clinic on a short code gets its patients' messages; "
+  + "nothing signed is refused for its number format", async () => {
+  const clinic = await (await h.api(
+    "POST", "/v1/clinics",
+    { name: "Short Code Clinic", phone: "89123", timezone: "UTC", help_text: "Short code help." },
+  )).json() as any;
   expect(clinic.phone).toBe("89123");
   await h.api("POST", "/v1/patients", { clinic_id: clinic.id, name: "P", phone: "+15550005555" });
   const help = await postSms(h, inboundParams("+15550005555", "89123", "help"));
@@ -65,7 +73,9 @@ test("a clinic on a short code gets its patients' messages; nothing signed is re
 
 test("a signed webhook body with a raw NUL byte is 400 and stores nothing (Postgres text cannot hold it)", async () => {
   const before = (await h.deps.sql`select count(*)::int as n from webhook_events`)[0]!.n;
-  const res = await h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest('{"id":"evt_nul","type":"x\u0000"}'));
+  const res = await h.request(
+    "/api/v1/webhooks/stripe/payment-events", await signedStripeRequest('{"id":"evt_nul","type":"x\u0000"}'),
+  );
   expect(res.status).toBe(400);
   expect(await res.text()).toBe("Webhook Error: Body contains a NUL byte");
   expect((await h.deps.sql`select count(*)::int as n from webhook_events`)[0]!.n).toBe(before);

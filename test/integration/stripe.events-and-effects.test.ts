@@ -31,8 +31,11 @@ describe("payment_intent.succeeded", () => {
     expect(sms[0].kind).toBe("confirmation");
     expect(sms[0].body).toContain("$60.00");
     const history = await get(`/v1/appointments/${appointment.id}/history`);
-    expect(history.data.map((e: any) => [e.from_status, e.to_status, e.cause_type])).toEqual([["pending", "confirmed", "webhook_event"]]);
-    const [stored] = (await get(`/v1/webhook-events?provider=stripe`)).data.filter((e: any) => e.idempotency_key === event.id);
+    expect(history.data.map((e: any) => [e.from_status, e.to_status, e.cause_type]))
+      .toEqual([["pending", "confirmed", "webhook_event"]]);
+    const [stored] = (await get(`/v1/webhook-events?provider=stripe`)).data.filter(
+      (e: any) => e.idempotency_key === event.id,
+    );
     expect(stored.status).toBe("processed");
     expect(stored.attempts).toBe(1);
   });
@@ -49,7 +52,8 @@ describe("payment_intent.payment_failed", () => {
     const holdMs = new Date(after.hold_expires_at).getTime() - before;
     expect(holdMs).toBeGreaterThan(119 * 60_000);
     expect(holdMs).toBeLessThan(121 * 60_000);
-    const [job] = await rows`select run_at from graphile_worker.jobs where task_identifier = 'expire-hold' and key = ${`hold:${appointment.id}`}`;
+    const [job] = await rows`select run_at from graphile_worker.jobs where task_identifier = 'expire-hold' and key =
+      ${`hold:${appointment.id}`}`;
     expect(new Date(job.run_at).getTime()).toBe(new Date(after.hold_expires_at).getTime());
     const mail = h.smtp.messages.find((m) => m.to.includes("failed@patient.test"));
     expect(mail).toBeDefined();
@@ -64,9 +68,11 @@ describe("charge.refunded", () => {
     await send(stripeEvent("charge.refunded", charge(appointment.id)));
     await h.drain();
     const after = await get(`/v1/appointments/${appointment.id}`);
-    expect(after).toMatchObject({ deposit_refunded: true, deposit_refund_status: "full", deposit_refunded_amount: 6000 });
+    expect(after)
+      .toMatchObject({ deposit_refunded: true, deposit_refund_status: "full", deposit_refunded_amount: 6000 });
     expect(after.refunded_at).not.toBeNull();
-    const ledger = await rows`select kind, amount from transactions where appointment_id = ${appointment.id} order by kind`;
+    const ledger = await rows`select kind, amount from transactions where appointment_id = ${appointment.id} order by
+      kind`;
     expect(ledger).toEqual([{ kind: "deposit", amount: 6000 }, { kind: "refund", amount: 6000 }]);
     const mail = h.smtp.messages.find((m) => m.to.includes("refund@patient.test"));
     expect(h.smtp.text(mail!)).toContain("Your $60.00 deposit has been refunded");
@@ -77,7 +83,9 @@ describe("charge.refunded", () => {
     const pi = paymentIntent(appointment.id);
     await send(stripeEvent("payment_intent.succeeded", pi));
     await h.drain();
-    await send(stripeEvent("charge.refunded", charge(appointment.id, { metadata: {}, payment_intent: pi.id, amount_refunded: 2550 })));
+    await send(stripeEvent(
+      "charge.refunded", charge(appointment.id, { metadata: {}, payment_intent: pi.id, amount_refunded: 2550 }),
+    ));
     await h.drain();
     // 2550 of the 6000 charge: a partial refund, which does not make the deposit refunded.
     expect(await get(`/v1/appointments/${appointment.id}`)).toMatchObject({

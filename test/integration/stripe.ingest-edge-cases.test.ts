@@ -27,15 +27,18 @@ describe("duplicate delivery", () => {
     }
     expect(answers).toEqual(Array(3).fill([200, '{"received":true}']));
     expect(await count(event.id)).toBe(1);
-    const jobs = await h.deps.sql`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'process-webhook'`;
+    const jobs = await h.deps.sql`select count(*)::int as n from graphile_worker.jobs where task_identifier =
+      'process-webhook'`;
     expect(jobs[0]!.n).toBe(1);
     await h.drain();
     await h.drain();
-    const ledger = await h.deps.sql`select count(*)::int as n from transactions where appointment_id = ${appointment.id}`;
+    const ledger = await h.deps.sql`select count(*)::int as n from transactions where appointment_id =
+      ${appointment.id}`;
     expect(ledger[0]!.n).toBe(1);
     const sms = await h.deps.sql`select count(*)::int as n from sms_messages where appointment_id = ${appointment.id}`;
     expect(sms[0]!.n).toBe(1);
-    const history = await h.deps.sql`select count(*)::int as n from appointment_history where appointment_id = ${appointment.id}`;
+    const history = await h.deps.sql`select count(*)::int as n from appointment_history where appointment_id =
+      ${appointment.id}`;
     expect(history[0]!.n).toBe(1);
   });
 
@@ -60,7 +63,8 @@ describe("duplicate delivery", () => {
     await h.drain();
     const [after] = await h.deps.sql`select status, attempts from webhook_events where id = ${row!.id}`;
     expect(after).toEqual({ status: "processed", attempts: 2 });
-    const ledger = await h.deps.sql`select count(*)::int as n from transactions where appointment_id = ${appointment.id}`;
+    const ledger = await h.deps.sql`select count(*)::int as n from transactions where appointment_id =
+      ${appointment.id}`;
     expect(ledger[0]!.n).toBe(1);
     expect((await h.api("POST", "/v1/webhook-events/999999/replay")).status).toBe(404);
   });
@@ -133,7 +137,9 @@ describe("malformed requests store nothing", () => {
     expect(res.status).toBe(413);
     expect((await res.json()).error.code).toBe("payload_too_large");
     const init = await signedStripeRequest(big);
-    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(init.body as string)); c.close(); } });
+    const stream = new ReadableStream(
+      { start(c) { c.enqueue(new TextEncoder().encode(init.body as string)); c.close(); } },
+    );
     const chunked = await h.request(PATH, { ...init, body: stream, duplex: "half" } as RequestInit);
     expect(chunked.status).toBe(413);
     expect(await totalEvents()).toBe(before);
@@ -150,7 +156,8 @@ describe("malformed requests store nothing", () => {
   test("the stored event keeps headers with the signature redacted", async () => {
     const e = stripeEvent("customer.updated", { id: "cus_2" });
     await h.request(PATH, await signedStripeRequest(e));
-    const [row] = await h.deps.sql`select headers, raw_body, response_status, response_body from webhook_events where idempotency_key = ${e.id}`;
+    const [row] = await h.deps.sql`select headers, raw_body, response_status, response_body from webhook_events where
+      idempotency_key = ${e.id}`;
     expect(row!.headers["stripe-signature"]).toBe("[redacted]");
     expect(row!.raw_body).toBe(JSON.stringify(e));
     expect([row!.response_status, row!.response_body]).toEqual([200, '{"received":true}']);
@@ -163,7 +170,8 @@ describe("source allowlist", () => {
     try {
       const e = stripeEvent("customer.updated", { id: "cus_3" });
       const init = await signedStripeRequest(e);
-      const from = (ip: string) => limited.request(PATH, { ...init, headers: { ...init.headers, "fly-client-ip": ip } });
+      const from = (ip: string) =>
+        limited.request(PATH, { ...init, headers: { ...init.headers, "fly-client-ip": ip } });
       expect((await from("8.8.8.8")).status).toBe(403);
       expect((await from("3.18.12.63")).status).toBe(200);
       expect((await from("2600:1f18:0:1::5")).status).toBe(200);

@@ -40,7 +40,9 @@ test("an unpaid hold is cancelled by its scheduled job once two hours have passe
   await h.drain();
   expect(await status(appointment.id)).toBe("cancelled");
   const history = await (await h.api("GET", `/v1/appointments/${appointment.id}/history`)).json() as any;
-  expect(history.data.at(-1)).toMatchObject({ from_status: "payment_pending", to_status: "cancelled", cause_type: "job", cause_id: "expire-hold" });
+  expect(history.data.at(-1)).toMatchObject(
+    { from_status: "payment_pending", to_status: "cancelled", cause_type: "job", cause_id: "expire-hold" },
+  );
   const mail = await emails(patient.email, "hold_expired");
   expect(mail).toHaveLength(1);
   expect(mail[0]!.body).toContain("has been cancelled because the deposit was not paid");

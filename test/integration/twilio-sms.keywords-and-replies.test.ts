@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { formatWhen } from "../../src/domain/time";
 import { queueSms } from "../../src/effects/sms";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
-import { createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { inboundParams, postSms, uniquePhone } from "../support/twilio";
 
 let h: Harness;
@@ -19,16 +21,19 @@ afterAll(async () => {
 
 const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Promise<any[]>;
 const empty = "<Response/>";
-const said = (text: string) => `<Response><Message>${text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}</Message></Response>`;
+const said = (text: string) =>
+  `<Response><Message>${text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}</Message></Response>`;
 
 async function seed(opts: { clinic?: Record<string, unknown>; startsAt?: Date } = {}) {
   const seeded = await seedAppointment(h, { phone: uniquePhone(), startsAt: opts.startsAt });
   if (opts.clinic) {
-    const set = Object.entries(opts.clinic).map(([k, v]) => h.deps.sql`update clinics set ${h.deps.sql({ [k]: v })} where id = ${seeded.clinic.id}`);
+    const set = Object.entries(opts.clinic)
+      .map(([k, v]) => h.deps.sql`update clinics set ${h.deps.sql({ [k]: v })} where id = ${seeded.clinic.id}`);
     await Promise.all(set);
     Object.assign(seeded.clinic, opts.clinic);
   }
-  const text = (body: string, extra: Record<string, string> = {}) => postSms(h, inboundParams(seeded.patient.phone, seeded.clinic.phone, body, extra));
+  const text = (body: string, extra: Record<string, string> = {}) =>
+    postSms(h, inboundParams(seeded.patient.phone, seeded.clinic.phone, body, extra));
   return { ...seeded, text };
 }
 
@@ -87,7 +92,9 @@ describe("HELP and everything else", () => {
   });
 
   test("a clinic's own help text and auto-reply replace the defaults", async () => {
-    const { text } = await seed({ clinic: { help_text: "Call Harbor at 555-0100 <24/7>. STOP to opt out.", auto_reply: "Got it & thanks!" } });
+    const { text } = await seed(
+      { clinic: { help_text: "Call Harbor at 555-0100 <24/7>. STOP to opt out.", auto_reply: "Got it & thanks!" } },
+    );
     expect((await text("help")).twiml).toBe(said("Call Harbor at 555-0100 <24/7>. STOP to opt out."));
     expect((await text("Can I bring my dog?")).twiml).toBe(said("Got it & thanks!"));
   });
@@ -98,13 +105,19 @@ describe("HELP and everything else", () => {
     expect(r.twiml).toBe(said("Thank you for your message. We will respond shortly."));
     await h.drain();
     const [input, bot] = await conversation(patient.id);
-    expect(input).toMatchObject({ type: "USER_INPUT", content: "Is there parking nearby? 🚗 Ünïcödé", content_type: "TEXT", status: "received", external_id: r.sid });
-    expect(bot).toMatchObject({ type: "BOT", content: "Thank you for your message. We will respond shortly.", external_id: r.sid });
+    expect(input).toMatchObject({
+      type: "USER_INPUT", content: "Is there parking nearby? 🚗 Ünïcödé", content_type: "TEXT", status: "received",
+      external_id: r.sid,
+    });
+    expect(bot).toMatchObject(
+      { type: "BOT", content: "Thank you for your message. We will respond shortly.", external_id: r.sid },
+    );
   });
 });
 
 describe("appointment commands", () => {
-  test("CONFIRM confirms the next appointment and replies by SMS with its date and time in the clinic's zone", async () => {
+  test("CONFIRM confirms the next appointment and replies by SMS with its date and "
+    + "time in the clinic's zone", async () => {
     const later = new Date(Date.now() + 9 * 86_400_000);
     const { clinic, patient, appointment, text } = await seed({ clinic: { timezone: "Asia/Tokyo" } });
     await h.api("POST", "/v1/appointments", { patient_id: patient.id, starts_at: later.toISOString() });
@@ -112,9 +125,11 @@ describe("appointment commands", () => {
     expect(r.twiml).toBe(empty);
     await h.drain();
     expect((await appointmentOf(appointment.id)).status).toBe("confirmed");
-    const history = await rows`select cause_type, cause_id, to_status from appointment_history where appointment_id = ${appointment.id}`;
+    const history = await rows`select cause_type, cause_id, to_status from appointment_history where appointment_id =
+      ${appointment.id}`;
     expect(history).toEqual([{ cause_type: "sms", cause_id: r.sid, to_status: "confirmed" }]);
-    const expected = `${clinic.name}: your appointment on ${formatWhen(new Date(appointment.starts_at), "Asia/Tokyo")} is confirmed. See you then!`;
+    const expected = `${clinic.name}: your appointment on ${formatWhen(new Date(appointment.starts_at), "Asia/Tokyo")} `
+      + `is confirmed. See you then!`;
     const [sms] = sentTo(patient.phone);
     expect(sms!.body).toBe(expected);
     expect(sms!.from).toBe(clinic.phone);
@@ -130,22 +145,26 @@ describe("appointment commands", () => {
     await h.api("PATCH", `/v1/appointments/${appointment.id}`, { status: "cancelled" });
     await text("CONFIRM");
     await h.drain();
-    expect(sentTo(patient.phone).map((m) => m.body)).toEqual([expect.stringContaining("you have no upcoming appointment")]);
+    expect(sentTo(patient.phone).map((m) => m.body))
+      .toEqual([expect.stringContaining("you have no upcoming appointment")]);
   });
 
-  test("CANCEL marks cancellation_requested, notifies the clinic by email and callback event, and acknowledges", async () => {
+  test("CANCEL marks cancellation_requested, "
+    + "notifies the clinic by email and callback event, and acknowledges", async () => {
     const { clinic, patient, appointment, text } = await seed();
     const r = await text("cancel please, I'm sick");
     expect(r.twiml).toBe(empty);
     await h.drain();
     expect((await appointmentOf(appointment.id)).status).toBe("cancellation_requested");
-    const [email] = await rows`select "to", subject, body from email_outbox where dedupe_key = ${`sms-request:${r.sid}`}`;
+    const [email] = await rows`select "to", subject, body from email_outbox where dedupe_key =
+      ${`sms-request:${r.sid}`}`;
     expect(email.to).toBe(clinic.email);
     expect(email.subject).toContain("asks to cancel");
     const [event] = await rows`select type, data from clinic_events where clinic_id = ${clinic.id}`;
     expect(event.type).toBe("appointment.cancellation_requested");
     expect(event.data).toMatchObject({ appointment_id: appointment.id, patient_id: patient.id, message_sid: r.sid });
-    expect(sentTo(patient.phone).map((m) => m.body)).toEqual([expect.stringContaining("we received your request to cancel")]);
+    expect(sentTo(patient.phone).map((m) => m.body))
+      .toEqual([expect.stringContaining("we received your request to cancel")]);
     expect((await patientOf(patient.id)).opted_out).toBe(false);
   });
 
@@ -169,7 +188,9 @@ describe("appointment commands", () => {
     expect((await appointmentOf(appointment.id)).status).toBe("reschedule_requested");
     const [event] = await rows`select type from clinic_events where clinic_id = ${clinic.id}`;
     expect(event.type).toBe("appointment.reschedule_requested");
-    expect(await rows`select 1 from email_outbox where "to" = ${clinic.email} and kind = 'reschedule_request'`).not.toHaveLength(0);
+    expect(
+      await rows`select 1 from email_outbox where "to" = ${clinic.email} and kind = 'reschedule_request'`,
+    ).not.toHaveLength(0);
     expect(sentTo(patient.phone).map((m) => m.body)).toEqual([expect.stringContaining("request to reschedule")]);
   });
 });
@@ -224,11 +245,13 @@ describe("opt-out and opt-in", () => {
     expect(bot.some((b) => b.includes("re-subscribed"))).toBe(false);
   });
 
-  test("an SMS queued before the opt-out is not sent; a command's reply is not sent to an opted-out patient", async () => {
+  test("an SMS queued before the opt-out is not sent; "
+    + "a command's reply is not sent to an opted-out patient", async () => {
     const { clinic, patient, text } = await seed();
     const dbPatient = await patientOf(patient.id);
     await h.deps.db.transaction((tx) => queueSms(tx, {
-      dedupeKey: `test-before-stop:${patient.id}`, kind: "reminder", clinic, patient: { id: patient.id, phone: patient.phone, optedOut: dbPatient.opted_out },
+      dedupeKey: `test-before-stop:${patient.id}`, kind: "reminder", clinic,
+      patient: { id: patient.id, phone: patient.phone, optedOut: dbPatient.opted_out },
       body: "Reminder: your appointment is tomorrow.",
     }));
     await text("CONFIRM");
@@ -259,9 +282,12 @@ describe("channels and media", () => {
     const { patient, text } = await seed();
     const media = {
       NumMedia: "3",
-      MediaUrl0: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME0", MediaContentType0: "image/jpeg",
-      MediaUrl1: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", MediaContentType1: "application/pdf",
-      MediaUrl2: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2", MediaContentType2: "audio/amr",
+      MediaUrl0: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME0",
+      MediaContentType0: "image/jpeg",
+      MediaUrl1: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+      MediaContentType1: "application/pdf",
+      MediaUrl2: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
+      MediaContentType2: "audio/amr",
     };
     await text("my insurance card", media);
     await h.drain();

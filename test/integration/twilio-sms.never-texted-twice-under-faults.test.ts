@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { run } from "graphile-worker";
 import { quietLogger } from "../../src/db";
 import { queueSms } from "../../src/effects/sms";
-import { enqueue } from "../../src/jobs/enqueue";
 import { sendSmsTask } from "../../src/jobs/send-sms";
+import { enqueue } from "../../src/queue";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
 import {
   createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,

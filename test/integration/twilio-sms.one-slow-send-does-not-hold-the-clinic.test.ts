@@ -22,7 +22,9 @@ afterAll(async () => {
 }, 30_000);
 
 async function queue(seeded: Awaited<ReturnType<typeof seedAppointment>>, patientPhone: string, body: string) {
-  const patient = await (await w.h.api("POST", "/v1/patients", { clinic_id: seeded.clinic.id, name: body, phone: patientPhone })).json() as any;
+  const patient = await (
+    await w.h.api("POST", "/v1/patients", { clinic_id: seeded.clinic.id, name: body, phone: patientPhone })
+  ).json() as any;
   await w.h.deps.db.transaction((tx) => queueSms(tx, {
     dedupeKey: `test:${body}`, kind: "reply", clinic: seeded.clinic, patient: { ...patient, optedOut: false }, body,
   }));
@@ -40,19 +42,23 @@ test("an SMS whose send hangs at Twilio does not hold up the clinic's other SMS"
   expect(w.fake.hanging).toBe(1);
 }, 60_000);
 
-test("a burst from one number goes out once each, still paced, with far-off slots waited for outside the workers", async () => {
+test("a burst from one number goes out once each, still paced, "
+  + "with far-off slots waited for outside the workers", async () => {
   const seeded = await seedAppointment(w.h, { phone: uniquePhone() });
   const bodies = Array.from({ length: 5 }, (_, i) => `burst ${i}`);
   for (const body of bodies) await queue(seeded, uniquePhone(), body);
   const seenAt = new Map<string, number>();
   await waitFor(() => {
-    for (const m of w.fake.messages) if (m.body.startsWith("burst") && !seenAt.has(m.body)) seenAt.set(m.body, Date.now());
+    for (const m of w.fake.messages) if (
+      m.body.startsWith("burst") && !seenAt.has(m.body)
+    ) seenAt.set(m.body, Date.now());
     return seenAt.size === bodies.length;
   }, "the whole burst sent", 30_000);
   expect(bodies.map((b) => w.fake.messages.filter((m) => m.body === b).length)).toEqual([1, 1, 1, 1, 1]);
   const times = [...seenAt.values()].sort((a, b) => a - b);
   // One a second from the clinic's number: five sends span about four seconds.
   expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3_500);
-  const [requeued] = await w.h.deps.sql`select count(*)::int as n from sms_messages where body like 'burst%' and attempts > 1`;
+  const [requeued] =
+    await w.h.deps.sql`select count(*)::int as n from sms_messages where body like 'burst%' and attempts > 1`;
   expect(requeued!.n).toBe(0);
 }, 60_000);

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { queueSms } from "../../src/effects/sms";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
-import { createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  createHarness, type Harness, seedAppointment, testClock, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { paymentIntent, signedStripeRequest, stripeEvent } from "../support/stripe";
 import { uniquePhone } from "../support/twilio";
 
@@ -12,7 +14,9 @@ const waits: number[] = [];
 const clock = testClock();
 beforeAll(async () => {
   fake = await startFakeTwilio({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN });
-  h = await createHarness({ TWILIO_API_URL: fake.url, TWILIO_TIMEOUT_MS: "400" }, { clock, sleep: async (ms) => { waits.push(ms); } });
+  h = await createHarness(
+    { TWILIO_API_URL: fake.url, TWILIO_TIMEOUT_MS: "400" }, { clock, sleep: async (ms) => { waits.push(ms); } },
+  );
 });
 afterAll(async () => {
   await h.close();
@@ -35,16 +39,20 @@ async function queue(harness: Harness = h, body = "Reminder: your appointment is
 }
 
 describe("sending", () => {
-  test("the Stripe confirmation SMS goes out from the clinic's number with the status callback, and its sid is stored", async () => {
+  test("the Stripe confirmation SMS goes out from the clinic's number with the status "
+    + "callback, and its sid is stored", async () => {
     const { clinic, patient, appointment } = await seedAppointment(h, { phone: uniquePhone() });
     const path = "/api/v1/webhooks/stripe/payment-events";
-    expect((await h.request(path, await signedStripeRequest(stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id))))).status).toBe(200);
+    expect((await h.request(
+      path, await signedStripeRequest(stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id))),
+    )).status).toBe(200);
     await h.drain();
     const [sent] = sentTo(patient.phone);
     expect(sent!.from).toBe(clinic.phone);
     expect(sent!.body).toContain("Deposit of $60.00 received");
     expect(sent!.status_callback).toBe("https://switchboard.example.test/api/v1/webhooks/twilio/sms-status");
-    const [row] = await rows`select status, twilio_sid, sent_at, attempts from sms_messages where appointment_id = ${appointment.id}`;
+    const [row] = await rows`select status, twilio_sid, sent_at, attempts from sms_messages where appointment_id =
+      ${appointment.id}`;
     expect(row).toMatchObject({ status: "queued", twilio_sid: sent!.sid, attempts: 1 });
     expect(row.sent_at).not.toBeNull();
   });
@@ -55,7 +63,10 @@ describe("sending", () => {
     waits.length = 0;
     await h.deps.db.transaction(async (tx) => {
       for (let i = 0; i < 3; i++) {
-        await queueSms(tx, { dedupeKey: `pace:${clinic.id}:${i}`, kind: "reminder", clinic, patient: { ...patient, optedOut: false }, body: `Message ${i}` });
+        await queueSms(tx, {
+          dedupeKey: `pace:${clinic.id}:${i}`, kind: "reminder", clinic, patient: { ...patient, optedOut: false },
+          body: `Message ${i}`,
+        });
       }
     });
     await h.drain();
@@ -63,7 +74,10 @@ describe("sending", () => {
     // The first goes at once; each later one waits for its slot, 250 ms after the one before.
     expect(waits).toEqual([250, 500]);
     clock.advance(60_000);
-    await queueSms(h.deps.db, { dedupeKey: `pace:${clinic.id}:later`, kind: "reminder", clinic, patient: { ...patient, optedOut: false }, body: "Later" });
+    await queueSms(h.deps.db, {
+      dedupeKey: `pace:${clinic.id}:later`, kind: "reminder", clinic, patient: { ...patient, optedOut: false },
+      body: "Later",
+    });
     await h.drain();
     expect(waits).toEqual([250, 500]);
     expect(sentTo(patient.phone)).toHaveLength(4);
@@ -139,7 +153,9 @@ describe("Twilio fails (5xx, timeouts, network): retried, never texted twice", (
     try {
       const { id } = await queue(offline);
       await offline.drain();
-      const row = (await offline.deps.sql`select status, error_message, attempts from sms_messages where id = ${id}`)[0]!;
+      const row = (
+        await offline.deps.sql`select status, error_message, attempts from sms_messages where id = ${id}`
+      )[0]!;
       expect(row.status).toBe("pending");
       expect(row.attempts).toBe(1);
       expect(await offline.deps.sql`select 1 from graphile_worker.jobs where key = ${`sms:${id}`}`).toHaveLength(1);

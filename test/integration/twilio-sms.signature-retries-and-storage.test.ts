@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
-import { createHarness, type Harness, PUBLIC_URL, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from "../support/harness";
+import {
+  createHarness, type Harness, PUBLIC_URL, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
 import { inboundParams, postSms, signedTwilioRequest, uniquePhone } from "../support/twilio";
 
 const PATH = "/v1/clinic/webhooks/twilio/sms";
 const FALLBACK = "/v1/clinic/webhooks/twilio/sms/fallback";
 const INVALID = "<Response><Message>Invalid request signature</Message></Response>";
-const TROUBLE = "<Response><Message>We're experiencing technical difficulties. Please try again later or call our office.</Message></Response>";
+const TROUBLE = "<Response><Message>We're experiencing technical difficulties. Please try again later or call our "
+  + "office.</Message></Response>";
 const AUTO = "<Response><Message>Thank you for your message. We will respond shortly.</Message></Response>";
 
 let h: Harness;
@@ -22,7 +25,8 @@ afterAll(async () => {
 
 const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Promise<any[]>;
 const eventCount = async () => (await rows`select count(*)::int as n from webhook_events`)[0].n as number;
-const messagesOf = (sid: string) => rows`select type, content from messages where external_id = ${sid} order by type desc`;
+const messagesOf = (sid: string) =>
+  rows`select type, content from messages where external_id = ${sid} order by type desc`;
 const seed = () => seedAppointment(h, { phone: uniquePhone() });
 
 describe("signature", () => {
@@ -58,7 +62,9 @@ describe("signature", () => {
       expect(await res.text()).toBe(AUTO);
     }
     // Signed without the query that was received: refused.
-    const res = await h.request(`${PATH}${query}`, signedTwilioRequest(PATH, inboundParams(patient.phone, clinic.phone, "hello")));
+    const res = await h.request(
+      `${PATH}${query}`, signedTwilioRequest(PATH, inboundParams(patient.phone, clinic.phone, "hello")),
+    );
     expect(res.status).toBe(403);
   });
 
@@ -77,7 +83,8 @@ describe("malformed requests store nothing", () => {
     const { clinic, patient } = await seed();
     const before = await eventCount();
     const params = inboundParams(patient.phone, clinic.phone, "hi");
-    expect((await h.request(PATH, signedTwilioRequest(PATH, params, { contentType: "application/json" }))).status).toBe(415);
+    expect((await h.request(PATH, signedTwilioRequest(PATH, params, { contentType: "application/json" }))).status)
+      .toBe(415);
     const huge = inboundParams(patient.phone, clinic.phone, "x".repeat(70 * 1024));
     expect((await h.request(PATH, signedTwilioRequest(PATH, huge))).status).toBe(413);
     const { MessageSid: _a, SmsMessageSid: _b, SmsSid: _c, ...noSid } = params;
@@ -98,7 +105,8 @@ describe("retries of the same MessageSid", () => {
     await h.drain();
     expect(await rows`select 1 from webhook_events where idempotency_key = ${first.sid}`).toHaveLength(1);
     expect(await messagesOf(first.sid)).toEqual([
-      { type: "USER_INPUT", content: "hello" }, { type: "BOT", content: "Thank you for your message. We will respond shortly." },
+      { type: "USER_INPUT", content: "hello" },
+      { type: "BOT", content: "Thank you for your message. We will respond shortly." },
     ]);
   });
 
@@ -114,7 +122,9 @@ describe("retries of the same MessageSid", () => {
     expect(helps[0]!.twiml).toContain("for help call");
     await h.drain();
     await h.drain();
-    expect(await rows`select 1 from webhook_events where idempotency_key in (${params.MessageSid!}, ${help.MessageSid!})`).toHaveLength(2);
+    expect(
+      await rows`select 1 from webhook_events where idempotency_key in (${params.MessageSid!}, ${help.MessageSid!})`,
+    ).toHaveLength(2);
     expect(await rows`select 1 from appointment_history where appointment_id = ${appointment.id}`).toHaveLength(1);
     expect(await rows`select 1 from clinic_events where clinic_id = ${clinic.id}`).toHaveLength(1);
     expect(await rows`select 1 from sms_replies where recipient = ${patient.phone}`).toHaveLength(2);
@@ -124,9 +134,12 @@ describe("retries of the same MessageSid", () => {
 });
 
 describe("fallback URL", () => {
-  test("stored and processed like the original, the ErrorCode recorded and alerted; the original's retry is a duplicate", async () => {
+  test("stored and processed like the original, the ErrorCode recorded and alerted; "
+    + "the original's retry is a duplicate", async () => {
     const { clinic, patient, appointment } = await seed();
-    const params = inboundParams(patient.phone, clinic.phone, "Confirm", { ErrorCode: "11200", ErrorUrl: `${PUBLIC_URL}${PATH}` });
+    const params = inboundParams(
+      patient.phone, clinic.phone, "Confirm", { ErrorCode: "11200", ErrorUrl: `${PUBLIC_URL}${PATH}` },
+    );
     const viaFallback = await postSms(h, params, FALLBACK);
     expect(viaFallback.status).toBe(200);
     const { ErrorCode: _e, ErrorUrl: _u, ...original } = params;
@@ -134,9 +147,11 @@ describe("fallback URL", () => {
     expect(viaPrimary.twiml).toBe(viaFallback.twiml);
     await h.drain();
     expect((await rows`select status from appointments where id = ${appointment.id}`)[0].status).toBe("confirmed");
-    const [input] = await rows`select metadata from messages where external_id = ${params.MessageSid!} and type = 'USER_INPUT'`;
+    const [input] = await rows`select metadata from messages where external_id = ${params.MessageSid!} and type =
+      'USER_INPUT'`;
     expect(input.metadata.twilio_error_code).toBe("11200");
-    const [alert] = await rows`select "to", subject, status from email_outbox where dedupe_key = ${`twilio-fallback:${params.MessageSid}`}`;
+    const [alert] = await rows`select "to", subject, status from email_outbox where dedupe_key =
+      ${`twilio-fallback:${params.MessageSid}`}`;
     expect(alert.to).toBe("support@switchboard.test");
     expect(alert.subject).toContain("11200");
     expect(fake.messages.filter((m) => m.to === patient.phone)).toHaveLength(1);
@@ -151,7 +166,8 @@ describe("fallback URL", () => {
     await h.drain();
     expect(await rows`select 1 from webhook_events where idempotency_key = ${params.MessageSid!}`).toHaveLength(1);
     expect(await messagesOf(params.MessageSid!)).toHaveLength(2);
-    const [alert] = await rows`select body from email_outbox where dedupe_key = ${`twilio-fallback:${params.MessageSid}`}`;
+    const [alert] = await rows`select body from email_outbox where dedupe_key =
+      ${`twilio-fallback:${params.MessageSid}`}`;
     expect(alert.body).toContain("already stored");
   });
 });

@@ -11,10 +11,12 @@ const callback = (sid: string, status: string, extra: Record<string, string> = {
   MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, AccountSid: `AC${"0".repeat(32)}`,
   From: "+15551230000", To: "+15557654321", ApiVersion: "2010-04-01", ...extra,
 });
-const stored = async () => (await h.deps.sql`select idempotency_key from webhook_events where provider = 'twilio-status' order by id`)
+const stored = async () =>
+  (await h.deps.sql`select idempotency_key from webhook_events where provider = 'twilio-status' order by id`)
   .map((r) => r.idempotency_key as string);
 
-test("a signed callback is stored on MessageSid + MessageStatus and answered received; a retry gets the same answer", async () => {
+test("a signed callback is stored on MessageSid + MessageStatus and answered received; "
+  + "a retry gets the same answer", async () => {
   const sid = messageSid();
   for (let i = 0; i < 3; i++) {
     const res = await h.request(PATH, signedTwilioRequest(PATH, callback(sid, "delivered")));
@@ -28,10 +30,14 @@ test("a signed callback is stored on MessageSid + MessageStatus and answered rec
 
 test("a bad or missing signature is 403 Forbidden and stores nothing", async () => {
   const before = (await stored()).length;
-  const wrong = await h.request(PATH, signedTwilioRequest(PATH, callback(messageSid(), "failed"), { token: "someone-elses-token" }));
+  const wrong = await h.request(
+    PATH, signedTwilioRequest(PATH, callback(messageSid(), "failed"), { token: "someone-elses-token" }),
+  );
   expect(wrong.status).toBe(403);
   expect(await wrong.text()).toBe("Forbidden");
-  const missing = await h.request(PATH, signedTwilioRequest(PATH, callback(messageSid(), "failed"), { signature: null }));
+  const missing = await h.request(
+    PATH, signedTwilioRequest(PATH, callback(messageSid(), "failed"), { signature: null }),
+  );
   expect(missing.status).toBe(403);
   expect((await stored()).length).toBe(before);
 });
@@ -40,7 +46,9 @@ test("malformed callbacks are 400 or 415 and store nothing", async () => {
   const before = (await stored()).length;
   const noStatus = await h.request(PATH, signedTwilioRequest(PATH, { MessageSid: messageSid(), AccountSid: "AC1" }));
   expect(noStatus.status).toBe(400);
-  const json = await h.request(PATH, signedTwilioRequest(PATH, callback(messageSid(), "sent"), { contentType: "application/json" }));
+  const json = await h.request(
+    PATH, signedTwilioRequest(PATH, callback(messageSid(), "sent"), { contentType: "application/json" }),
+  );
   expect(json.status).toBe(415);
   expect((await stored()).length).toBe(before);
 });

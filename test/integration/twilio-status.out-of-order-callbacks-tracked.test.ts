@@ -9,7 +9,9 @@ afterAll(() => w.close());
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap(
+    (item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
 describe("status callbacks", () => {
@@ -25,7 +27,8 @@ describe("status callbacks", () => {
     await w.h.drain();
     for (const s of sends as (typeof sends[number] & { sid: string })[]) {
       const moved = advances("queued", s.status);
-      expect(await w.history(s.sid)).toEqual([{ status: s.status, error_code: "30003", raw_dlr_done_date: "2611231015", sms_message_id: s.smsId }]);
+      expect(await w.history(s.sid))
+        .toEqual([{ status: s.status, error_code: "30003", raw_dlr_done_date: "2611231015", sms_message_id: s.smsId }]);
       expect((await w.sms(s.smsId)).status).toBe(moved ? s.status : "queued");
       const appt = await w.appointment(s.appointment.id);
       expect(appt.sms_status).toBe(moved ? s.status : null);
@@ -40,7 +43,8 @@ describe("status callbacks", () => {
 
   test("every order of sent / delivered / failed for one sid ends in the same, highest ranked state", async () => {
     const orders = [
-      ...permutations(["sent", "delivered"]), ...permutations(["sent", "failed"]), ...permutations(["delivered", "failed"]),
+      ...permutations(["sent", "delivered"]), ...permutations(["sent", "failed"]),
+      ...permutations(["delivered", "failed"]),
       ...permutations(["sent", "delivered", "failed"]),
     ];
     const sends = [];
@@ -57,7 +61,8 @@ describe("status callbacks", () => {
       expect((await w.appointment(s.appointment.id)).sms_status).toBe(final);
       expect((await w.history(sid)).map((r) => r.status)).toEqual(s.order);
       // The fallback goes out only if failed was reported while nothing better was known, and never twice.
-      const failedFirst = s.order.includes("failed") && (!s.order.includes("delivered") || s.order.indexOf("failed") < s.order.indexOf("delivered"));
+      const failedFirst = s.order.includes("failed")
+        && (!s.order.includes("delivered") || s.order.indexOf("failed") < s.order.indexOf("delivered"));
       await w.h.drain();
       expect(w.mailTo(s.patient.email)).toHaveLength(failedFirst ? 1 : 0);
     }
@@ -99,7 +104,8 @@ describe("callbacks Switchboard cannot link", () => {
     expect(await w.callback(sid, "delivered")).toEqual({ status: "received" });
     await w.h.drain();
     expect(await w.events(sid)).toMatchObject([{ status: "ignored", last_error: "unknown MessageSid" }]);
-    expect(await w.history(sid)).toEqual([{ status: "delivered", error_code: null, raw_dlr_done_date: null, sms_message_id: null }]);
+    expect(await w.history(sid))
+      .toEqual([{ status: "delivered", error_code: null, raw_dlr_done_date: null, sms_message_id: null }]);
   });
 
   test("a callback that outruns the send's API answer is linked once the sid is stored", async () => {
@@ -112,7 +118,8 @@ describe("callbacks Switchboard cannot link", () => {
     await w.h.drain();
     expect((await w.sms(queued.smsId)).status).toBe("delivered");
     expect(await w.events(sid)).toMatchObject([{ status: "processed", last_error: null }]);
-    expect(await w.history(sid)).toEqual([{ status: "delivered", error_code: null, raw_dlr_done_date: null, sms_message_id: queued.smsId }]);
+    expect(await w.history(sid))
+      .toEqual([{ status: "delivered", error_code: null, raw_dlr_done_date: null, sms_message_id: queued.smsId }]);
     expect((await w.appointment(queued.appointment.id)).sms_delivered).toBe(true);
   });
 });

@@ -24,13 +24,16 @@ afterAll(async () => {
 test("customer endpoints that never answer do not hold up the processing of Stripe webhooks", async () => {
   for (let e = 0; e < 3; e++) {
     const res = await h.api("POST", "/v1/clinics", {
-      name: `Hanging ${e}`, phone: `+1555000${String(e).padStart(4, "0")}`, timezone: "UTC", callback_url: `${receiver.url}/hang/${e}`,
+      name: `Hanging ${e}`, phone: `+1555000${String(e).padStart(4, "0")}`, timezone: "UTC",
+      callback_url: `${receiver.url}/hang/${e}`,
     });
     expect(res.status).toBe(201);
     const clinic = await res.json() as { id: string };
     await h.deps.db.transaction(async (tx) => {
       for (let i = 0; i < 15; i++) {
-        await queueClinicEvent(tx, { clinicId: clinic.id, type: "test.event", dedupeKey: `hang:${e}:${i}`, data: { i } });
+        await queueClinicEvent(
+          tx, { clinicId: clinic.id, type: "test.event", dedupeKey: `hang:${e}:${i}`, data: { i } },
+        );
       }
     });
   }
@@ -41,7 +44,8 @@ test("customer endpoints that never answer do not hold up the processing of Stri
   for (let i = 0; i < 20; i++) {
     const { appointment } = await seedAppointment(h);
     const event = stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id));
-    expect((await h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status).toBe(200);
+    expect((await h.request("/api/v1/webhooks/stripe/payment-events", await signedStripeRequest(event))).status)
+      .toBe(200);
     events.push(event.id);
   }
   // Well under the 30 s the hanging attempts take to time out.

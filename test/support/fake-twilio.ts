@@ -1,2 +1,3 @@
 // The fake Twilio REST API lives with `npm run dev`'s stand-ins: the tests and local development use the same one.
-export { type FakeMessage, type FakeTwilio, startFakeTwilio, type TwilioError } from "../../src/dev/fakes/twilio";
+export { type FakeTwilio, startFakeTwilio } from "../../src/dev/fakes/twilio";
+export type { FakeMessage, TwilioError } from "../../src/dev/fakes/twilio-wire";

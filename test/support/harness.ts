@@ -67,7 +67,9 @@ export async function createHarness(
     deps, config, app, logs, request,
     api: (method, path, body) => request(path, {
       method,
-      headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
     async drain() {
@@ -88,13 +90,15 @@ export async function createHarness(
           await Bun.sleep(10);
         }
         const [due] = await deps.sql`select count(*)::int as n from graphile_worker.jobs
-          where task_identifier = any(${Object.keys(tasks)}) and run_at <= now() and locked_at is null and attempts < max_attempts`;
+          where task_identifier = any(${Object.keys(tasks)}) and run_at <= now() and locked_at is null
+            and attempts < max_attempts`;
         if (due!.n === 0) return;
       }
     },
     async retryNow(task) {
       const rows = await deps.sql`select graphile_worker.reschedule_jobs(
-        array(select id from graphile_worker.jobs where task_identifier = ${task} and attempts > 0 and locked_at is null), run_at := now())`;
+        array(select id from graphile_worker.jobs where task_identifier = ${task} and attempts > 0
+          and locked_at is null), run_at := now())`;
       return rows.length;
     },
     async close() {
@@ -105,7 +109,9 @@ export async function createHarness(
 }
 
 /** A clinic, one patient and one appointment through the management API. */
-export async function seedAppointment(h: Harness, opts: { email?: string | null; phone?: string; startsAt?: Date } = {}) {
+export async function seedAppointment(
+  h: Harness, opts: { email?: string | null; phone?: string; startsAt?: Date } = {},
+) {
   const json = async (res: Response) => {
     if (res.status >= 300) throw new Error(`seed failed: ${res.status} ${await res.text()}`);
     return res.json() as Promise<any>;
@@ -129,7 +135,9 @@ export async function seedAppointment(h: Harness, opts: { email?: string | null;
 export type MailHarness = Harness & { smtp: Awaited<ReturnType<typeof startSmtpSink>> };
 
 /** A harness whose emails really go out over SMTP to a sink on loopback (`h.smtp`); close() stops both. */
-export async function createMailHarness(env: Record<string, string> = {}, overrides: Partial<Deps> = {}): Promise<MailHarness> {
+export async function createMailHarness(
+  env: Record<string, string> = {}, overrides: Partial<Deps> = {},
+): Promise<MailHarness> {
   const smtp = await startSmtpSink();
   const h = await createHarness({ SMTP_URL: smtp.url, ...env }, overrides);
   return {

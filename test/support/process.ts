@@ -20,9 +20,13 @@ export interface Proc { proc: Subprocess; output: () => string }
  * A child process with only the given environment (plus PATH and HOME); the last 20 kB of its output are kept,
  * and every whole line goes to `onLine` when given.
  */
-export function spawnProcess(cmd: string[], cwd: string, env: Record<string, string>, onLine?: (line: string) => void): Proc {
+export function spawnProcess(
+  cmd: string[], cwd: string, env: Record<string, string>, onLine?: (line: string) => void,
+): Proc {
   let output = "";
-  const proc = Bun.spawn(cmd, { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(cmd, {
+    cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdout: "pipe", stderr: "pipe",
+  });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     let partial = "";

@@ -19,7 +19,9 @@ export async function startDropper(): Promise<{ url: string; connections: () => 
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, connections: () => count, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}`, connections: () => count, close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 /** A real graphile-worker runner over the deps' database (polls fast so scheduled retries run promptly). */
@@ -32,7 +34,9 @@ export async function startWorker(deps: Deps, concurrency = 10): Promise<Runner>
 
 export { waitFor };
 
-/** A harness that may call loopback, a receiver, and a real worker running the outbound tasks; close() stops all three. */
+/**
+ * A harness that may call loopback, a receiver, and a real worker running the outbound tasks; close() stops all three.
+ */
 export async function startOutboundWorld(env: Record<string, string> = {}) {
   const h = await createHarness({ OUTBOUND_ALLOW_PRIVATE: "true", ...env });
   const receiver = startReceiver();

@@ -5,7 +5,10 @@ let seq = 0;
 
 /** A Stripe event as Stripe sends it (the parts Switchboard reads, plus the envelope). */
 export function stripeEvent(type: string, object: Record<string, unknown>, id = `evt_test_${Date.now()}_${++seq}`) {
-  return { id, object: "event", api_version: "2024-06-20", created: Math.floor(Date.now() / 1000), livemode: false, type, data: { object } };
+  return {
+    id, object: "event", api_version: "2024-06-20", created: Math.floor(Date.now() / 1000), livemode: false, type,
+    data: { object },
+  };
 }
 
 export const paymentIntent = (appointmentId: string, extra: Record<string, unknown> = {}) => ({

@@ -33,6 +33,7 @@ export async function startTcpProxy(target: { host: string; port: number }) {
       await new Promise<void>((resolve) => { server!.close(() => resolve()); for (const s of sockets) s.destroy(); });
     },
     restore: listen,
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server?.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server?.close(() => resolve()); }),
   };
 }

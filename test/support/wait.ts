@@ -12,7 +12,9 @@ export async function waitFor<T>(check: () => Promise<T> | T, what: string, limi
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}`);
+    if (Date.now() > until) throw new Error(
+      `timed out waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}`,
+    );
     await Bun.sleep(25);
   }
 }

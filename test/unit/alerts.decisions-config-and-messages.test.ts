@@ -55,7 +55,8 @@ describe("rule decisions are pure functions of figures and thresholds", () => {
 
 describe("the evaluation schedule", () => {
   test("runs every minute, one waiting job at a time, ahead of the webhook backlog, never retried", () => {
-    const [item] = parseCronItems(cron({ SWEEP_INTERVAL_MINUTES: 5 })).filter((i) => i.identifier === "evaluate-alerts");
+    const [item] = parseCronItems(cron({ SWEEP_INTERVAL_MINUTES: 5 }))
+      .filter((i) => i.identifier === "evaluate-alerts");
     expect(item).toMatchObject({
       task: "evaluate-alerts", options: { jobKey: "evaluate-alerts", maxAttempts: 1, priority: -10 },
     });

@@ -14,12 +14,18 @@ const problems = (env: Record<string, string>) => {
 describe("config", () => {
   test("defaults give a runnable development config", () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 3000, ROLE: "all", OUTBOUND_ALLOW_PRIVATE: false, TWILIO_API_URL: "https://api.twilio.com", API_RATE_LIMIT: 600 });
+    expect(config).toMatchObject({
+      PORT: 3000, ROLE: "all", OUTBOUND_ALLOW_PRIVATE: false, TWILIO_API_URL: "https://api.twilio.com",
+      API_RATE_LIMIT: 600,
+    });
   });
 
   test("one error names every bad key", () => {
-    const found = problems({ PORT: "eighty", ROLE: "both", SMTP_URL: "ftp://mail", DATABASE_URL: "mysql://x", OUTBOUND_ALLOW_PRIVATE: "maybe" });
-    expect(found.map((p) => p.split(":")[0]).sort()).toEqual(["DATABASE_URL", "OUTBOUND_ALLOW_PRIVATE", "PORT", "ROLE", "SMTP_URL"]);
+    const found = problems({
+      PORT: "eighty", ROLE: "both", SMTP_URL: "ftp://mail", DATABASE_URL: "mysql://x", OUTBOUND_ALLOW_PRIVATE: "maybe",
+    });
+    expect(found.map((p) => p.split(":")[0]).sort())
+      .toEqual(["DATABASE_URL", "OUTBOUND_ALLOW_PRIVATE", "PORT", "ROLE", "SMTP_URL"]);
     try {
       loadConfig({ PORT: "eighty", ROLE: "both" });
     } catch (error) {

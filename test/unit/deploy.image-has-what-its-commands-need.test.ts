@@ -54,7 +54,8 @@ function importGraph(start: string[]) {
     files.add(file);
     const transpiler = file.endsWith(".tsx") ? transpilers.tsx : transpilers.ts;
     for (const { path: scanned, kind } of transpiler.scanImports(read(file))) {
-      const spec = file.endsWith(".tsx") && /^react(\/jsx(-dev)?-runtime)?$/.test(scanned) ? `${jsxSource}/jsx-runtime` : scanned;
+      const spec = file.endsWith(".tsx")
+        && /^react(\/jsx(-dev)?-runtime)?$/.test(scanned) ? `${jsxSource}/jsx-runtime` : scanned;
       // A package.json "imports" entry (`#html/*`, the console's JSX runtime) is a local file too.
       const alias = Object.entries(pkg.imports ?? {}).find(([k]) => spec.startsWith(k.replace("*", "")));
       const path = alias ? (alias[1] as string).replace("*", spec.slice(alias[0].indexOf("*"))) : spec;

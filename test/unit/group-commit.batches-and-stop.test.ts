@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { createGroupCommit, GroupCommitStopped, type Settled } from "../../src/inbound/group-commit";
+import { createGroupCommit, GroupCommitStopped } from "../../src/ingest/group-commit";
+import type { Settled } from "../../src/settled";
 
 /** A writer that records every batch it is given; items named "bad" fail alone, "throw" fails the whole write. */
 function recorder() {
@@ -7,17 +8,21 @@ function recorder() {
   const write = async (items: string[]): Promise<Settled<string>[]> => {
     batches.push(items);
     if (items.includes("throw") && items.length > 1) throw new Error("batch refused");
-    return items.map((i) => (i === "bad" || i === "throw" ? { ok: false, error: new Error(i) } : { ok: true, value: i.toUpperCase() }));
+    return items.map(
+      (i) => (i === "bad" || i === "throw" ? { ok: false, error: new Error(i) } : { ok: true, value: i.toUpperCase() }),
+    );
   };
   return { batches, write };
 }
 
-test("items submitted together go in one write, at most maxBatch at a time, each answered with its own outcome", async () => {
+test("items submitted together go in one write, at most maxBatch at a time, "
+  + "each answered with its own outcome", async () => {
   const r = recorder();
   const gc = createGroupCommit(r.write, { maxBatch: 3, maxWaitMs: 0, maxInFlight: 1 });
   const settled = await Promise.allSettled(["a", "b", "bad", "c", "d"].map((i) => gc.submit(i)));
   expect(r.batches).toEqual([["a", "b", "bad"], ["c", "d"]]);
-  expect(settled.map((s) => (s.status === "fulfilled" ? s.value : "rejected"))).toEqual(["A", "B", "rejected", "C", "D"]);
+  expect(settled.map((s) => (s.status === "fulfilled" ? s.value : "rejected")))
+    .toEqual(["A", "B", "rejected", "C", "D"]);
 });
 
 test("a write that throws is retried item by item unless splitOnError says the database is away", async () => {
@@ -46,7 +51,8 @@ test("stop writes what waits at once (not after maxWaitMs), then refuses new ite
   await expect(gc.submit("c")).rejects.toBeInstanceOf(GroupCommitStopped);
 });
 
-test("a write the database never answers is given up on after writeTimeoutMs, and its slot serves the next batch", async () => {
+test("a write the database never answers is given up on after writeTimeoutMs, "
+  + "and its slot serves the next batch", async () => {
   let hang = true;
   const batches: string[][] = [];
   const write = async (items: string[]): Promise<Settled<string>[]> => {
@@ -56,7 +62,8 @@ test("a write the database never answers is given up on after writeTimeoutMs, an
   };
   const gc = createGroupCommit(write, { maxBatch: 10, maxWaitMs: 0, maxInFlight: 1, writeTimeoutMs: 50 });
   const stuck = await Promise.allSettled(["a", "b"].map((i) => gc.submit(i)));
-  expect(stuck.map((s) => (s.status === "rejected" ? (s.reason as Error).name : "fulfilled"))).toEqual(["GroupCommitTimeout", "GroupCommitTimeout"]);
+  expect(stuck.map((s) => (s.status === "rejected" ? (s.reason as Error).name : "fulfilled")))
+    .toEqual(["GroupCommitTimeout", "GroupCommitTimeout"]);
   // Not split item by item: a database that does not answer would not answer those either.
   expect(batches).toEqual([["a", "b"]]);
   expect(gc.stats.timedOut).toBe(1);

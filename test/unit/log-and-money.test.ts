@@ -5,7 +5,8 @@ import { createLogger, mask } from "../../src/log";
 
 describe("mask", () => {
   test("phone numbers and emails are masked, ids and times are not", () => {
-    const line = mask('{"to":"+15551234567","from":"whatsapp:+447700900123","email":"jane.doe@example.com","id":"550e8400-e29b-41d4-a716-446655440000","at":"2026-11-22T19:05:49.123Z"}');
+    const line = mask('{"to":"+15551234567","from":"whatsapp:+447700900123","email":"jane.doe@example.com",'
+      + '"id":"550e8400-e29b-41d4-a716-446655440000","at":"2026-11-22T19:05:49.123Z"}');
     expect(line).toContain('"to":"+1555***4567"');
     expect(line).toContain("whatsapp:+4477***0123");
     expect(line).toContain('"email":"j***@example.com"');
@@ -16,10 +17,12 @@ describe("mask", () => {
 
   test("the logger writes one JSON line with fields, masked", () => {
     const lines: string[] = [];
-    createLogger("info", { service: "t" }, (l) => lines.push(l)).child({ clinic: "c1" }).info("sent", { to: "+15559876543" });
+    createLogger("info", { service: "t" }, (l) => lines.push(l)).child({ clinic: "c1" })
+      .info("sent", { to: "+15559876543" });
     createLogger("info", {}, (l) => lines.push(l)).debug("hidden");
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "info", msg: "sent", service: "t", clinic: "c1", to: "+1555***6543" });
+    expect(JSON.parse(lines[0]!))
+      .toMatchObject({ level: "info", msg: "sent", service: "t", clinic: "c1", to: "+1555***6543" });
   });
 });
 

@@ -34,11 +34,16 @@ describe("resolveTarget", () => {
   const publicDns = async () => [{ address: "93.184.216.34", family: 4 }];
 
   test("private, loopback and link-local targets are refused without the flag, names after resolution", async () => {
-    for (const url of ["https://127.0.0.1/h", "https://10.0.0.1/h", "https://169.254.169.254/latest/meta-data", "https://[::1]/h", "https://localhost/h"]) {
+    for (const url of [
+      "https://127.0.0.1/h", "https://10.0.0.1/h", "https://169.254.169.254/latest/meta-data", "https://[::1]/h",
+      "https://localhost/h",
+    ]) {
       expect(await refused(url)).toContain("refused");
     }
     // A name whose DNS answer includes a private address is refused even if another answer is public.
-    expect(await refused("https://rebind.example/h", false, async () => [{ address: "93.184.216.34", family: 4 }, { address: "10.1.2.3", family: 4 }]))
+    expect(await refused("https://rebind.example/h", false, async () => [
+      { address: "93.184.216.34", family: 4 }, { address: "10.1.2.3", family: 4 },
+    ]))
       .toContain("10.1.2.3");
   });
 

@@ -15,13 +15,15 @@ test("only a pending delivery is attempted", () => {
 test("a delivery not yet due, or attempted by another job meanwhile, waits for its own schedule", () => {
   expect(decideTurn(facts({ nextAttemptAt: new Date(now.getTime() + 4000) })))
     .toEqual({ kind: "wait", ms: 4000, hold: false, reason: "not_due" });
-  expect(decideTurn(facts({ attemptsRead: 1, attempts: 2 }))).toMatchObject({ kind: "wait", hold: false, reason: "not_due" });
+  expect(decideTurn(facts({ attemptsRead: 1, attempts: 2 })))
+    .toMatchObject({ kind: "wait", hold: false, reason: "not_due" });
   // A few ms early is due: the job's run_at and the row's schedule are written apart.
   expect(decideTurn(facts({ nextAttemptAt: new Date(now.getTime() + 20) }))).toEqual({ kind: "go" });
 });
 
 test("an attempt in flight elsewhere is left alone for about the attempt timeout", () => {
-  expect(decideTurn(facts({ inFlight: true }), 0)).toEqual({ kind: "wait", ms: 30_000, hold: false, reason: "in_flight" });
+  expect(decideTurn(facts({ inFlight: true }), 0))
+    .toEqual({ kind: "wait", ms: 30_000, hold: false, reason: "in_flight" });
 });
 
 test("the next delivery of a conversation waits, holding its schedule, until the one before is due", () => {

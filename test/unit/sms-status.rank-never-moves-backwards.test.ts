@@ -3,12 +3,16 @@ import { advances, finalStatus, SMS_STATUS_RANK, SMS_STATUSES, type SmsStatus } 
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap(
+    (item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
 describe("SMS status rank", () => {
   test("every Twilio status has its own rank, in the documented order", () => {
-    expect(SMS_STATUSES).toEqual(["accepted", "scheduled", "queued", "sending", "canceled", "sent", "failed", "undelivered", "delivered", "read"]);
+    expect(SMS_STATUSES).toEqual(
+      ["accepted", "scheduled", "queued", "sending", "canceled", "sent", "failed", "undelivered", "delivered", "read"],
+    );
     expect(new Set(Object.values(SMS_STATUS_RANK)).size).toBe(SMS_STATUSES.length);
   });
 

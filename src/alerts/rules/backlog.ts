@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../jobs/enqueue";
+import type { Executor } from "../../db";
 import { type Assessment, type IncidentExample, names, type Rule, rows, WATCHED_PROVIDERS } from "../rule";
 
 interface BacklogRow {

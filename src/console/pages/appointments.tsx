@@ -159,8 +159,8 @@ export function AppointmentPage({
         </li>
         {d.history.map((h) => (
           <li>
-            <Time at={h.at} /> <span class="kind">status</span> {h.fromStatus ?? "new"} → <Badge status={h.toStatus} />{" "}
-            by {causeLink(h.causeType, h.causeId)}
+            <Time at={h.at} /> <span class="kind">status</span> {h.fromStatus ?? "new"} →{" "}
+            <Badge status={h.toStatus} /> by {causeLink(h.causeType, h.causeId)}
           </li>
         ))}
       </ol>

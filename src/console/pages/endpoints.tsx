@@ -125,7 +125,8 @@ export function EndpointPage({
           ["Previous secret valid until", <Time at={e.previousSecretExpiresAt} />],
           [
             "Deliveries",
-            `${detail.counts.succeeded ?? 0} succeeded, ${detail.counts.failed ?? 0} failed, ${detail.counts.pending ?? 0} pending`,
+            `${detail.counts.succeeded ?? 0} succeeded, ${detail.counts.failed ?? 0} failed, `
+              + `${detail.counts.pending ?? 0} pending`,
           ],
         ]}
       />

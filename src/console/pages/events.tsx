@@ -226,8 +226,9 @@ export function EventPage({
               [
                 "Queued job",
                 job
-                  ? `${job.locked_at ? "running" : `runs at ${new Date(job.run_at).toISOString()}`}, attempt ${job.attempts} of ${job.max_attempts}` +
-                    (job.last_error ? `; last error: ${job.last_error.slice(0, 200)}` : "")
+                  ? `${job.locked_at ? "running" : `runs at ${new Date(job.run_at).toISOString()}`}, `
+                    + `attempt ${job.attempts} of ${job.max_attempts}`
+                    + (job.last_error ? `; last error: ${job.last_error.slice(0, 200)}` : "")
                   : null,
               ],
             ]}

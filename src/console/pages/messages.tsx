@@ -147,7 +147,8 @@ export function SmsPage({ ctx, d }: { ctx: PageContext; d: NonNullable<Awaited<R
           [
             "Send job",
             d.job
-              ? `attempt ${d.job.attempts}, next at ${new Date(d.job.run_at).toISOString()}${d.job.last_error ? `: ${d.job.last_error.slice(0, 200)}` : ""}`
+              ? `attempt ${d.job.attempts}, next at ${new Date(d.job.run_at).toISOString()}`
+                + (d.job.last_error ? `: ${d.job.last_error.slice(0, 200)}` : "")
               : null,
           ],
         ]}

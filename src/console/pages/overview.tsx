@@ -50,8 +50,8 @@ export function OverviewStats({ o, at }: { o: Overview; at: Date }) {
             <span class="big">{rate(o.deliveries.hour)}</span> outbound success, last hour
           </a>
           <div class="muted small">
-            last day: {rate(o.deliveries.day)}, {o.deliveries.day.failed ?? 0} failed, {o.deliveries.day.pending ?? 0}{" "}
-            pending
+            last day: {rate(o.deliveries.day)}, {o.deliveries.day.failed ?? 0} failed,{" "}
+            {o.deliveries.day.pending ?? 0} pending
           </div>
         </div>
         <div class={["card", smsFailed > 0 ? "bad" : undefined]}>

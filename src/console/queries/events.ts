@@ -102,7 +102,8 @@ export function eventSummary(provider: string, body: string): string {
     return `from ${params.get("From") ?? "?"}: ${content.length > 60 ? `${content.slice(0, 60)}…` : content}`;
   }
   const code = params.get("ErrorCode");
-  return `${params.get("MessageStatus") ?? params.get("SmsStatus") ?? "?"} to ${params.get("To") ?? "?"}${code ? ` (error ${code})` : ""}`;
+  return `${params.get("MessageStatus") ?? params.get("SmsStatus") ?? "?"} to `
+    + `${params.get("To") ?? "?"}${code ? ` (error ${code})` : ""}`;
 }
 
 export async function getEvent(db: Db, id: number) {

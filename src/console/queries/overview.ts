@@ -36,9 +36,12 @@ export async function overview(db: Db): Promise<Overview> {
       d50: number | null;
       d99: number | null;
     }>(sql`
-      select provider, status, count(*) filter (where received_at >= now() - interval '1 hour')::int as hour, count(*)::int as day,
-        percentile_cont(0.5) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h50,
-        percentile_cont(0.99) within group (order by response_ms) filter (where received_at >= now() - interval '1 hour') as h99,
+      select provider, status,
+        count(*) filter (where received_at >= now() - interval '1 hour')::int as hour, count(*)::int as day,
+        percentile_cont(0.5) within group (order by response_ms)
+          filter (where received_at >= now() - interval '1 hour') as h50,
+        percentile_cont(0.99) within group (order by response_ms)
+          filter (where received_at >= now() - interval '1 hour') as h99,
         percentile_cont(0.5) within group (order by response_ms) as d50,
         percentile_cont(0.99) within group (order by response_ms) as d99
       from webhook_events where received_at >= now() - interval '1 day'
@@ -52,7 +55,8 @@ export async function overview(db: Db): Promise<Overview> {
       select status, count(*) filter (where created_at >= now() - interval '1 hour')::int as hour, count(*)::int as day
       from deliveries where created_at >= now() - interval '1 day' group by status`),
     db.execute<{ status: string; n: number }>(sql`
-      select status, count(*)::int as n from sms_messages where created_at >= now() - interval '1 day' group by status`),
+      select status, count(*)::int as n from sms_messages
+      where created_at >= now() - interval '1 day' group by status`),
     db.execute<{ status: string; n: number }>(sql`
       select status, count(*)::int as n from email_outbox where status in ('pending', 'failed') group by status`),
   ]);

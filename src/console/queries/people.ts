@@ -139,7 +139,8 @@ export async function getEmail(db: Db, id: string) {
   const [row] = await db.select().from(emailOutbox).where(eq(emailOutbox.id, id));
   if (!row) return undefined;
   const [job] = await db.execute<{ run_at: Date; attempts: number; last_error: string | null }>(sql`
-    select run_at, attempts, last_error from graphile_worker.jobs where key = ${`email:${id}`} and task_identifier = 'send-email'`);
+    select run_at, attempts, last_error from graphile_worker.jobs
+    where key = ${`email:${id}`} and task_identifier = 'send-email'`);
   return { email: row, job };
 }
 

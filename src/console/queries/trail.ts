@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, or } from "drizzle-orm";
+import type Stripe from "stripe";
 import {
   appointmentHistory,
   appointments,
@@ -26,10 +27,8 @@ export interface TrailItem {
 }
 
 type Event = typeof webhookEvents.$inferSelect;
-interface StripeBody {
-  id?: string;
-  data?: { object?: { id?: string; amount_refunded?: number; metadata?: Record<string, string> } };
-}
+/** What the trail reads of a stored Stripe event (typed by the stripe SDK); any part may be missing. */
+type StripeBody = Partial<Pick<Stripe.Event, "id">> & { data?: { object?: Partial<Stripe.Charge> } };
 
 /**
  * What an event led to, found through the keys its processor used (src/jobs/*-event.ts and src/effects/*): the

@@ -1,6 +1,6 @@
 // The read side of the fake Twilio REST API (twilio.ts): what reconciliation and send-sms look-ups call.
 import { randomBytes } from "node:crypto";
-import type { FakeMessage, TwilioError } from "./twilio";
+import { errorBody, type FakeMessage, type TwilioError } from "./twilio-wire";
 
 /** Fields only the read side sets: a message Twilio received, and its media. */
 export interface InboundFields {
@@ -29,9 +29,7 @@ export function twilioReads(
   const reads: string[] = [];
   const base = `/2010-04-01/Accounts/${accountSid}`;
   const json = (body: unknown, status = 200) => Response.json(body, { status });
-  const error = (e: TwilioError) => json({
-    code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status,
-  }, e.status);
+  const error = (e: TwilioError) => json(errorBody(e), e.status);
   const sentAt = (m: FakeMessage) => Date.parse(m.date_sent ?? m.date_created);
   const bound = (value: string | null) =>
     (value === null ? undefined : Date.parse(/T/.test(value) ? value : `${value}T00:00:00Z`));

@@ -2,31 +2,8 @@
 import { randomBytes } from "node:crypto";
 import { API_VERSION, signTwilio, statusCallbackParams } from "../twilio-requests";
 import { type InboundFields, twilioReads } from "./twilio-reads";
+import { errorBody, type FakeMessage, type PostedCallback, type TwilioError } from "./twilio-wire";
 
-/** A status callback the fake posted, with what the service answered (status code, or the network error). */
-export interface PostedCallback { status: string; url: string; at: string; answer: number | string }
-
-/** A message as the fake keeps it (the fields of Twilio's Message resource that matter here). */
-export interface FakeMessage {
-  sid: string;
-  account_sid: string;
-  to: string;
-  from: string;
-  body: string;
-  status: string;
-  status_callback: string | null;
-  date_created: string;
-  date_updated: string;
-  date_sent: string | null;
-  error_code: number | null;
-  error_message: string | null;
-  /** Every form parameter as sent (a repeated one, MediaUrl, keeps its last value here). */
-  params: Record<string, string>;
-  media_urls: string[];
-  callbacks: PostedCallback[];
-}
-
-export interface TwilioError { status: number; code: number; message: string }
 /**
  * How the next create call is answered: refused before anything is created (`error`), held before anything is
  * created until released (`hangBefore`), or the message is created and then the answer is late (`delayMs`), never
@@ -55,8 +32,6 @@ export interface FakeTwilioOptions {
 const UNREACHABLE = { code: 30003, message: "Unreachable destination handset" };
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const rfc2822 = (at = new Date()) => at.toUTCString().replace("GMT", "+0000");
-const errorBody = (e: TwilioError) =>
-  ({ code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
 const json = (body: unknown, status = 200) => Response.json(body, { status });
 const twilioError = (status: number, code: number, message: string) =>
   json(errorBody({ status, code, message }), status);

@@ -1,4 +1,4 @@
-import { AppError } from "../http/errors";
+import { AppError } from "../errors";
 
 export const BODY_LIMIT = 64 * 1024;
 

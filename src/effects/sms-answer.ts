@@ -1,12 +1,12 @@
+import type { Tx } from "../db";
 import type { Deps } from "../deps";
 import type { InboundSms } from "../domain/inbound-sms";
 import {
   isAppointmentCommand, optInOutcome, parseCommand, replies, subscriptionChange, twiml, UNKNOWN_NUMBER_REPLY,
 } from "../domain/sms-commands";
-import { queueSms } from "../effects/sms";
-import { changeSubscription, claimAutoReply, findParties } from "../effects/sms-replies";
-import type { Tx } from "../jobs/enqueue";
-import type { Answer } from "./ingest";
+import type { Answer } from "../domain/webhooks";
+import { queueSms } from "./sms";
+import { changeSubscription, claimAutoReply, findParties } from "./sms-replies";
 
 export const twimlAnswer = (status: number, message?: string): Answer =>
   ({ status, body: twiml(message), contentType: "text/xml; charset=utf-8" });

@@ -5,7 +5,7 @@
  * single-row inserts. State lives in the returned object (one per Deps), never in the module.
  */
 
-export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown };
+import type { Settled } from "../settled";
 
 export interface GroupCommitOptions {
   /** At most this many items in one write. */
