@@ -7,7 +7,7 @@ import { isValidTimeZone } from "../domain/time";
 import { AppError, badRequest, notFound } from "../errors";
 import { ErrorBody } from "../http/error-handler";
 import { managementApi } from "./auth";
-import { checkCallbackUrl } from "./conversations";
+import { checkCallbackUrl } from "./callback-url";
 import { toDto } from "./dto";
 import { apiDetail, Clinic, ClinicCreate, IdParam } from "./models";
 import { after, type Keyset, orderBy, page, PageQuery, position, toPage } from "./paging";

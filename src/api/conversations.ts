@@ -3,12 +3,12 @@ import { Elysia } from "elysia";
 import { conversations, messages, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { recordMessage } from "../effects/messages";
-import { AppError, badRequest, notFound } from "../errors";
+import { AppError, notFound } from "../errors";
 import { ErrorBody } from "../http/error-handler";
 import { messagePayload } from "../outbound/payload";
-import { RefusedTarget, resolveTarget } from "../outbound/ssrf";
 import { createConversationEndpoint, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
+import { checkCallbackUrl } from "./callback-url";
 import { apiDetail, IdParam } from "./models";
 import {
   Conversation,
@@ -48,16 +48,6 @@ const messageDto = (m: typeof messages.$inferSelect) => {
   const { conversation_id, data } = messagePayload(m, new Date());
   return { ...data, conversation_id };
 };
-
-/** Refuses callback URLs Switchboard must not call (SPEC 6, SSRF): a 400 at creation, not a failed delivery later. */
-export async function checkCallbackUrl(deps: Deps, url: string): Promise<void> {
-  try {
-    await resolveTarget(url, { allowPrivate: deps.config.OUTBOUND_ALLOW_PRIVATE });
-  } catch (error) {
-    if (error instanceof RefusedTarget) throw badRequest(`callback_url refused: ${error.message}`);
-    throw error;
-  }
-}
 
 export function conversationRoutes(deps: Deps) {
   const find = async (id: string) => {

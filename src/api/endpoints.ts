@@ -6,7 +6,7 @@ import { badRequest, notFound } from "../errors";
 import { ErrorBody } from "../http/error-handler";
 import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
-import { checkCallbackUrl } from "./conversations";
+import { checkCallbackUrl } from "./callback-url";
 import { toDto } from "./dto";
 import { apiDetail, IdParam } from "./models";
 import { Endpoint, ReplayRange, SecretRotated } from "./outbound-models";
