@@ -1,10 +1,10 @@
-import { and, asc, eq, gte, lte, ne } from "drizzle-orm";
+import { and, asc, eq, gte, lte } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { deliveries, deliveryAttempts } from "../../db/schema";
 import type { Deps } from "../deps";
 import { AppError, notFound } from "../errors";
 import { ErrorBody } from "../http/error-handler";
-import { restartDeliveries } from "../outbound/store";
+import { retryDelivery } from "../outbound/store";
 import { managementApi } from "./auth";
 import { toDto } from "./dto";
 import { apiDetail, IdParam } from "./models";
@@ -83,18 +83,12 @@ export function deliveryRoutes(deps: Deps) {
     .post(
       "/:id/retry",
       async ({ params, set }) => {
-        const restarted = await deps.db.transaction(async (tx) => {
-          const [row] = await tx
-            .select({ status: deliveries.status })
-            .from(deliveries)
-            .where(eq(deliveries.id, params.id))
-            .for("update");
-          if (!row) throw notFound("delivery");
-          if (row.status === "pending") throw new AppError(409, "already_pending", "this delivery is still being sent");
-          return restartDeliveries(tx, and(eq(deliveries.id, params.id), ne(deliveries.status, "pending")));
-        });
+        // The console's Retry runs this same function.
+        const result = await deps.db.transaction((tx) => retryDelivery(tx, params.id));
+        if (result.kind === "missing") throw notFound("delivery");
+        if (result.kind === "pending") throw new AppError(409, "already_pending", "this delivery is still being sent");
         set.status = 202;
-        return { id: restarted[0]!, status: "pending" as const };
+        return { id: result.id, status: "pending" as const };
       },
       {
         params: IdParam,

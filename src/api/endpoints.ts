@@ -1,10 +1,10 @@
-import { and, eq, gte, lte } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { Elysia, t } from "elysia";
-import { clinics, deliveries, webhookEndpoints } from "../../db/schema";
+import { clinics, webhookEndpoints } from "../../db/schema";
 import type { Deps } from "../deps";
 import { badRequest, notFound } from "../errors";
 import { ErrorBody } from "../http/error-handler";
-import { clinicEndpoint, restartDeliveries, rotateSecret } from "../outbound/store";
+import { clinicEndpoint, enableEndpoint, replayEndpointRange, rotateSecret } from "../outbound/store";
 import { managementApi } from "./auth";
 import { checkCallbackUrl } from "./callback-url";
 import { toDto } from "./dto";
@@ -116,13 +116,9 @@ export function endpointRoutes(deps: Deps) {
     .post(
       "/:id/enable",
       async ({ params }) => {
-        await find(params.id);
-        const [row] = await deps.db
-          .update(webhookEndpoints)
-          .set({ disabledAt: null, disabledReason: null, failingSince: null, updatedAt: new Date() })
-          .where(eq(webhookEndpoints.id, params.id))
-          .returning();
-        return dto(row!);
+        const row = await deps.db.transaction((tx) => enableEndpoint(tx, params.id));
+        if (!row) throw notFound("webhook endpoint");
+        return dto(row);
       },
       {
         params: IdParam,
@@ -134,17 +130,9 @@ export function endpointRoutes(deps: Deps) {
       "/:id/replay",
       async ({ params, body, set }) => {
         await find(params.id);
-        const ids = await deps.db.transaction((tx) =>
-          restartDeliveries(
-            tx,
-            and(
-              eq(deliveries.endpointId, params.id),
-              eq(deliveries.status, "failed"),
-              gte(deliveries.createdAt, new Date(body.since)),
-              body.until ? lte(deliveries.createdAt, new Date(body.until)) : undefined,
-            ),
-          ),
-        );
+        // The console's "replay a range" runs this same function.
+        const until = body.until ? new Date(body.until) : undefined;
+        const ids = await deps.db.transaction((tx) => replayEndpointRange(tx, params.id, new Date(body.since), until));
         set.status = 202;
         return { replayed: ids.length, delivery_ids: ids };
       },
