@@ -93,15 +93,15 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
   const { config } = deps;
   const runners: RunningPool[] = [];
   const running = new Set<Promise<unknown>>();
-  const processing = activity("processing", processingTasks(deps), config.WORKER_CONCURRENCY);
-  const outbound = activity("outbound", outboundTasks(deps), config.OUTBOUND_CONCURRENCY);
+  const processing = activity("processing", processingTasks(deps), config.WORKER_CONCURRENCY, running);
+  const outbound = activity("outbound", outboundTasks(deps), config.OUTBOUND_CONCURRENCY, running);
   try {
     runners.push(await startRunner(deps, {
-      name: "processing", tasks: tracked(processing.tasks, running), concurrency: config.WORKER_CONCURRENCY,
+      name: "processing", tasks: processing.tasks, concurrency: config.WORKER_CONCURRENCY,
       cron: true, events,
     }));
     runners.push(await startRunner(deps, {
-      name: "outbound", tasks: tracked(outbound.tasks, running), concurrency: config.OUTBOUND_CONCURRENCY,
+      name: "outbound", tasks: outbound.tasks, concurrency: config.OUTBOUND_CONCURRENCY,
       cron: false, events,
     }));
   } catch (error) {
@@ -139,19 +139,25 @@ export async function startWorker(deps: Deps, events?: WorkerEvents): Promise<Wo
 
 interface Activity { name: string; tasks: TaskList; concurrency: number; lastStart: number; running: number }
 
-/** The runner's tasks, counting how many run and when the last one started (what `stalled` reads). */
-function activity(name: string, tasks: TaskList, concurrency: number): Activity {
+/**
+ * The runner's tasks, counting how many run and when the last one started (what `stalled` reads), and keeping
+ * each run in the worker's `runs` until it settles (`settled` waits for them: a stopped runner does not).
+ */
+function activity(name: string, tasks: TaskList, concurrency: number, runs: Set<Promise<unknown>>): Activity {
   const state: Activity = { name, tasks: {}, concurrency, lastStart: Date.now(), running: 0 };
   for (const [id, task] of Object.entries(tasks)) {
     if (!task) continue;
-    state.tasks[id] = async (payload, helpers) => {
+    state.tasks[id] = (payload, helpers) => {
       state.lastStart = Date.now();
       state.running++;
-      try {
-        return await task(payload, helpers);
-      } finally {
+      const run = Promise.resolve().then(() => task(payload, helpers));
+      runs.add(run);
+      const done = () => {
         state.running--;
-      }
+        runs.delete(run);
+      };
+      run.then(done, done);
+      return run;
     };
   }
   return state;
@@ -168,22 +174,6 @@ export function isStalled(
 ): boolean {
   return f.oldestDueMs !== null && f.oldestDueMs > stallAfterMs && f.running < f.concurrency
     && f.sinceLastStartMs > stallAfterMs;
-}
-
-/** The same tasks, each run counted in `running` until it settles (a stopped runner does not wait for them). */
-function tracked(tasks: TaskList, running: Set<Promise<unknown>>): TaskList {
-  const wrapped: TaskList = {};
-  for (const [name, task] of Object.entries(tasks)) {
-    if (!task) continue;
-    wrapped[name] = (payload, helpers) => {
-      const run = Promise.resolve().then(() => task(payload, helpers));
-      running.add(run);
-      const done = () => running.delete(run);
-      run.then(done, done);
-      return run;
-    };
-  }
-  return wrapped;
 }
 
 interface RunningPool { runner: Runner; stop(): Promise<void> }
