@@ -64,7 +64,31 @@ export function connect(url: string, max = 10): { sql: Sql; db: Db } {
     onnotice: () => {},
     connection: { application_name: "switchboard" },
   });
-  return { sql, db: drizzle(sql, { schema }) };
+  return { sql, db: drizzle(preparedByDefault(sql), { schema }) };
+}
+
+/**
+ * drizzle hands its queries to postgres.js unprepared, and postgres.js then describes every query with parameters
+ * before it binds it: two round trips and a fresh parse and plan each time. Through this view of the client every
+ * statement is prepared once per connection (postgres.js keeps them by text and re-prepares one whose plan went
+ * stale), so a query drizzle has run before is one round trip. Transactions and savepoints get the same view.
+ */
+function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
+  const wrapScope = (open: (...args: any[]) => any) => (...args: any[]) => {
+    const body = args.pop() as (inner: postgres.TransactionSql) => unknown;
+    return open(...args, (inner: postgres.TransactionSql) => body(preparedByDefault(inner)));
+  };
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key === "unsafe") {
+        return (query: string, args?: unknown[], options?: object) =>
+          target.unsafe(query, args as never, { ...options, prepare: true });
+      }
+      if (key === "begin" || key === "savepoint") return wrapScope((value as Function).bind(target));
+      return value;
+    },
+  });
 }
 
 /** A pooled connection that died under us; a refused or timed-out connect means the database is down. */

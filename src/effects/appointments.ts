@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { appointmentHistory, appointments, clinics, patients } from "../../db/schema";
 import type { Executor } from "../db";
 import { type AppointmentStatus, type Cause, canTransition } from "../domain/appointments";
@@ -32,6 +32,20 @@ export async function changeStatus(
   return true;
 }
 
+/** The audit rows of moves already written (changeStatus's second statement, for many appointments at once). */
+export async function recordTransitions(
+  tx: Executor, moves: { appointmentId: string; from: AppointmentStatus; to: AppointmentStatus; cause: Cause }[],
+): Promise<void> {
+  if (moves.length === 0) return;
+  const rows = moves.map((m) => ({
+    appointment_id: m.appointmentId, from_status: m.from, to_status: m.to, cause_type: m.cause.type,
+    cause_id: m.cause.id ?? null,
+  }));
+  await tx.execute(sql`insert into appointment_history (appointment_id, from_status, to_status, cause_type, cause_id)
+    select * from json_to_recordset(${JSON.stringify(rows)}::json)
+      as v(appointment_id uuid, from_status text, to_status text, cause_type text, cause_id text)`);
+}
+
 /** An audit row for an event that left the status as it was on purpose (from = to), with why. */
 export async function recordKeptStatus(tx: Executor, appointment: Appointment, cause: Cause, note: string) {
   await tx.insert(appointmentHistory).values({
@@ -40,8 +54,13 @@ export async function recordKeptStatus(tx: Executor, appointment: Appointment, c
   });
 }
 
+export interface Parties {
+  patient: typeof patients.$inferSelect;
+  clinic: typeof clinics.$inferSelect;
+}
+
 /** The patient and clinic an appointment belongs to (for SMS, email and time zone). */
-export async function loadParties(tx: Executor, appointment: Appointment) {
+export async function loadParties(tx: Executor, appointment: Appointment): Promise<Parties> {
   const [patient] = await tx.select().from(patients).where(eq(patients.id, appointment.patientId));
   const [clinic] = await tx.select().from(clinics).where(eq(clinics.id, appointment.clinicId));
   if (!patient || !clinic) throw new Error(`appointment ${appointment.id} has no patient or clinic`);

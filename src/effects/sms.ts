@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { smsMessages } from "../../db/schema";
 import type { Executor } from "../db";
 import { enqueue } from "../queue";
@@ -36,4 +37,29 @@ export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | un
     await enqueue(tx, "send-sms", { smsId: id }, { jobKey: `sms:${id}` });
   }
   return id;
+}
+
+/**
+ * queueSms for many messages in one statement: the rows (a dedupe key already there skips its message) and, for
+ * each new one not opted out, its send job (graphile_worker.add_jobs, the same task, key and attempts).
+ */
+export async function queueSmsSet(tx: Executor, list: SmsInput[]): Promise<void> {
+  if (list.length === 0) return;
+  const rows = list.map((sms) => ({
+    dedupe_key: sms.dedupeKey, kind: sms.kind, clinic_id: sms.clinic.id, patient_id: sms.patient.id,
+    appointment_id: sms.appointmentId ?? null, channel: sms.channel ?? "SMS", to: sms.patient.phone,
+    from: sms.clinic.phone, body: sms.body, status: sms.patient.optedOut ? "skipped_opted_out" : "pending",
+  }));
+  await tx.execute(sql`with inserted as (
+      insert into sms_messages (dedupe_key, kind, clinic_id, patient_id, appointment_id, channel, "to", "from", body,
+        status)
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as v(dedupe_key text, kind text, clinic_id uuid,
+        patient_id uuid, appointment_id uuid, channel text, "to" text, "from" text, body text, status text)
+      on conflict do nothing
+      returning id, status)
+    select graphile_worker.add_jobs(array(
+      select json_populate_record(null::graphile_worker.job_spec, json_build_object(
+        'identifier', 'send-sms', 'payload', json_build_object('smsId', id), 'job_key', 'sms:' || id,
+        'max_attempts', 25))
+      from inserted where status = 'pending'))`);
 }

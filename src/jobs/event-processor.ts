@@ -19,6 +19,15 @@ export interface Outcome {
 export type Processor = (deps: Deps, tx: Tx, event: WebhookEvent) => Promise<Outcome>;
 export type Processors = Partial<Record<Provider, Processor>>;
 
+/**
+ * A provider's set-based form, for batch jobs (process-webhook-batch.ts): it applies the events of a batch that it
+ * can take together with a few statements for the whole set (where the Processor spends several per event) and
+ * returns their outcomes by event id, effects written through `tx` but statuses not (recordOutcomes does that for
+ * all of them). The events it leaves out are run by the provider's Processor, one by one, after it.
+ */
+export type SetProcessor = (deps: Deps, tx: Tx, events: WebhookEvent[]) => Promise<Map<number, Outcome>>;
+export type SetProcessors = Partial<Record<Provider, SetProcessor>>;
+
 /** The processor for a locked, pending event, then its status, through `tx` (so they commit together). */
 export async function runProcessor(deps: Deps, processors: Processors, tx: Tx, event: WebhookEvent): Promise<Outcome> {
   const processor = processors[event.provider as Provider];
@@ -31,6 +40,20 @@ export async function runProcessor(deps: Deps, processors: Processors, tx: Tx, e
     processedAt: deps.clock.now(),
   }).where(eq(webhookEvents.id, event.id));
   return outcome;
+}
+
+/** What runProcessor writes for one event, for many in one statement: each outcome, attempt and time. */
+export async function recordOutcomes(deps: Deps, tx: Tx, done: { event: WebhookEvent; outcome: Outcome }[]) {
+  if (done.length === 0) return;
+  const rows = done.map(({ event, outcome }) => ({
+    id: event.id, status: outcome.status,
+    reason: outcome.reason === undefined ? null : storableText(outcome.reason, 2000),
+  }));
+  await tx.execute(sql`update webhook_events e
+    set status = v.status, last_error = v.reason, attempts = e.attempts + 1,
+      processed_at = ${deps.clock.now().toISOString()}::timestamptz
+    from json_to_recordset(${JSON.stringify(rows)}::json) as v(id bigint, status text, reason text)
+    where e.id = v.id`);
 }
 
 /** Records a failed attempt (and `failed` on the last one); returns the error to hand to graphile-worker. */
@@ -49,13 +72,27 @@ export async function recordFailure(
   return new Error(message);
 }
 
-/** Metrics and a log line once an outcome has committed. */
+/**
+ * Metrics and a log line once an outcome has committed. Per event the line is at debug level, but for a failure:
+ * at thousands of events a second, a line each is most of a worker's CPU. Jobs log one info line per run
+ * (reportedRun).
+ */
 export function reported(deps: Deps, event: WebhookEvent, outcome: Outcome): void {
   deps.metrics.eventsProcessed.inc({ provider: event.provider, status: outcome.status });
   const fields = {
     eventId: event.id, provider: event.provider, key: event.idempotencyKey, status: outcome.status,
     reason: outcome.reason,
   };
-  if (outcome.status === "processed") deps.log.info("webhook event processed", fields);
-  else deps.log.warn(`webhook event ${outcome.status}`, fields);
+  if (outcome.status === "failed") deps.log.warn("webhook event failed", fields);
+  else deps.log.debug(`webhook event ${outcome.status}`, fields);
+}
+
+/** One info line for a job's events: how many, and how many of each outcome. */
+export function reportedRun(deps: Deps, done: { event: WebhookEvent; outcome: Outcome }[], retrying: number) {
+  if (done.length === 0 && retrying === 0) return;
+  const count = (status: Outcome["status"]) => done.filter((d) => d.outcome.status === status).length;
+  deps.log.info("webhook events processed", {
+    events: done.length, processed: count("processed"), ignored: count("ignored"), failed: count("failed"),
+    retrying, ...(done.length === 1 ? { eventId: done[0]!.event.id, provider: done[0]!.event.provider } : {}),
+  });
 }

@@ -13,9 +13,11 @@ import { sendEmailTask } from "./send-email";
 import { sendRemindersTask } from "./send-reminders";
 import { sendSmsTask } from "./send-sms";
 import { processStripeEvent } from "./stripe-event";
+import { processStripeSet } from "./stripe-event-set";
 import { processTwilioDebugger } from "./twilio-debugger-event";
 import { processTwilioSms } from "./twilio-sms-event";
 import { processTwilioStatus } from "./twilio-status-event";
+import { processTwilioStatusSet } from "./twilio-status-set";
 
 /** Every task the worker runs, by identifier. */
 export function taskList(deps: Deps): TaskList {
@@ -28,7 +30,7 @@ function processingTasks(deps: Deps): TaskList {
     "process-webhook": processWebhookTask(deps, {
       stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
       "twilio-debugger": processTwilioDebugger,
-    }),
+    }, { stripe: processStripeSet, "twilio-status": processTwilioStatusSet }),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
     "send-email": sendEmailTask(deps),

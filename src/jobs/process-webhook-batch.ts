@@ -1,15 +1,18 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { JobHelpers } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
-import { isConnectionError } from "../db";
+import { isConnectionError, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import {
   type Outcome,
   type Processors,
   recordFailure,
+  recordOutcomes,
   reported,
+  reportedRun,
   runProcessor,
+  type SetProcessors,
   type WebhookEvent,
 } from "./event-processor";
 
@@ -22,10 +25,14 @@ import {
  * its effects commit with its status. An event whose processor throws rolls back only its savepoint; its
  * failure is recorded in the same transaction, and its entry in the returned list rejects, so graphile-worker
  * retries a job holding just the failed entries (0.17 batch jobs: `replacementPayload`).
+ *
+ * First, a provider's SetProcessor takes the events it can apply as a set (a handful of statements for the whole
+ * batch), in a savepoint of its own: if it throws, that savepoint is rolled back and its events run one by one
+ * like the rest, so a set never fails an event the one-by-one path would have processed.
  */
 export async function processWebhookBatch(
   deps: Deps,
-  processors: Processors,
+  { processors, together }: { processors: Processors; together: SetProcessors },
   items: { eventId: number }[],
   helpers: Pick<JobHelpers, "job">,
 ): Promise<Promise<void>[]> {
@@ -47,6 +54,7 @@ export async function processWebhookBatch(
     throw error;
   }
   for (const { event, outcome } of done) reported(deps, event, outcome);
+  reportedRun(deps, done, failures.size);
   return items.map((item) => {
     const failure = failures.get(item.eventId);
     if (!failure) return Promise.resolve();
@@ -60,8 +68,10 @@ export async function processWebhookBatch(
       // Locked in id order, so two jobs sharing events (a replay) cannot deadlock on these rows.
       const events = await tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))
         .orderBy(asc(webhookEvents.id)).for("update");
-      for (const event of events) {
-        if (event.status !== "pending") continue;
+      const pending = events.filter((event) => event.status === "pending");
+      const handled = await processSets(tx, pending);
+      for (const event of pending) {
+        if (handled.has(event.id)) continue;
         try {
           done.push(
             { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
@@ -73,5 +83,33 @@ export async function processWebhookBatch(
         }
       }
     });
+  }
+
+  /** Each provider's SetProcessor on its events, outcomes recorded with them; the ids it handled. */
+  async function processSets(tx: Tx, pending: WebhookEvent[]): Promise<Set<number>> {
+    const handled = new Set<number>();
+    for (const [provider, setProcessor] of Object.entries(together)) {
+      const events = pending.filter((event) => event.provider === provider);
+      if (!setProcessor || events.length < 2) continue;
+      try {
+        const outcomes = await tx.transaction(async (savepoint) => {
+          const byId = await setProcessor(deps, savepoint, events);
+          const applied = events.flatMap((event) => {
+            const outcome = byId.get(event.id);
+            return outcome ? [{ event, outcome }] : [];
+          });
+          await recordOutcomes(deps, savepoint, applied);
+          return applied;
+        });
+        for (const item of outcomes) {
+          done.push(item);
+          handled.add(item.event.id);
+        }
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+        deps.log.warn("set processing failed; its events run one by one", { provider, error });
+      }
+    }
+    return handled;
   }
 }

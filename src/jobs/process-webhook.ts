@@ -4,7 +4,9 @@ import { eq } from "drizzle-orm";
 import type { Task } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
-import { type Processors, recordFailure, reported, runProcessor } from "./event-processor";
+import {
+  type Processors, recordFailure, reported, reportedRun, runProcessor, type SetProcessors,
+} from "./event-processor";
 import { processWebhookBatch } from "./process-webhook-batch";
 
 const EventId = T.Integer({ minimum: 1 });
@@ -14,12 +16,13 @@ const Batch = T.Array(T.Object({ eventId: EventId }), { minItems: 1 });
 
 /**
  * Runs inbound events' processors and records each outcome in the same transaction as its effects.
- * Two payload forms: `{eventId}` (replays, single jobs) and `[{eventId}, ...]` (process-webhook-batch.ts).
+ * Two payload forms: `{eventId}` (replays, single jobs) and `[{eventId}, ...]` (process-webhook-batch.ts, where a
+ * provider's SetProcessor in `together` takes the events it can apply as a set).
  * A thrown error rolls the effects back, is recorded on the event, and graphile-worker retries the event.
  */
-export function processWebhookTask(deps: Deps, processors: Processors): Task {
+export function processWebhookTask(deps: Deps, processors: Processors, together: SetProcessors = {}): Task {
   return async (payload, helpers) => {
-    if (Value.Check(Batch, payload)) return processWebhookBatch(deps, processors, payload, helpers);
+    if (Value.Check(Batch, payload)) return processWebhookBatch(deps, { processors, together }, payload, helpers);
     if (!Value.Check(Single, payload)) {
       deps.log.error("process-webhook: bad payload, giving up", { payload });
       return;
@@ -31,7 +34,10 @@ export function processWebhookTask(deps: Deps, processors: Processors): Task {
         if (!event || event.status !== "pending") return undefined;
         return { event, outcome: await runProcessor(deps, processors, tx, event) };
       });
-      if (result) reported(deps, result.event, result.outcome);
+      if (result) {
+        reported(deps, result.event, result.outcome);
+        reportedRun(deps, [result], 0);
+      }
     } catch (error) {
       // The job's last attempt: the event ends `failed` (replayable) instead of staying `pending` forever.
       // graphile-worker stores the error text too, and Postgres refuses NUL in it.

@@ -8,10 +8,12 @@ import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
 import { STRIPE_EVENT_TYPES, type StripeEventType } from "../domain/webhooks";
-import { type Appointment, changeStatus, loadParties, lockAppointment } from "../effects/appointments";
+import {
+  type Appointment, changeStatus, loadParties, lockAppointment, type Parties,
+} from "../effects/appointments";
 import { queueEmail } from "../effects/email";
 import { handleKeptPayment } from "../effects/late-payment";
-import { queueSms } from "../effects/sms";
+import { queueSms, type SmsInput } from "../effects/sms";
 import { enqueue } from "../queue";
 import type { Outcome, Processor } from "./event-processor";
 
@@ -27,7 +29,7 @@ interface Ctx<E extends Handled> {
   cause: Cause;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const isHandled = (event: Stripe.Event): event is Handled =>
   (STRIPE_EVENT_TYPES as readonly string[]).includes(event.type);
@@ -52,9 +54,14 @@ export const processStripeEvent: Processor = async (deps, tx, row) => {
   }
 };
 
+/** metadata.booking_id (alias appointment_id), if the object names one. */
+export function metadataAppointmentId(object: { metadata?: Stripe.Metadata | null }): string | undefined {
+  return (object.metadata?.booking_id ?? object.metadata?.appointment_id) || undefined;
+}
+
 /** metadata.booking_id (alias appointment_id); a charge without metadata is matched through its payment intent. */
 async function findAppointmentId(tx: Tx, object: Handled["data"]["object"]): Promise<string | undefined> {
-  const fromMetadata = object.metadata?.booking_id ?? object.metadata?.appointment_id;
+  const fromMetadata = metadataAppointmentId(object);
   if (fromMetadata) return fromMetadata;
   const intent = "payment_intent" in object ? object.payment_intent : undefined;
   if (typeof intent !== "string" || !intent) return undefined;
@@ -89,16 +96,24 @@ async function paymentSucceeded(ctx: Ctx<Stripe.PaymentIntentSucceededEvent>): P
     await tx.update(appointments).set({ ...paid, updatedAt: now }).where(eq(appointments.id, appointment.id));
   }
   const { patient, clinic } = await loadParties(tx, appointment);
-  await queueSms(tx, {
-    dedupeKey: `deposit-confirmation:${paymentId}`,
+  await queueSms(tx, confirmationSms({ appointment, patient, clinic }, { paymentId, amount, currency }));
+  return { status: "processed" };
+}
+
+/** The text a confirmed deposit sends the patient (also the set form's, stripe-event-set.ts). */
+export function confirmationSms(
+  { appointment, patient, clinic }: { appointment: Appointment } & Parties,
+  payment: { paymentId: string; amount: number; currency: string },
+): SmsInput {
+  return {
+    dedupeKey: `deposit-confirmation:${payment.paymentId}`,
     kind: "confirmation",
     clinic,
     patient,
     appointmentId: appointment.id,
     body: `${clinic.name}: your appointment on ${formatWhen(appointment.startsAt, clinic.timezone)} is confirmed. `
-      + `Deposit of ${formatMoney(amount, currency)} received. Reply CANCEL to cancel, HELP for help.`,
-  });
-  return { status: "processed" };
+      + `Deposit of ${formatMoney(payment.amount, payment.currency)} received. Reply CANCEL to cancel, HELP for help.`,
+  };
 }
 
 async function paymentFailed(ctx: Ctx<Stripe.PaymentIntentPaymentFailedEvent>): Promise<Outcome> {
