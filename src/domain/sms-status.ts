@@ -41,6 +41,10 @@ export function advances(current: string, next: SmsStatus): boolean {
   return SMS_STATUS_RANK[next] > rankOf(current);
 }
 
+/** Why a callback that does not move the message is kept in its history only. */
+export const historyOnly = (current: string, next: string) =>
+  `history only: the SMS is already ${current}, which ${next} does not follow`;
+
 /** The final status of a message after callbacks in any order (the highest ranked). */
 export function finalStatus(statuses: readonly SmsStatus[], start = "pending"): string {
   return statuses.reduce<string>((current, next) => (advances(current, next) ? next : current), start);

@@ -73,9 +73,9 @@ export async function recordFailure(
 }
 
 /**
- * Metrics and a log line once an outcome has committed. Per event the line is at debug level, but for a failure:
- * at thousands of events a second, a line each is most of a worker's CPU. Jobs log one info line per run
- * (reportedRun).
+ * Metrics and a log line once an outcome has committed. A processed event's line is at debug level (at thousands
+ * of events a second, a line each is much of a worker's CPU); jobs log one info line per run (reportedRun). An
+ * ignored or failed event is still a warning of its own: someone may have to look at it.
  */
 export function reported(deps: Deps, event: WebhookEvent, outcome: Outcome): void {
   deps.metrics.eventsProcessed.inc({ provider: event.provider, status: outcome.status });
@@ -83,8 +83,8 @@ export function reported(deps: Deps, event: WebhookEvent, outcome: Outcome): voi
     eventId: event.id, provider: event.provider, key: event.idempotencyKey, status: outcome.status,
     reason: outcome.reason,
   };
-  if (outcome.status === "failed") deps.log.warn("webhook event failed", fields);
-  else deps.log.debug(`webhook event ${outcome.status}`, fields);
+  if (outcome.status === "processed") deps.log.debug("webhook event processed", fields);
+  else deps.log.warn(`webhook event ${outcome.status}`, fields);
 }
 
 /** One info line for a job's events: how many, and how many of each outcome. */

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { smsMessages } from "../../db/schema";
-import { advances, FAILURE_STATUSES, isSmsStatus, parseStatusCallback } from "../domain/sms-status";
+import { advances, FAILURE_STATUSES, historyOnly, isSmsStatus, parseStatusCallback } from "../domain/sms-status";
 import { changeMessageStatus } from "../effects/messages";
 import { handleSmsFailure } from "../effects/sms-failure";
 import {
@@ -26,9 +26,7 @@ export const processTwilioStatus: Processor = async (deps, tx, event) => {
     status: "ignored", reason: `unknown MessageStatus ${cb.status}; kept in history`,
   };
   if (!advances(sms.status, cb.status)) {
-    return {
-      status: "processed", reason: `history only: the SMS is already ${sms.status}, which ${cb.status} does not follow`,
-    };
+    return { status: "processed", reason: historyOnly(sms.status, cb.status) };
   }
 
   const at = event.receivedAt;

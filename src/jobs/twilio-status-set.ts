@@ -3,7 +3,8 @@ import { smsMessages } from "../../db/schema";
 import type { Tx } from "../db";
 import type { Deps } from "../deps";
 import {
-  advances, DELIVERED_STATUSES, FAILURE_STATUSES, isSmsStatus, parseStatusCallback, type SmsStatus, type StatusCallback,
+  advances, DELIVERED_STATUSES, FAILURE_STATUSES, historyOnly, isSmsStatus, parseStatusCallback, type SmsStatus,
+  type StatusCallback,
 } from "../domain/sms-status";
 import { type SmsRow, TRACKED_KINDS } from "../effects/sms-status";
 import type { Outcome, SetProcessor, WebhookEvent } from "./event-processor";
@@ -46,9 +47,7 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
         raw_dlr_done_date: cb.rawDlrDoneDate ?? null, payload: cb.params,
       });
       if (!advances(current, cb.status)) {
-        outcomes.set(row.id, {
-          status: "processed", reason: `history only: the SMS is already ${current}, which ${cb.status} does not follow`,
-        });
+        outcomes.set(row.id, { status: "processed", reason: historyOnly(current, cb.status) });
         continue;
       }
       current = cb.status;

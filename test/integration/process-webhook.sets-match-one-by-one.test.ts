@@ -35,7 +35,8 @@ async function ingest(inputs: IngestInput[], run: Run): Promise<number[]> {
   if (run === "one by one") {
     await h.deps.sql`delete from graphile_worker._private_jobs`;
     for (const eventId of ids) {
-      await h.deps.sql`select graphile_worker.add_job('process-webhook', json_build_object('eventId', ${eventId}::int))`;
+      await h.deps.sql`select graphile_worker.add_job('process-webhook',
+        json_build_object('eventId', ${eventId}::int))`;
       await h.drain();
     }
   } else {
@@ -76,7 +77,7 @@ async function stripeScenario(run: Run) {
       JSON.stringify(failedEvent)), pay(optedOut!, { amount_received: 4500, currency: "eur" }),
     pay(upper!.toUpperCase()), pay("00000000-0000-4000-8000-000000000000"), pay("not-a-uuid"),
   ], run);
-  const appointments = [];
+  const appointments: Record<string, any>[] = [];
   for (const id of [held, fresh, confirmed, cancelled, twice, optedOut, upper]) {
     const [a] = await h.deps.sql`select status, deposit_paid, deposit_paid_at is not null as paid_at,
       hold_expires_at is not null as held, deposit_refund_status from appointments where id = ${id!}`;
@@ -88,35 +89,36 @@ async function stripeScenario(run: Run) {
         as keyed, (select count(*)::int from graphile_worker.jobs j where j.task_identifier = 'send-sms'
           and j.key = 'sms:' || s.id) as jobs
       from sms_messages s where appointment_id = ${id!} order by created_at, id`;
-    appointments.push({ ...a, history, ledger, sms });
+    appointments.push({ ...a!, history, ledger, sms });
   }
-  const emails = await h.deps.sql`select kind, "to", subject from email_outbox where created_at >= ${since.toISOString()}::timestamptz
-    order by kind, subject`;
+  const emails = await h.deps.sql`select kind, "to", subject from email_outbox
+    where created_at >= ${since.toISOString()}::timestamptz order by kind, subject`;
   return { appointments, emails, events: await outcomes(ids) };
 }
 
-test("Stripe payments: a batch leaves exactly what one-by-one processing leaves, with one ledger statement", async () => {
-  const before = await statements("transactions");
-  const batch = await stripeScenario("batch");
-  const batchStatements = await statements("transactions") - before;
-  const oneByOne = await stripeScenario("one by one");
-  const oneByOneStatements = await statements("transactions") - before - batchStatements;
+test("Stripe payments: a batch leaves exactly what one-by-one processing leaves, with one ledger statement",
+  async () => {
+    const before = await statements("transactions");
+    const batch = await stripeScenario("batch");
+    const batchStatements = await statements("transactions") - before;
+    const oneByOne = await stripeScenario("one by one");
+    const oneByOneStatements = await statements("transactions") - before - batchStatements;
 
-  expect(batch).toEqual(oneByOne);
-  // The cases below are what the scenario is about; the equality above is only as strong as they are varied.
-  expect(batch.events.map((e) => e.status)).toEqual([
-    "processed", "processed", "processed", "processed", "processed", "ignored", "processed", "processed", "failed",
-    "failed",
-  ]);
-  expect(batch.appointments.map((a) => a.status)).toEqual(
-    ["confirmed", "confirmed", "confirmed", "cancelled", "confirmed", "confirmed", "confirmed"]);
-  expect(batch.appointments[5]!.sms).toMatchObject([{ status: "skipped_opted_out", jobs: 0 }]);
-  expect(batch.appointments[0]!.sms).toMatchObject([{ status: "pending", jobs: 1 }]);
-  // Held, fresh, confirmed, opted-out and the upper-case id went as one set (one statement); the cancelled
-  // appointment and the one named twice one by one, beside it.
-  expect(batchStatements).toBe(1 + 2);
-  expect(oneByOneStatements).toBe(7);
-});
+    expect(batch).toEqual(oneByOne);
+    // The cases below are what the scenario is about; the equality above is only as strong as they are varied.
+    expect(batch.events.map((e) => e.status)).toEqual([
+      "processed", "processed", "processed", "processed", "processed", "ignored", "processed", "processed", "failed",
+      "failed",
+    ]);
+    expect(batch.appointments.map((a) => a.status)).toEqual(
+      ["confirmed", "confirmed", "confirmed", "cancelled", "confirmed", "confirmed", "confirmed"]);
+    expect(batch.appointments[5]!.sms).toMatchObject([{ status: "skipped_opted_out", jobs: 0 }]);
+    expect(batch.appointments[0]!.sms).toMatchObject([{ status: "pending", jobs: 1 }]);
+    // Held, fresh, confirmed, opted-out and the upper-case id went as one set (one statement); the cancelled
+    // appointment and the one named twice one by one, beside it.
+    expect(batchStatements).toBe(1 + 2);
+    expect(oneByOneStatements).toBe(7);
+  });
 
 /** Status callbacks for messages we sent, with the cases the set form leaves to one by one. */
 async function statusScenario(run: Run) {
@@ -150,7 +152,7 @@ async function statusScenario(run: Run) {
   ], run);
   // One group commit wrote them all: one arrival time.
   const [{ received_at: receivedAt }] = await h.deps.sql`select received_at from webhook_events where id = ${ids[0]!}`;
-  const messages = [];
+  const messages: Record<string, any>[] = [];
   for (const sid of sids) {
     const [sms] = await h.deps.sql`select s.status, s.error_code, s.fallback_status, a.sms_status, a.sms_delivered,
         a.sms_delivered_at from sms_messages s left join appointments a on a.id = s.appointment_id
@@ -160,9 +162,10 @@ async function statusScenario(run: Run) {
       from sms_status_events h join webhook_events e on e.id = h.webhook_event_id
       where h.twilio_sid = ${sid} order by e.id`;
     // The callbacks' arrival, or not: a clock reading differs between the runs.
-    const deliveredAt = sms!.sms_delivered_at ? new Date(sms!.sms_delivered_at).getTime() === new Date(receivedAt).getTime() : null;
+    const deliveredAt = sms!.sms_delivered_at
+      ? new Date(sms!.sms_delivered_at).getTime() === new Date(receivedAt).getTime() : null;
     messages.push({
-      ...sms, sms_delivered_at: deliveredAt, history: history.map((r) => ({ ...r, event: ids.indexOf(r.event) })),
+      ...sms!, sms_delivered_at: deliveredAt, history: history.map((r) => ({ ...r, event: ids.indexOf(r.event) })),
     });
   }
   return { messages, events: await outcomes(ids) };
@@ -189,4 +192,45 @@ test("status callbacks: a batch leaves exactly what one-by-one processing leaves
     // statement for those four, then one per remaining callback.
     expect(batchStatements).toBe(1 + 9);
     expect(oneByOneStatements).toBe(13);
+  });
+
+test("a set that fails is rolled back and its events run one by one: only the bad one fails, nothing twice",
+  async () => {
+    const seeded = [];
+    for (let i = 0; i < 3; i++) {
+      seeded.push(await seedAppointment(h, { startsAt: STARTS_AT, phone: `+1555010000${i}` }));
+    }
+    // The middle patient's confirmation cannot be stored: the set's one SMS statement fails, and so does that
+    // event's own when it runs alone.
+    await h.deps.sql.unsafe(`
+      create function test_refuse_sms() returns trigger language plpgsql as $$
+      begin if new."to" = '+15550100001' then raise exception 'refused by test'; end if; return new; end $$;
+      create trigger test_refuse_sms before insert on sms_messages for each row execute function test_refuse_sms();
+    `);
+    const inputs = seeded.map(({ appointment }) => {
+      const event = stripeEvent("payment_intent.succeeded", paymentIntent(appointment.id));
+      return input("stripe", event.id, JSON.stringify(event));
+    });
+    const ids = await ingest(inputs, "batch");
+    await h.deps.sql.unsafe("drop trigger test_refuse_sms on sms_messages");
+
+    expect((await outcomes(ids)).map((e) => [e.status, e.attempts])).toEqual(
+      [["processed", 1], ["pending", 1], ["processed", 1]]);
+    const effects = await h.deps.sql`select a.status,
+        (select count(*)::int from transactions t where t.appointment_id = a.id) as ledger,
+        (select count(*)::int from appointment_history x where x.appointment_id = a.id) as history,
+        (select count(*)::int from sms_messages s where s.appointment_id = a.id) as sms
+      from appointments a where a.id = any(${seeded.map((s) => s.appointment.id)})
+      order by array_position(${seeded.map((s) => s.appointment.id)}::uuid[], a.id)`;
+    expect([...effects]).toEqual([
+      { status: "confirmed", ledger: 1, history: 1, sms: 1 },
+      { status: "pending", ledger: 0, history: 0, sms: 0 },
+      { status: "confirmed", ledger: 1, history: 1, sms: 1 },
+    ]);
+    expect(h.logs.some((l) => l.includes("set processing failed; its events run one by one"))).toBe(true);
+
+    // Its retry, now that the SMS can be stored, applies it once.
+    await h.retryNow("process-webhook");
+    await h.drain();
+    expect((await outcomes([ids[1]!]))[0]).toMatchObject({ status: "processed", attempts: 2 });
   });
