@@ -6,7 +6,7 @@ import {
   advances, DELIVERED_STATUSES, FAILURE_STATUSES, historyOnly, isSmsStatus, parseStatusCallback, type SmsStatus,
   type StatusCallback,
 } from "../domain/sms-status";
-import { type SmsRow, TRACKED_KINDS } from "../effects/sms-status";
+import { type SmsRow, TRACKED_KINDS, UNKNOWN_SID } from "../effects/sms-status";
 import type { Outcome, SetProcessor, WebhookEvent } from "./event-processor";
 
 interface Callback { row: WebhookEvent; cb: StatusCallback & { status: SmsStatus } }
@@ -17,9 +17,10 @@ interface Callback { row: WebhookEvent; cb: StatusCallback & { status: SmsStatus
  * appointments, where processTwilioStatus spends about eight per callback. Callbacks for one message are folded in
  * event order by the same rank table, so each gets the outcome it would have got alone, and the message and its
  * appointment end as they would have.
+ * Callbacks for a sid we do not know are kept in the history and ignored, as one by one.
  * Left to processTwilioStatus, one by one: a callback that is not a first attempt (a replay may find its history
- * row), reports a failure or an error code (email fallback, alerts), `read`, or an unknown status; one for a sid
- * we do not know or a conversation reply; and every callback of a message or appointment any of those touch.
+ * row), reports a failure or an error code (email fallback, alerts), `read`, or an unknown status; one for a
+ * conversation reply; and every callback of a message or appointment any of those touch.
  */
 export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
   const bySid = groupBySid(rows);
@@ -31,10 +32,21 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
     .where(sql`${smsMessages.twilioSid} in (select json_array_elements_text(${JSON.stringify(sids)}::json))`)
     .orderBy(asc(smsMessages.id)).for("update");
   const sets = setsToApply(messages, bySid);
-  if (sets.length === 0) return new Map();
+  const known = new Set(messages.map((sms) => sms.twilioSid));
+  const unknown = [...bySid].filter(([sid]) => !known.has(sid)).flatMap(([, callbacks]) => callbacks);
+  if (sets.length === 0 && unknown.length === 0) return new Map();
 
   const outcomes = new Map<number, Outcome>();
   const history: object[] = [];
+  // Not an error, as one by one: a message sent by someone else on the account, or whose sid send-sms has not
+  // stored yet (it queues these callbacks again when it does, finding them by their history rows).
+  for (const { row, cb } of unknown) {
+    history.push({
+      twilio_sid: cb.sid, sms_message_id: null, webhook_event_id: row.id, status: cb.status,
+      raw_dlr_done_date: cb.rawDlrDoneDate ?? null, payload: cb.params,
+    });
+    outcomes.set(row.id, { status: "ignored", reason: UNKNOWN_SID });
+  }
   const moved: { id: string; status: SmsStatus }[] = [];
   const tracked: { appointment_id: string; sms_id: string; status: SmsStatus; delivered: boolean; at: Date }[] = [];
   for (const { sms, callbacks } of sets) {

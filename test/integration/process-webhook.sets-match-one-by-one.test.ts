@@ -153,7 +153,7 @@ async function statusScenario(run: Run) {
   // One group commit wrote them all: one arrival time.
   const [{ received_at: receivedAt }] = await h.deps.sql`select received_at from webhook_events where id = ${ids[0]!}`;
   const messages: Record<string, any>[] = [];
-  for (const sid of sids) {
+  for (const sid of [...sids, unknown]) {
     const [sms] = await h.deps.sql`select s.status, s.error_code, s.fallback_status, a.sms_status, a.sms_delivered,
         a.sms_delivered_at from sms_messages s left join appointments a on a.id = s.appointment_id
       where s.twilio_sid = ${sid}`;
@@ -162,8 +162,8 @@ async function statusScenario(run: Run) {
       from sms_status_events h join webhook_events e on e.id = h.webhook_event_id
       where h.twilio_sid = ${sid} order by e.id`;
     // The callbacks' arrival, or not: a clock reading differs between the runs.
-    const deliveredAt = sms!.sms_delivered_at
-      ? new Date(sms!.sms_delivered_at).getTime() === new Date(receivedAt).getTime() : null;
+    const deliveredAt = sms?.sms_delivered_at
+      ? new Date(sms.sms_delivered_at).getTime() === new Date(receivedAt).getTime() : null;
     messages.push({
       ...sms!, sms_delivered_at: deliveredAt, history: history.map((r) => ({ ...r, event: ids.indexOf(r.event) })),
     });
@@ -181,16 +181,19 @@ test("status callbacks: a batch leaves exactly what one-by-one processing leaves
 
     expect(batch).toEqual(oneByOne);
     expect(batch.messages.map((m) => m.status)).toEqual(
-      ["read", "delivered", "undelivered", "delivered", "delivered", "sent", "delivered"]);
+      ["read", "delivered", "undelivered", "delivered", "delivered", "sent", "delivered", undefined]);
+    // The unknown sid's callback: kept in its history, linked to no message, ignored.
+    expect(batch.messages[7]!.history)
+      .toEqual([{ status: "delivered", error_code: null, reported: "delivered", linked: false, event: 9 }]);
     expect(batch.messages[1]).toMatchObject({ sms_status: "delivered", sms_delivered: true, sms_delivered_at: true });
     expect(batch.messages[6]).toMatchObject({ sms_status: "delivered", sms_delivered: true, sms_delivered_at: true });
     expect(batch.messages[2]).toMatchObject({ sms_status: "undelivered", fallback_status: "email_queued" });
     expect(batch.events[3]).toMatchObject({ status: "processed", last_error: expect.stringContaining("history only") });
     expect(batch.events[9]).toMatchObject({ status: "ignored" });
-    // The second and seventh messages' callbacks go as one set (the first has a `read`, the third a failure, the
-    // fourth is a reply, the fifth and sixth share an appointment, the unknown sid is no message of ours): one
-    // statement for those four, then one per remaining callback.
-    expect(batchStatements).toBe(1 + 9);
+    // The second and seventh messages' callbacks and the unknown sid's go as one set (the first message has a
+    // `read`, the third a failure, the fourth is a reply, the fifth and sixth share an appointment): one statement
+    // for those five, then one per remaining callback.
+    expect(batchStatements).toBe(1 + 8);
     expect(oneByOneStatements).toBe(13);
   });
 
