@@ -14,8 +14,8 @@ export function peakLine(r: PeakResult): string {
   const dup = d.twoJobs + d.reprocessed;
   return `${r.id.padEnd(22)} accepted/s ${fmt(r.acceptedPerSec).padStart(6)}  ack p50 ${fmt(r.latencyMs.p50, 1)} `
     + `p99 ${fmt(r.latencyMs.p99, 1)} ms  non-2xx ${r.non2xx} socket errors ${r.socketErrors}  lost ${d.lost} `
-    + `duplicated ${dup}${d.missing > 0 ? ` (missing ${d.missing} of ${d.unanswered} unanswered)` : ""}`
-    + `${r.exhausted ? "  EXHAUSTED (raise BENCH_RATE_CAP)" : ""}  cpu ms/1k ${cpu(r.cpuMsPer1k)}`;
+    + `duplicated ${dup}${d.missing > 0 ? ` (no row for ${d.missing} of ${d.unanswered} unanswered)` : ""}`
+    + `${r.exhausted ? "  EXHAUSTED (raise BENCH_RATE_CAP)" : ""}\n${"".padEnd(22)} cpu ms/1k ${cpu(r.cpuMsPer1k)}`;
 }
 
 export function effectsText(e: Effects, pendingIsExpected = false): string {
@@ -33,19 +33,23 @@ export function drainLine(r: PeakResult): string {
   const d = r.drain!;
   const ingest = r.cpuMsPer1k.server + r.cpuMsPer1k.postgres;
   const processing = d.cpuMsPer1kProcessed.worker + d.cpuMsPer1kProcessed.postgres;
-  return `${"".padEnd(22)} worker drain: processed/s ${fmt(d.processedPerSec)} (${fmt(d.processed)} in `
-    + `${fmt(d.seconds, 1)} s, ${d.drained ? "drained" : `${fmt(d.pending)} left at the limit`})  cpu ms/1k processed `
-    + `worker ${fmt(d.cpuMsPer1kProcessed.worker)} pg ${fmt(d.cpuMsPer1kProcessed.postgres)}  per event: `
-    + `processing ${fmt(processing)} vs ingest ${fmt(ingest)} ms/1k (worker+pg vs web+pg)  `
-    + effectsText(d.effects, true);
+  const pad = "".padEnd(22);
+  return `${pad} worker drain: processed/s ${fmt(d.processedPerSec)} (${fmt(d.processed)} in ${fmt(d.seconds, 1)} s, `
+    + `${d.drained ? "drained" : `${fmt(d.pending)} left at the limit`})  cpu ms/1k processed worker `
+    + `${fmt(d.cpuMsPer1kProcessed.worker)} postgres ${fmt(d.cpuMsPer1kProcessed.postgres)}\n`
+    + `${pad} per event: processing ${fmt(processing)} vs ingest ${fmt(ingest)} cpu ms/1k (worker + postgres vs web + `
+    + `postgres)  ${effectsText(d.effects, true)}`;
 }
 
+/** Two lines: the rates, times and verdict; then CPU per process and the effects check. */
 export function stepLine(kind: string, provider: string, s: Step): string {
-  return `  ${kind} ${provider} ${fmt(s.rate)}/s: offered ${fmt(s.achievedRate)}/s accepted ${fmt(s.acceptedPerSec)}/s `
-    + `processed ${fmt(s.processedPerSec)}/s  lag p50 ${fmt(s.lagP50Ms)} p99 ${fmt(s.lagP99Ms)} ms  backlog max `
-    + `${fmt(s.backlogMax)} (late ${fmt(s.backlogLastThirdMax)})  ack p50 ${fmt(s.ackMs.p50, 1)} p99 `
-    + `${fmt(s.ackMs.p99, 1)} ms  drain ${s.drained ? `${fmt(s.drainSeconds, 1)} s` : "NOT DONE"}  cpu ms/1k `
-    + `${cpu(s.cpuMsPer1k)}  ${effectsText(s.effects)}  → ${s.pass ? "pass" : `FAIL: ${s.why.join(", ")}`}`;
+  const verdict = s.pass ? "pass" : `FAIL: ${s.why.join(", ")}`;
+  return `  ${kind} ${provider} ${fmt(s.rate)}/s → ${verdict}\n`
+    + `    offered ${fmt(s.achievedRate)}/s accepted ${fmt(s.acceptedPerSec)}/s processed ${fmt(s.processedPerSec)}/s  `
+    + `lag p50 ${fmt(s.lagP50Ms)} p99 ${fmt(s.lagP99Ms)} ms  backlog max ${fmt(s.backlogMax)} (last third: max `
+    + `${fmt(s.backlogLastThirdMax)}, trend ${fmt(s.backlogGrowthPerSec)}/s)  ack p50 ${fmt(s.ackMs.p50, 1)} p99 `
+    + `${fmt(s.ackMs.p99, 1)} ms  drain ${s.drained ? `${fmt(s.drainSeconds, 1)} s` : "NOT DONE"}\n`
+    + `    cpu ms/1k ${cpu(s.cpuMsPer1k)}  ${effectsText(s.effects)}`;
 }
 
 export function searchLine(s: Search): string {

@@ -20,7 +20,7 @@ const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dfl
 const list = (name: string, dflt: string) => (env[name] ?? dflt).split(",").map((s) => s.trim()).filter(Boolean);
 const SETTINGS = {
   duration: num("BENCH_DURATION", 10),
-  drainLimit: num("BENCH_DRAIN_LIMIT", 30),
+  drainLimit: num("BENCH_DRAIN_LIMIT", 20),
   connections: list("BENCH_CONNECTIONS", "32,128").map(Number),
   providers: list("BENCH_PROVIDERS", "stripe,twilio-status") as Provider[],
   targets: list("BENCH_TARGETS", "a,b,c,all,web+worker"),

@@ -15,8 +15,12 @@ import { gapAt, type Provider, seed, seededRows } from "./workload";
 
 export type Kind = "all" | "web+worker";
 export const LAG_P99_LIMIT_MS = 5000;
-/** The backlog in the step's last third may hold at most this many seconds of the offered rate. */
+/**
+ * Bounded backlog: in the step's last third the pending events never exceed this many seconds of the offered rate,
+ * and their trend (least squares) grows by at most this share of the offered rate per second.
+ */
 export const BACKLOG_LIMIT_SECONDS = 2;
+export const BACKLOG_GROWTH_SHARE = 0.1;
 /** The generator must offer at least this share of the rate asked for (a server slow to answer holds it back). */
 export const ACHIEVED_SHARE = 0.95;
 
@@ -45,6 +49,8 @@ export interface Step {
   backlog: [number, number][];
   backlogMax: number;
   backlogLastThirdMax: number;
+  /** Trend of the pending count over the last third, events per second (least squares). */
+  backlogGrowthPerSec: number;
   drained: boolean;
   drainSeconds: number;
   delivery: Delivery;
@@ -74,7 +80,7 @@ export async function runStep(bench: Bench, kind: Kind, provider: Provider, rate
     if (bench.db.statements) await resetStatements(fresh.sql);
     const cpu0 = servers.map((s) => processCpuSeconds(s.proc.pid));
     const pg0 = bench.db.cpuSeconds();
-    const sampler = backlog(fresh.sql, provider);
+    const sampler = backlog(fresh.sql, provider, Math.min(500, (opts.seconds * 1000) / 24));
     const summary = await load({
       wrk: bench.wrk, provider, port: servers[0]!.port, signed, connections: opts.connections, seconds: opts.seconds,
       rate, workDir: bench.workDir,
@@ -90,14 +96,14 @@ export async function runStep(bench: Bench, kind: Kind, provider: Provider, rate
     const loadStart = new Date(loadEnd.getTime() - summary.durationSeconds * 1000);
     const done = await processing(fresh.sql, provider, loadStart, loadEnd);
     const ok = summary.ok2xx;
-    const late = samples.filter(([ms]) => ms >= (opts.seconds * 1000 * 2) / 3).map(([, n]) => n);
+    const late = samples.filter(([ms]) => ms >= (opts.seconds * 1000 * 2) / 3);
     const step: Step = {
       rate, seconds: summary.durationSeconds, achievedRate: summary.sent / summary.durationSeconds,
       acceptedPerSec: ok / summary.durationSeconds, processedPerSec: done.perSec, sent: summary.sent, ok2xx: ok,
       non2xx: summary.non2xx, socketErrors: socketErrors(summary), exhausted: summary.exhausted,
       ackMs: summary.latencyMs, lagP50Ms: done.lagP50, lagP99Ms: done.lagP99, lagMaxMs: done.lagMax,
       backlog: samples, backlogMax: Math.max(0, ...samples.map(([, n]) => n)),
-      backlogLastThirdMax: Math.max(0, ...late),
+      backlogLastThirdMax: Math.max(0, ...late.map(([, n]) => n)), backlogGrowthPerSec: slope(late),
       drained, drainSeconds,
       delivery: await delivery(fresh.sql, provider, signed.keys().slice(0, summary.sent), ok, true),
       effects: await checkEffects(fresh.sql, provider),
@@ -128,6 +134,9 @@ export function judge(s: Step): string[] {
   if (s.backlogLastThirdMax > BACKLOG_LIMIT_SECONDS * s.rate) {
     why.push(`backlog ${s.backlogLastThirdMax} late in the load`);
   }
+  if (s.backlogGrowthPerSec > BACKLOG_GROWTH_SHARE * s.rate) {
+    why.push(`backlog growing ${Math.round(s.backlogGrowthPerSec)}/s late in the load`);
+  }
   if (!s.drained) why.push("not drained in time");
   if (!(s.lagP99Ms <= LAG_P99_LIMIT_MS)) why.push(`lag p99 ${Math.round(s.lagP99Ms)} ms`);
   if (s.delivery.lost > 0) why.push(`${s.delivery.lost} lost`);
@@ -138,6 +147,16 @@ export function judge(s: Step): string[] {
   if (problems.missing > 0) why.push(`${problems.missing} effects missing or stray`);
   if (s.effects.notProcessed > 0) why.push(`${s.effects.notProcessed} events not processed`);
   return why;
+}
+
+/** Least-squares slope of [ms, n] samples, per second (0 with fewer than two). */
+export function slope(samples: [number, number][]): number {
+  if (samples.length < 2) return 0;
+  const mx = samples.reduce((a, [x]) => a + x, 0) / samples.length;
+  const my = samples.reduce((a, [, y]) => a + y, 0) / samples.length;
+  const sxy = samples.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = samples.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : (sxy / sxx) * 1000;
 }
 
 export interface Search {
