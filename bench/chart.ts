@@ -26,7 +26,7 @@ export function renderChart(report: {
     add(`${r.provider} @${r.connections}`, { key: r.target, value: r.acceptedPerSec, note });
   }
   for (const s of report.sustained) {
-    const ack = s.ackP99AtRate === undefined ? "" : `${Math.round(s.ackP99AtRate)}`;
+    const ack = s.ackP99AtRate === undefined ? "no step passed" : `${Math.round(s.ackP99AtRate)}`;
     add(`${s.provider} sustained @${s.connections}`, { key: s.kind, value: s.sustainedRate, note: ack });
   }
   const W = 960, H = 440, left = 70, top = 60, bottom = 90, plotH = H - top - bottom;

@@ -62,8 +62,8 @@ export async function load(opts: {
   const summaryFile = join(opts.workDir, `wrk-${opts.port}.json`);
   const stripe = opts.provider === "stripe";
   const proc = Bun.spawn([
-    opts.wrk, "-t1", `-c${opts.connections}`, `-d${opts.seconds}s`, "--timeout", "10s", "--latency",
-    "-s", join(ROOT, "bench/wrk.lua"), `http://127.0.0.1:${opts.port}`,
+    opts.wrk, "-t1", `-c${opts.connections}`, `-d${Math.max(1, Math.round(opts.seconds))}s`, "--timeout", "10s",
+    "--latency", "-s", join(ROOT, "bench/wrk.lua"), `http://127.0.0.1:${opts.port}`,
   ], {
     env: {
       PATH: process.env.PATH ?? "", BENCH_REQUESTS: opts.signed.file, BENCH_PATH: PATHS[opts.provider],
