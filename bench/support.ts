@@ -50,6 +50,17 @@ export function postgresCpuSeconds(dataDir: string): number {
   return procs.filter((p) => p === postmaster || p.ppid === postmaster.pid).reduce((sum, p) => sum + p.ticks, 0) / 100;
 }
 
+/** User + system CPU seconds of a running process (its own threads, not its children), from /proc. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** User + system CPU seconds of an exited child. */
 export const childCpuSeconds = (proc: Subprocess) => {
   const usage = proc.resourceUsage();
