@@ -92,7 +92,7 @@ export async function resetStatements(sql: postgres.Sql): Promise<void> {
 }
 
 /** The statements of `sql`'s database that took the most time since the last reset. */
-export async function topStatements(sql: postgres.Sql, limit = 8): Promise<Statement[]> {
+export async function topStatements(sql: postgres.Sql, limit = 25): Promise<Statement[]> {
   const rows = await sql`
     select calls::int, total_exec_time as total, mean_exec_time as mean, rows::int, query
     from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type SQL, sql as fragment } from "drizzle-orm";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
@@ -62,7 +63,9 @@ export function connect(url: string, max = 10): { sql: Sql; db: Db } {
     // A webhook provider waits on us: fail fast (and answer 5xx) rather than hang when the database is away.
     connect_timeout: 5,
     onnotice: () => {},
-    connection: { application_name: "switchboard" },
+    // Statements are prepared (preparedByDefault) but planned at every execution: a generic plan cached while a
+    // table was small (a new install, a fresh test database) would keep scanning it whole once it has grown.
+    connection: { application_name: "switchboard", plan_cache_mode: "force_custom_plan" },
   });
   return { sql, db: drizzle(preparedByDefault(sql), { schema }) };
 }
@@ -90,6 +93,14 @@ function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(cli
     },
   });
 }
+
+/**
+ * `any(...)` over the values of a JSON array (one parameter, one statement text whatever the count), for sets of
+ * rows reached by id: the planner expects a handful and goes through the index, where a join with
+ * json_to_recordset (which it expects to return 100 rows) makes it read a table of a few thousand rows whole.
+ */
+export const anyOfJson = (values: readonly (string | number)[], type: "bigint" | "uuid" | "text"): SQL =>
+  fragment`any(array(select value::${fragment.raw(type)} from json_array_elements_text(${JSON.stringify(values)}::json)))`;
 
 /** A pooled connection that died under us; a refused or timed-out connect means the database is down. */
 const STALE_CONNECTION = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);

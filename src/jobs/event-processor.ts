@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
-import type { Executor, Tx } from "../db";
+import { anyOfJson, type Executor, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import type { Provider } from "../domain/webhooks";
@@ -53,7 +53,7 @@ export async function recordOutcomes(deps: Deps, tx: Tx, done: { event: WebhookE
     set status = v.status, last_error = v.reason, attempts = e.attempts + 1,
       processed_at = ${deps.clock.now().toISOString()}::timestamptz
     from json_to_recordset(${JSON.stringify(rows)}::json) as v(id bigint, status text, reason text)
-    where e.id = v.id`);
+    where e.id = v.id and e.id = ${anyOfJson(rows.map((r) => r.id), "bigint")}`);
 }
 
 /** Records a failed attempt (and `failed` on the last one); returns the error to hand to graphile-worker. */

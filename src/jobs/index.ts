@@ -200,7 +200,7 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
       parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config) : []),
       logger: graphileLogger(deps),
       // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
-      preset: { worker: workerBatching(deps, spec.cron) },
+      preset: { worker: workerBatching(deps, spec.name === "processing") },
     });
   } catch (error) {
     await pool.end();
@@ -229,14 +229,26 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
  * makes a failure to record an outcome (database gone) stop the pool cleanly instead of leaving an unhandled
  * rejection and a job locked for hours; the supervisor (supervise.ts) then starts a new runner.
  */
-function workerBatching(deps: Deps, localQueue: boolean): GraphileConfig.WorkerOptions {
+function workerBatching(deps: Deps, processing: boolean): GraphileConfig.WorkerOptions {
   const { WORKER_LOCAL_QUEUE_SIZE: size, WORKER_COMPLETE_BATCH_MS: delay } = deps.config;
   return {
-    ...(localQueue && size > 1 ? { localQueue: { size } } : {}),
+    ...(processing ? (size > 1 ? { localQueue: { size } } : {}) : { localQueue: OUTBOUND_QUEUE }),
     completeJobBatchDelay: delay,
     failJobBatchDelay: delay,
   };
 }
+
+/**
+ * Every job inserted (a webhook batch, an SMS, an email) notifies every runner, and a runner without a local
+ * queue wakes one idle worker per job to look for its own tasks: the outbound runner, with 40 idle workers and
+ * only deliveries to find, spent a fruitless fetch per job (most of Postgres's CPU in a webhook storm). A local
+ * queue of one job fetches deliveries one at a time as before, and after a fetch that found none it waits about
+ * OUTBOUND_REFETCH_MS (0.5-1.5x) whatever it is told, so a new delivery starts within about that.
+ */
+const OUTBOUND_REFETCH_MS = 100;
+const OUTBOUND_QUEUE = {
+  size: 1, refetchDelay: { durationMs: OUTBOUND_REFETCH_MS, maxAbortThreshold: Number.POSITIVE_INFINITY },
+};
 
 /** graphile-worker's own lines, through our JSON logger (its debug chatter dropped). */
 function graphileLogger(deps: Deps): GraphileLogger {

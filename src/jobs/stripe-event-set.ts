@@ -1,7 +1,7 @@
 import { asc, eq, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { appointments, clinics, patients } from "../../db/schema";
-import type { Tx } from "../db";
+import { anyOfJson, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { type Cause, paymentEffect } from "../domain/appointments";
 import { type Appointment, type Parties, recordTransitions } from "../effects/appointments";
@@ -26,12 +26,12 @@ interface Payment {
 export const processStripeSet: SetProcessor = async (deps, tx, rows) => {
   const payments = succeededPayments(rows);
   if (payments.length === 0) return new Map();
-  const ids = JSON.stringify(payments.map((p) => p.appointmentId));
+  const ids = payments.map((p) => p.appointmentId);
   const found = await tx.select({ appointment: appointments, patient: patients, clinic: clinics })
     .from(appointments)
     .innerJoin(patients, eq(patients.id, appointments.patientId))
     .innerJoin(clinics, eq(clinics.id, appointments.clinicId))
-    .where(sql`${appointments.id} in (select value::uuid from json_array_elements_text(${ids}::json))`)
+    .where(sql`${appointments.id} = ${anyOfJson(ids, "uuid")}`)
     .orderBy(asc(appointments.id))
     .for("update", { of: appointments });
   const byId = new Map(found.map((f) => [f.appointment.id, f]));
@@ -91,7 +91,7 @@ async function confirm(deps: Deps, tx: Tx, list: (Payment & Parties & { appointm
     set status = 'confirmed', deposit_paid = true, deposit_paid_at = coalesce(a.deposit_paid_at, ${now.toISOString()}
       ::timestamptz), hold_expires_at = null, updated_at = v.updated_at
     from json_to_recordset(${JSON.stringify(fields)}::json) as v(id uuid, updated_at timestamptz)
-    where a.id = v.id`);
+    where a.id = v.id and a.id = ${anyOfJson(fields.map((f) => f.id), "uuid")}`);
   await recordTransitions(tx, list.flatMap(({ row, appointment }, i) => facts[i]!.moves ? [{
     appointmentId: appointment.id, from: appointment.status, to: "confirmed" as const,
     cause: { type: "webhook_event", id: String(row.id) } satisfies Cause,

@@ -1,6 +1,6 @@
 import { asc, sql } from "drizzle-orm";
 import { smsMessages } from "../../db/schema";
-import type { Tx } from "../db";
+import { anyOfJson, type Tx } from "../db";
 import type { Deps } from "../deps";
 import {
   advances, DELIVERED_STATUSES, FAILURE_STATUSES, historyOnly, isSmsStatus, parseStatusCallback, type SmsStatus,
@@ -29,7 +29,7 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext('sms-sid:' || sid))
     from (select value as sid from json_array_elements_text(${JSON.stringify(sids)}::json) order by 1) s`);
   const messages = await tx.select().from(smsMessages)
-    .where(sql`${smsMessages.twilioSid} in (select json_array_elements_text(${JSON.stringify(sids)}::json))`)
+    .where(sql`${smsMessages.twilioSid} = ${anyOfJson(sids, "text")}`)
     .orderBy(asc(smsMessages.id)).for("update");
   const sets = setsToApply(messages, bySid);
   const known = new Set(messages.map((sms) => sms.twilioSid));
@@ -84,7 +84,8 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
   if (moved.length > 0) {
     await tx.execute(sql`update sms_messages s set status = v.status, updated_at = ${deps.clock.now().toISOString()}
         ::timestamptz
-      from json_to_recordset(${JSON.stringify(moved)}::json) as v(id uuid, status text) where s.id = v.id`);
+      from json_to_recordset(${JSON.stringify(moved)}::json) as v(id uuid, status text)
+      where s.id = v.id and s.id = ${anyOfJson(moved.map((m) => m.id), "uuid")}`);
   }
   // applyToAppointment (src/effects/sms-status.ts) for each message's last move: the appointment follows its
   // latest reminder or confirmation only.
@@ -94,7 +95,8 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
         updated_at = v.at
       from json_to_recordset(${JSON.stringify(tracked)}::json)
         as v(appointment_id uuid, sms_id uuid, status text, delivered boolean, at timestamptz)
-      where a.id = v.appointment_id and not exists (select 1 from sms_messages newer
+      where a.id = v.appointment_id and a.id = ${anyOfJson(tracked.map((t) => t.appointment_id), "uuid")}
+        and not exists (select 1 from sms_messages newer
         where newer.appointment_id = v.appointment_id and newer.kind in ('reminder', 'confirmation')
           and newer.twilio_sid is not null and newer.id <> v.sms_id
           and newer.created_at > (select created_at from sms_messages own where own.id = v.sms_id))`);

@@ -131,3 +131,56 @@ test("a malformed batch payload is dropped, not retried forever", async () => {
   await h.drain();
   expect(await queuedJobs()).toHaveLength(0);
 });
+
+test("a batch job also takes other new events no one holds; their own jobs then find them processed", async () => {
+  const first = await paidEvents(2);
+  const second = await paidEvents(2);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob(first.ids);
+  await addBatchJob(second.ids);
+  // Only the first job runs: it processes its own two and the second job's two in its one transaction.
+  const [job] = await h.deps.sql`select id from graphile_worker.jobs order by id limit 1`;
+  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() + interval '1 hour' where id <> ${job!.id}`;
+  await h.drain();
+  const all = [...first.ids, ...second.ids];
+  expect((await events(all)).map((e) => [e.status, e.attempts])).toEqual(all.map(() => ["processed", 1]));
+  expect(new Set((await writes(all)).filter((w) => w.status === "processed").map((w) => w.txid)).size).toBe(1);
+  // The second job, run now, changes nothing.
+  await makeDue();
+  await h.drain();
+  expect((await events(all)).map((e) => e.attempts)).toEqual([1, 1, 1, 1]);
+  expect(await ledger([...first.appointments, ...second.appointments])).toBe(4);
+  expect(await queuedJobs()).toHaveLength(0);
+});
+
+test("a taken event that fails stays pending for its own job, which retries it; an event held elsewhere is skipped",
+  async () => {
+    const own = await paidEvents(2);
+    const other = await paidEvents(2);
+    await h.deps.sql`delete from graphile_worker._private_jobs`;
+    // other[0] will fail while its appointment's row is refused an update; other[1] is held by another transaction.
+    await h.deps.sql.unsafe(`
+      create function test_refuse_appointment() returns trigger language plpgsql as $$
+      begin if new.id = '${other.appointments[0]}' then raise exception 'refused by test'; end if; return new; end $$;
+      create trigger test_refuse_appointment before update on appointments
+        for each row execute function test_refuse_appointment();
+    `);
+    const holder = await h.deps.sql.reserve();
+    await holder`begin`;
+    await holder`select id from webhook_events where id = ${other.ids[1]!} for update`;
+    try {
+      await addBatchJob(own.ids);
+      await h.drain();
+    } finally {
+      await holder`rollback`;
+      holder.release();
+      await h.deps.sql.unsafe("drop trigger test_refuse_appointment on appointments");
+    }
+    expect((await events([...own.ids, ...other.ids])).map((e) => [e.status, e.attempts])).toEqual(
+      [["processed", 1], ["processed", 1], ["pending", 1], ["pending", 0]]);
+    // Their own job (as ingest queued it) processes both, once.
+    await addBatchJob(other.ids);
+    await h.drain();
+    expect((await events(other.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 2], ["processed", 1]]);
+    expect(await ledger([...own.appointments, ...other.appointments])).toBe(4);
+  });
