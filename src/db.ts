@@ -99,8 +99,10 @@ function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(cli
  * rows reached by id: the planner expects a handful and goes through the index, where a join with
  * json_to_recordset (which it expects to return 100 rows) makes it read a table of a few thousand rows whole.
  */
-export const anyOfJson = (values: readonly (string | number)[], type: "bigint" | "uuid" | "text"): SQL =>
-  fragment`any(array(select value::${fragment.raw(type)} from json_array_elements_text(${JSON.stringify(values)}::json)))`;
+export const anyOfJson = (values: readonly (string | number)[], type: "bigint" | "uuid" | "text"): SQL => {
+  const elements = fragment`json_array_elements_text(${JSON.stringify(values)}::json)`;
+  return fragment`any(array(select value::${fragment.raw(type)} from ${elements}))`;
+};
 
 /** A pooled connection that died under us; a refused or timed-out connect means the database is down. */
 const STALE_CONNECTION = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
