@@ -80,7 +80,8 @@ export async function processWebhookBatch(
       const events = await tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))
         .orderBy(asc(webhookEvents.id)).for("update");
       const own = events.filter((event) => event.status === "pending");
-      const pending = [...own, ...await topUp(tx, own)];
+      // In event order: a set folds one message's callbacks, and one by one applies them, in the order they came.
+      const pending = [...own, ...await topUp(tx, own)].sort((a, b) => a.id - b.id);
       const handled = await processSets(tx, pending);
       for (const event of pending) {
         if (handled.has(event.id)) continue;
