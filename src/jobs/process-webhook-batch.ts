@@ -33,13 +33,16 @@ import {
  *
  * A set costs about the same few statements for 3 events as for 200, and a group commit at a few hundred
  * webhooks a second queues jobs of 3 or 4: when a backlog builds, the worker would spend most of its time on
- * statements for tiny sets and never catch up. So a job also takes up to TOP_UP_TO other new events of the same
- * providers that no one holds (`skip locked`; first attempts only, so a failing event keeps its retry backoff).
- * Their own jobs still run later and find them processed; an event that fails here stays pending for its own
- * job, which retries it as before.
+ * statements for tiny sets and never catch up. So a job that waited for a worker (more than BACKLOG_AFTER_MS: there
+ * is a backlog; without one, looking costs a query and makes the next jobs wait on the rows it took) also takes up
+ * to TOP_UP_TO other new events of the same providers that no one holds (`skip locked`; first attempts only, so a
+ * failing event keeps its retry backoff). Their own jobs still run later and find them processed; an event that
+ * fails here stays pending for its own job, which retries it as before.
  */
 /** Most events one batch job processes: its own and others it takes (see above). */
 export const TOP_UP_TO = 200;
+/** A job that started this long after it was due has waited behind others. */
+export const BACKLOG_AFTER_MS = 200;
 
 export async function processWebhookBatch(
   deps: Deps,
@@ -81,7 +84,8 @@ export async function processWebhookBatch(
         .orderBy(asc(webhookEvents.id)).for("update");
       const own = events.filter((event) => event.status === "pending");
       // In event order: a set folds one message's callbacks, and one by one applies them, in the order they came.
-      const pending = [...own, ...await topUp(tx, own)].sort((a, b) => a.id - b.id);
+      const waited = Date.now() - new Date(helpers.job.run_at).getTime() > BACKLOG_AFTER_MS;
+      const pending = [...own, ...waited ? await topUp(tx, own) : []].sort((a, b) => a.id - b.id);
       const handled = await processSets(tx, pending);
       for (const event of pending) {
         if (handled.has(event.id)) continue;

@@ -138,9 +138,11 @@ test("a batch job also takes other new events no one holds; their own jobs then 
   await h.deps.sql`delete from graphile_worker._private_jobs`;
   await addBatchJob(first.ids);
   await addBatchJob(second.ids);
-  // Only the first job runs: it processes its own two and the second job's two in its one transaction.
+  // Only the first job runs, due for a second (it waited behind others): it processes its own two and the second
+  // job's two in its one transaction.
   const [job] = await h.deps.sql`select id from graphile_worker.jobs order by id limit 1`;
   await h.deps.sql`update graphile_worker._private_jobs set run_at = now() + interval '1 hour' where id <> ${job!.id}`;
+  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() - interval '1 second' where id = ${job!.id}`;
   await h.drain();
   const all = [...first.ids, ...second.ids];
   expect((await events(all)).map((e) => [e.status, e.attempts])).toEqual(all.map(() => ["processed", 1]));
@@ -170,6 +172,7 @@ test("a taken event that fails stays pending for its own job, which retries it; 
     await holder`select id from webhook_events where id = ${other.ids[1]!} for update`;
     try {
       await addBatchJob(own.ids);
+      await h.deps.sql`update graphile_worker._private_jobs set run_at = now() - interval '1 second'`;
       await h.drain();
     } finally {
       await holder`rollback`;
@@ -184,3 +187,16 @@ test("a taken event that fails stays pending for its own job, which retries it; 
     expect((await events(other.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 2], ["processed", 1]]);
     expect(await ledger([...own.appointments, ...other.appointments])).toBe(4);
   });
+
+test("a job that did not wait for a worker takes only its own events", async () => {
+  const first = await paidEvents(2);
+  const second = await paidEvents(2);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob(first.ids);
+  await h.drain();
+  expect((await events([...first.ids, ...second.ids])).map((e) => e.status))
+    .toEqual(["processed", "processed", "pending", "pending"]);
+  await addBatchJob(second.ids);
+  await h.drain();
+  expect((await events(second.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
+});
