@@ -65,16 +65,21 @@ export function connect(url: string, max = 10): { sql: Sql; db: Db } {
     onnotice: () => {},
     // Statements are prepared (preparedByDefault) but planned at every execution: a generic plan cached while a
     // table was small (a new install, a fresh test database) would keep scanning it whole once it has grown.
+    // (Behind PgBouncer, list plan_cache_mode in its ignore_startup_parameters.)
     connection: { application_name: "switchboard", plan_cache_mode: "force_custom_plan" },
+    // Prepared statements live as long as their connection: renewing connections every 30 minutes bounds them.
+    max_lifetime: 30 * 60,
   });
   return { sql, db: drizzle(preparedByDefault(sql), { schema }) };
 }
 
 /**
  * drizzle hands its queries to postgres.js unprepared, and postgres.js then describes every query with parameters
- * before it binds it: two round trips and a fresh parse and plan each time. Through this view of the client every
- * statement is prepared once per connection (postgres.js keeps them by text and re-prepares one whose plan went
- * stale), so a query drizzle has run before is one round trip. Transactions and savepoints get the same view.
+ * before it binds it: two round trips and a fresh parse each time. Through this view of the client every
+ * statement is prepared once per connection (postgres.js keeps them by text), so a query drizzle has run before
+ * is one round trip. Transactions and savepoints get the same view. A statement whose result type a migration
+ * changed fails once ("cached plan must not change result type"): postgres.js prepares it again by itself outside
+ * a transaction; inside one the transaction fails, and a job retries it, an API call answers 500 once.
  */
 function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
   const wrapScope = (open: (...args: any[]) => any) => (...args: any[]) => {

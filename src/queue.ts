@@ -11,6 +11,9 @@ export interface JobOptions {
   priority?: number;
 }
 
+/** Attempts of a job enqueued without maxAttempts. */
+export const DEFAULT_MAX_ATTEMPTS = 25;
+
 /** Adds a graphile-worker job through the caller's transaction, so it commits with the caller's rows. */
 export async function enqueue(tx: Executor, task: string, payload: object, opts: JobOptions = {}): Promise<void> {
   await tx.execute(sql`select graphile_worker.add_job(
@@ -18,7 +21,7 @@ export async function enqueue(tx: Executor, task: string, payload: object, opts:
     ${JSON.stringify(payload)}::json,
     queue_name := ${opts.queueName ?? null}::text,
     run_at := ${opts.runAt?.toISOString() ?? null}::timestamptz,
-    max_attempts := ${opts.maxAttempts ?? 25}::int,
+    max_attempts := ${opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS}::int,
     job_key := ${opts.jobKey ?? null}::text,
     priority := ${opts.priority ?? null}::int
   )`);

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { smsMessages } from "../../db/schema";
 import type { Executor } from "../db";
-import { enqueue } from "../queue";
+import { DEFAULT_MAX_ATTEMPTS, enqueue } from "../queue";
 
 export interface SmsInput {
   dedupeKey: string;
@@ -13,6 +13,11 @@ export interface SmsInput {
   channel?: "SMS" | "WHATSAPP";
   body: string;
 }
+
+/** The send job of an SMS: its task, and its key (one pending send per SMS). */
+const SEND_TASK = "send-sms";
+const sendKey = (smsId: string) => `sms:${smsId}`;
+const SEND_KEY_PREFIX = sendKey("");
 
 /**
  * Records an outbound SMS and queues its send. An opted-out patient gets a row marked
@@ -34,7 +39,7 @@ export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | un
   const id = rows[0]?.id;
   if (id && !sms.patient.optedOut) {
     // No named queue per number: pacing lives in sms_senders, and one slow send must not hold the clinic's others.
-    await enqueue(tx, "send-sms", { smsId: id }, { jobKey: `sms:${id}` });
+    await enqueue(tx, SEND_TASK, { smsId: id }, { jobKey: sendKey(id) });
   }
   return id;
 }
@@ -59,7 +64,7 @@ export async function queueSmsSet(tx: Executor, list: SmsInput[]): Promise<void>
       returning id, status)
     select graphile_worker.add_jobs(array(
       select json_populate_record(null::graphile_worker.job_spec, json_build_object(
-        'identifier', 'send-sms', 'payload', json_build_object('smsId', id), 'job_key', 'sms:' || id,
-        'max_attempts', 25))
+        'identifier', ${SEND_TASK}::text, 'payload', json_build_object('smsId', id),
+        'job_key', ${SEND_KEY_PREFIX}::text || id, 'max_attempts', ${DEFAULT_MAX_ATTEMPTS}::int))
       from inserted where status = 'pending'))`);
 }

@@ -6,6 +6,7 @@ import type { Deps } from "../deps";
 import { deliverClinicEventTask, deliverMessageTask, sendDeliveryTask, sweepDeliveriesTask } from "./deliver";
 import { EVALUATE_ALERTS, evaluateAlertsTask } from "./evaluate-alerts";
 import { expireHoldTask, sweepHoldsTask } from "./expire-hold";
+import type { Processors, SetProcessors } from "./event-processor";
 import { processWebhookTask } from "./process-webhook";
 import { retentionTask } from "./retention";
 import { RECONCILE_TASKS, reconcileCron, reconcileTask } from "./reconcile";
@@ -24,13 +25,17 @@ export function taskList(deps: Deps): TaskList {
   return { ...processingTasks(deps), ...outboundTasks(deps) };
 }
 
+/** Each provider's processor, and the set form of those that have one (process-webhook-batch.ts). */
+export const PROCESSORS: Processors = {
+  stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
+  "twilio-debugger": processTwilioDebugger,
+};
+export const SET_PROCESSORS: SetProcessors = { stripe: processStripeSet, "twilio-status": processTwilioStatusSet };
+
 /** Tasks that only touch our database, Twilio and SMTP: webhooks, SMS, emails, holds, reminders. */
 function processingTasks(deps: Deps): TaskList {
   return {
-    "process-webhook": processWebhookTask(deps, {
-      stripe: processStripeEvent, "twilio-sms": processTwilioSms, "twilio-status": processTwilioStatus,
-      "twilio-debugger": processTwilioDebugger,
-    }, { stripe: processStripeSet, "twilio-status": processTwilioStatusSet }),
+    "process-webhook": processWebhookTask(deps, PROCESSORS, SET_PROCESSORS),
     "expire-hold": expireHoldTask(deps),
     "sweep-holds": sweepHoldsTask(deps),
     "send-email": sendEmailTask(deps),
@@ -195,11 +200,11 @@ async function startRunner(deps: Deps, spec: RunnerSpec): Promise<RunningPool> {
       events: spec.events,
       concurrency: spec.concurrency,
       noHandleSignals: true,
-      pollInterval: 1000,
+      pollInterval: spec.name === "processing" ? 1000 : OUTBOUND_POLL_MS,
       taskList: spec.tasks,
       parsedCronItems: parseCronItems(spec.cron ? cronItems(deps.config) : []),
       logger: graphileLogger(deps),
-      // Deliveries are few and slow: fetching them one at a time keeps them unlocked for other processes.
+      // Deliveries are few and slow: fetching them one at a time leaves the others to other processes.
       preset: { worker: workerBatching(deps, spec.name === "processing") },
     });
   } catch (error) {
@@ -241,19 +246,25 @@ function workerBatching(deps: Deps, processing: boolean): GraphileConfig.WorkerO
 /**
  * Every job inserted (a webhook batch, an SMS, an email) notifies every runner, and a runner without a local
  * queue wakes one idle worker per job to look for its own tasks: the outbound runner, with 40 idle workers and
- * only deliveries to find, spent a fruitless fetch per job (most of Postgres's CPU in a webhook storm). A local
- * queue of one job fetches deliveries one at a time as before, and after a fetch that found none it waits about
- * OUTBOUND_REFETCH_MS (0.5-1.5x) whatever it is told, so a new delivery starts within about that.
+ * only deliveries to find, spent a fruitless fetch per job (most of Postgres's CPU in a webhook storm). Its local
+ * queue of one job fetches deliveries one at a time as before (it may hold one while all its workers are busy);
+ * after a fetch that found none it waits about OUTBOUND_REFETCH_MS (0.5-1.5x) unless a random share of up to
+ * OUTBOUND_ABORT_AFTER notifications comes first. A notification during that wait is not remembered, so the
+ * runner also polls every OUTBOUND_POLL_MS: a new delivery starts within about that.
  */
 const OUTBOUND_REFETCH_MS = 100;
+const OUTBOUND_ABORT_AFTER = 25;
+const OUTBOUND_POLL_MS = 200;
 const OUTBOUND_QUEUE = {
-  size: 1, refetchDelay: { durationMs: OUTBOUND_REFETCH_MS, maxAbortThreshold: Number.POSITIVE_INFINITY },
+  size: 1, refetchDelay: { durationMs: OUTBOUND_REFETCH_MS, maxAbortThreshold: OUTBOUND_ABORT_AFTER },
 };
 
 /** graphile-worker's own lines, through our JSON logger (its debug chatter dropped). */
 function graphileLogger(deps: Deps): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const fields = { component: "graphile-worker", ...scope, ...meta };
+    // The outbound runner's local queue of one job is smaller than its concurrency on purpose (OUTBOUND_QUEUE).
+    if (message.startsWith("Your job batch size")) return;
     if (level === "error") deps.log.error(message, fields);
     else if (level === "warning") deps.log.warn(message, fields);
     else if (level === "info") deps.log.debug(message, fields);

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { JobHelpers } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
 import { isConnectionError, type Tx } from "../db";
@@ -17,6 +17,13 @@ import {
   type WebhookEvent,
 } from "./event-processor";
 
+/** Most events one batch job processes: its own and others it takes (processWebhookBatch). */
+export const TOP_UP_TO = 200;
+/** A job that started this long after it was due has waited behind others: there is a backlog. */
+export const BACKLOG_AFTER_MS = 200;
+/** Events this recent are not taken: their response_ms is still being written (src/ingest/response-time.ts). */
+const TAKE_OLDER_THAN_MS = 1000;
+
 /**
  * A batch job (payload `[{eventId}, ...]`, one per group-commit chunk): every event of it in ONE transaction,
  * a savepoint each, so one commit covers many events. That commit, and the job fetch/complete graphile-worker
@@ -29,21 +36,20 @@ import {
  *
  * First, a provider's SetProcessor takes the events it can apply as a set (a handful of statements for the whole
  * batch), in a savepoint of its own: if it throws, that savepoint is rolled back and its events run one by one
- * like the rest, so a set never fails an event the one-by-one path would have processed.
+ * like the rest, so a set never fails an event the one-by-one path would have processed. Events go in id order,
+ * in segments cut at each event of a provider without a set (an SMS CANCEL, then a payment for the same
+ * appointment, stay in that order); within a segment the sets run first, then what they left, one by one.
  *
  * A set costs about the same few statements for 3 events as for 200, and a group commit at a few hundred
  * webhooks a second queues jobs of 3 or 4: when a backlog builds, the worker would spend most of its time on
  * statements for tiny sets and never catch up. So a job that waited for a worker (more than BACKLOG_AFTER_MS: there
- * is a backlog; without one, looking costs a query and makes the next jobs wait on the rows it took) also takes up
- * to TOP_UP_TO other new events of the same providers that no one holds (`skip locked`; first attempts only, so a
- * failing event keeps its retry backoff). Their own jobs still run later and find them processed; an event that
- * fails here stays pending for its own job, which retries it as before.
+ * is a backlog; without one, looking costs a query and makes the next jobs wait on the rows it took), on its first
+ * attempt, also takes up to TOP_UP_TO other new events of the same providers that no one holds (`skip locked`;
+ * first attempts only, so a failing event keeps its retry backoff). Only the sets apply what it took: an event
+ * they leave is left for its own job, as is one that fails with them, and their own jobs find the rest processed.
+ * Order between events of different jobs was never kept (jobs run side by side); the processors allow for it, as
+ * Stripe and Twilio promise no order either.
  */
-/** Most events one batch job processes: its own and others it takes (see above). */
-export const TOP_UP_TO = 200;
-/** A job that started this long after it was due has waited behind others. */
-export const BACKLOG_AFTER_MS = 200;
-
 export async function processWebhookBatch(
   deps: Deps,
   { processors, together }: { processors: Processors; together: SetProcessors },
@@ -83,25 +89,40 @@ export async function processWebhookBatch(
       const events = await tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))
         .orderBy(asc(webhookEvents.id)).for("update");
       const own = events.filter((event) => event.status === "pending");
-      // In event order: a set folds one message's callbacks, and one by one applies them, in the order they came.
-      const waited = Date.now() - new Date(helpers.job.run_at).getTime() > BACKLOG_AFTER_MS;
-      const pending = [...own, ...waited ? await topUp(tx, own) : []].sort((a, b) => a.id - b.id);
-      const handled = await processSets(tx, pending);
-      for (const event of pending) {
-        if (handled.has(event.id)) continue;
-        try {
-          done.push(
-            { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
-          );
-        } catch (error) {
-          // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
-          if (isConnectionError(error)) throw error;
-          const ours = ids.includes(event.id);
-          const failure = await recordFailure(deps, tx, event.id, error, ours && lastAttempt);
-          if (ours) failures.set(event.id, failure);
+      const ownIds = new Set(own.map((event) => event.id));
+      const taken = mayTake() ? await topUp(tx, own) : [];
+      for (const segment of segments([...own, ...taken].sort((a, b) => a.id - b.id))) {
+        const handled = await processSets(tx, segment);
+        for (const event of segment) {
+          if (handled.has(event.id) || !ownIds.has(event.id)) continue;
+          try {
+            done.push(
+              { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
+            );
+          } catch (error) {
+            // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
+            if (isConnectionError(error)) throw error;
+            failures.set(event.id, await recordFailure(deps, tx, event.id, error, lastAttempt));
+          }
         }
       }
     });
+  }
+
+  /** A first attempt that waited for a worker (a retry would take the same events again, past their backoff). */
+  function mayTake(): boolean {
+    const waitedMs = deps.clock.now().getTime() - new Date(helpers.job.run_at).getTime();
+    return helpers.job.attempts <= 1 && waitedMs > BACKLOG_AFTER_MS;
+  }
+
+  /** Events in id order, cut before and after each event of a provider without a set. */
+  function segments(pending: WebhookEvent[]): WebhookEvent[][] {
+    const cut: WebhookEvent[][] = [[]];
+    for (const event of pending) {
+      if (together[event.provider as Provider]) cut[cut.length - 1]!.push(event);
+      else cut.push([event], []);
+    }
+    return cut.filter((segment) => segment.length > 0);
   }
 
   /**
@@ -120,6 +141,7 @@ export async function processWebhookBatch(
       const found = await tx.select().from(webhookEvents)
         .where(and(
           eq(webhookEvents.provider, provider), eq(webhookEvents.status, "pending"), eq(webhookEvents.attempts, 0),
+          sql`${webhookEvents.receivedAt} < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval`,
         ))
         .orderBy(desc(webhookEvents.id)).limit(room + own.length).for("update", { skipLocked: true });
       for (const event of found) {

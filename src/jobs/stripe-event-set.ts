@@ -7,7 +7,9 @@ import { type Cause, paymentEffect } from "../domain/appointments";
 import { type Appointment, type Parties, recordTransitions } from "../effects/appointments";
 import { queueSmsSet } from "../effects/sms";
 import type { Outcome, SetProcessor, WebhookEvent } from "./event-processor";
-import { confirmationSms, metadataAppointmentId, UUID } from "./stripe-event";
+import { metadataAppointmentId, UUID } from "../domain/stripe";
+import { STRIPE_EVENT_TYPES } from "../domain/webhooks";
+import { confirmationSms } from "./stripe-event";
 
 interface Payment {
   row: WebhookEvent;
@@ -44,15 +46,23 @@ export const processStripeSet: SetProcessor = async (deps, tx, rows) => {
   return new Map(confirming.map((c) => [c.row.id, { status: "processed" } satisfies Outcome]));
 };
 
-/** The batch's payment_intent.succeeded events that name an appointment no other event of the batch names. */
+/**
+ * The batch's payment_intent.succeeded events that name an appointment no other event of the batch names, and that
+ * come before any handled event naming none (a refund found through its payment intent may be about the same
+ * appointment).
+ */
 function succeededPayments(rows: WebhookEvent[]): Payment[] {
   const named = new Map<string, number>();
   const payments: Payment[] = [];
+  let firstUnnamed = Number.POSITIVE_INFINITY;
   for (const row of rows) {
     const event = JSON.parse(row.rawBody) as Stripe.Event;
     const object = typeof event.data?.object === "object" && event.data.object ? event.data.object : undefined;
     const given = object && "metadata" in object ? metadataAppointmentId(object) : undefined;
-    if (typeof given !== "string") continue;
+    if (typeof given !== "string" || !given) {
+      if ((STRIPE_EVENT_TYPES as readonly string[]).includes(event.type)) firstUnnamed = Math.min(firstUnnamed, row.id);
+      continue;
+    }
     // Postgres reads a uuid in either case: one appointment, however its id is spelt.
     const appointmentId = given.toLowerCase();
     named.set(appointmentId, (named.get(appointmentId) ?? 0) + 1);
@@ -60,7 +70,7 @@ function succeededPayments(rows: WebhookEvent[]): Payment[] {
       payments.push({ row, appointmentId, intent: event.data.object });
     }
   }
-  return payments.filter((p) => named.get(p.appointmentId) === 1);
+  return payments.filter((p) => named.get(p.appointmentId) === 1 && p.row.id < firstUnnamed);
 }
 
 /** paymentSucceeded's confirm branch (stripe-event.ts) for every payment at once. */

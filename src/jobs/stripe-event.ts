@@ -7,6 +7,7 @@ import { type Cause, canTransition, paymentEffect } from "../domain/appointments
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
+import { metadataAppointmentId, UUID } from "../domain/stripe";
 import { STRIPE_EVENT_TYPES, type StripeEventType } from "../domain/webhooks";
 import {
   type Appointment, changeStatus, loadParties, lockAppointment, type Parties,
@@ -29,7 +30,6 @@ interface Ctx<E extends Handled> {
   cause: Cause;
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const isHandled = (event: Stripe.Event): event is Handled =>
   (STRIPE_EVENT_TYPES as readonly string[]).includes(event.type);
@@ -53,11 +53,6 @@ export const processStripeEvent: Processor = async (deps, tx, row) => {
       return chargeRefunded({ ...ctx, event, object: event.data.object });
   }
 };
-
-/** metadata.booking_id (alias appointment_id), if the object names one. */
-export function metadataAppointmentId(object: { metadata?: Stripe.Metadata | null }): string | undefined {
-  return (object.metadata?.booking_id ?? object.metadata?.appointment_id) || undefined;
-}
 
 /** metadata.booking_id (alias appointment_id); a charge without metadata is matched through its payment intent. */
 async function findAppointmentId(tx: Tx, object: Handled["data"]["object"]): Promise<string | undefined> {

@@ -20,7 +20,8 @@ interface Callback { row: WebhookEvent; cb: StatusCallback & { status: SmsStatus
  * Callbacks for a sid we do not know are kept in the history and ignored, as one by one.
  * Left to processTwilioStatus, one by one: a callback that is not a first attempt (a replay may find its history
  * row), reports a failure or an error code (email fallback, alerts), `read`, or an unknown status; one for a
- * conversation reply; and every callback of a message or appointment any of those touch.
+ * conversation reply; every callback of a sid any of those touch; and the callbacks of two messages about one
+ * appointment.
  */
 export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
   const bySid = groupBySid(rows);
@@ -37,7 +38,8 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
   if (sets.length === 0 && unknown.length === 0) return new Map();
 
   const outcomes = new Map<number, Outcome>();
-  const history: object[] = [];
+  const history: HistoryRow[] = [];
+  const moves: SmsStatus[] = [];
   // Not an error, as one by one: a message sent by someone else on the account, or whose sid send-sms has not
   // stored yet (it queues these callbacks again when it does, finding them by their history rows).
   for (const { row, cb } of unknown) {
@@ -64,7 +66,7 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
       }
       current = cb.status;
       last = callback;
-      deps.metrics.smsStatus.inc({ status: cb.status });
+      moves.push(cb.status);
       outcomes.set(row.id, { status: "processed" });
     }
     if (!last) continue;
@@ -90,6 +92,9 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
   // applyToAppointment (src/effects/sms-status.ts) for each message's last move: the appointment follows its
   // latest reminder or confirmation only.
   if (tracked.length > 0) {
+    // Locked in id order first, as the Stripe set does: two jobs updating the same appointments never deadlock.
+    const ids = [...new Set(tracked.map((t) => t.appointment_id))];
+    await tx.execute(sql`select id from appointments where id = ${anyOfJson(ids, "uuid")} order by id for update`);
     await tx.execute(sql`update appointments a
       set sms_status = v.status, sms_delivered = v.delivered, sms_delivered_at = case when v.delivered then v.at end,
         updated_at = v.at
@@ -101,8 +106,18 @@ export const processTwilioStatusSet: SetProcessor = async (deps, tx, rows) => {
           and newer.twilio_sid is not null and newer.id <> v.sms_id
           and newer.created_at > (select created_at from sms_messages own where own.id = v.sms_id))`);
   }
+  for (const status of moves) deps.metrics.smsStatus.inc({ status });
   return outcomes;
 };
+
+interface HistoryRow {
+  twilio_sid: string;
+  sms_message_id: string | null;
+  webhook_event_id: number;
+  status: string;
+  raw_dlr_done_date: string | null;
+  payload: Record<string, string>;
+}
 
 /** First-attempt callbacks by sid, in event order; a sid with any callback the set form does not take is left. */
 function groupBySid(rows: WebhookEvent[]): Map<string, Callback[]> {

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Job } from "graphile-worker";
 import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/ingest/ingest";
+import { PROCESSORS, SET_PROCESSORS } from "../../src/jobs";
+import { processWebhookBatch } from "../../src/jobs/process-webhook-batch";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
 import { paymentIntent, stripeEvent } from "../support/stripe";
 
@@ -58,6 +61,9 @@ const writes = (ids: number[]) =>
     event_id`;
 const queuedJobs = () => h.deps.sql`select j.payload, j.attempts from graphile_worker._private_jobs j
   join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'process-webhook' order by j.id`;
+/** Events no longer new enough to be skipped by a batch job that takes others' (their response time is written). */
+const aged = (ids: number[]) =>
+  h.deps.sql`update webhook_events set received_at = now() - interval '5 seconds' where id = any(${ids})`;
 const makeDue = () => h.deps.sql`update graphile_worker._private_jobs set run_at = now()`;
 
 test("group commit queues the new events as batch jobs of INGEST_JOB_BATCH events", async () => {
@@ -136,6 +142,7 @@ test("a batch job also takes other new events no one holds; their own jobs then 
   const first = await paidEvents(2);
   const second = await paidEvents(2);
   await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await aged(second.ids);
   await addBatchJob(first.ids);
   await addBatchJob(second.ids);
   // Only the first job runs, due for a second (it waited behind others): it processes its own two and the second
@@ -155,11 +162,12 @@ test("a batch job also takes other new events no one holds; their own jobs then 
   expect(await queuedJobs()).toHaveLength(0);
 });
 
-test("a taken event that fails stays pending for its own job, which retries it; an event held elsewhere is skipped",
+test("a taken event the set cannot apply is left to its own job; an event held elsewhere is skipped",
   async () => {
     const own = await paidEvents(2);
     const other = await paidEvents(2);
     await h.deps.sql`delete from graphile_worker._private_jobs`;
+    await aged(other.ids);
     // other[0] will fail while its appointment's row is refused an update; other[1] is held by another transaction.
     await h.deps.sql.unsafe(`
       create function test_refuse_appointment() returns trigger language plpgsql as $$
@@ -179,24 +187,33 @@ test("a taken event that fails stays pending for its own job, which retries it; 
       holder.release();
       await h.deps.sql.unsafe("drop trigger test_refuse_appointment on appointments");
     }
+    // The set (own two and other[0]) failed on other[0]: the job's own ran one by one, other[0] was left alone.
     expect((await events([...own.ids, ...other.ids])).map((e) => [e.status, e.attempts])).toEqual(
-      [["processed", 1], ["processed", 1], ["pending", 1], ["pending", 0]]);
+      [["processed", 1], ["processed", 1], ["pending", 0], ["pending", 0]]);
+    expect(h.logs.some((l) => l.includes("set processing failed; its events run one by one"))).toBe(true);
     // Their own job (as ingest queued it) processes both, once.
     await addBatchJob(other.ids);
     await h.drain();
-    expect((await events(other.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 2], ["processed", 1]]);
+    expect((await events(other.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
     expect(await ledger([...own.appointments, ...other.appointments])).toBe(4);
   });
 
-test("a job that did not wait for a worker takes only its own events", async () => {
+test("a job that did not wait for a worker, or runs again, takes only its own events", async () => {
   const first = await paidEvents(2);
   const second = await paidEvents(2);
   await h.deps.sql`delete from graphile_worker._private_jobs`;
-  await addBatchJob(first.ids);
-  await h.drain();
+  await aged(second.ids);
+  const run = (eventId: number, runAt: Date, attempts: number) => processWebhookBatch(
+    h.deps, { processors: PROCESSORS, together: SET_PROCESSORS }, [{ eventId }],
+    { job: { run_at: runAt, attempts, max_attempts: 25 } as Job },
+  );
+  await run(first.ids[0]!, new Date(), 1); // due just now: no backlog
+  await run(first.ids[1]!, new Date(Date.now() - 5000), 2); // waited, but a retry
   expect((await events([...first.ids, ...second.ids])).map((e) => e.status))
     .toEqual(["processed", "processed", "pending", "pending"]);
+  await addBatchJob(first.ids);
   await addBatchJob(second.ids);
   await h.drain();
-  expect((await events(second.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
+  expect((await events([...first.ids, ...second.ids])).map((e) => [e.status, e.attempts]))
+    .toEqual([["processed", 1], ["processed", 1], ["processed", 1], ["processed", 1]]);
 });

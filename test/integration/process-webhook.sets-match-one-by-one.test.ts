@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type IngestInput, writeIngestBatch } from "../../src/ingest/ingest";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
 import { paymentIntent, stripeEvent } from "../support/stripe";
-import { messageSid } from "../support/twilio";
+import { inboundParams, messageSid } from "../support/twilio";
 
 // A batch job applies the Stripe payments and Twilio status callbacks it can as a set (src/jobs/stripe-event-set.ts,
 // src/jobs/twilio-status-set.ts) and the rest one by one. Each scenario below runs twice on fresh rows: as one
@@ -236,4 +236,36 @@ test("a set that fails is rolled back and its events run one by one: only the ba
     await h.retryNow("process-webhook");
     await h.drain();
     expect((await outcomes([ids[1]!]))[0]).toMatchObject({ status: "processed", attempts: 2 });
+  });
+
+test("a set never runs ahead of an earlier event of a provider without one: CANCEL by SMS, then the payment",
+  async () => {
+    const scenario = async (run: Run) => {
+      const x = await seedAppointment(h, { startsAt: STARTS_AT, phone: `+1555020${run === "batch" ? 1 : 2}001` });
+      const y = await seedAppointment(h, { startsAt: STARTS_AT, phone: `+1555020${run === "batch" ? 1 : 2}002` });
+      const cancel = new URLSearchParams(inboundParams(x.patient.phone, x.clinic.phone, "CANCEL")).toString();
+      const pay = (appointmentId: string) => {
+        const event = stripeEvent("payment_intent.succeeded", paymentIntent(appointmentId));
+        return input("stripe", event.id, JSON.stringify(event));
+      };
+      const ids = await ingest([
+        { ...input("stripe", "unused", ""), provider: "twilio-sms", key: messageSid(), rawBody: cancel },
+        pay(x.appointment.id), pay(y.appointment.id),
+      ], run);
+      const rows: Record<string, any>[] = [];
+      for (const id of [x.appointment.id, y.appointment.id]) {
+        const [a] = await h.deps.sql`select status, deposit_paid from appointments where id = ${id}`;
+        const history = await h.deps.sql`select from_status, to_status, cause_type, note from appointment_history
+          where appointment_id = ${id} order by id`;
+        const sms = await h.deps.sql`select kind, status from sms_messages where appointment_id = ${id}
+          order by created_at, id`;
+        rows.push({ ...a, history, sms });
+      }
+      return { rows, events: (await outcomes(ids)).map((e) => e.status) };
+    };
+    const batch = await scenario("batch");
+    expect(batch).toEqual(await scenario("one by one"));
+    // The payment found the appointment already asked to be cancelled: kept, not confirmed.
+    expect(batch.rows[0]!.status).not.toBe("confirmed");
+    expect(batch.rows[1]!.status).toBe("confirmed");
   });
