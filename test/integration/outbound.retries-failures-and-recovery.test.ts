@@ -162,6 +162,11 @@ describe("clinic events and the 24-hour disable", () => {
     expect(Object.keys(event).sort()).toEqual(["clinic_id", "data", "timestamp", "type"]);
     expect(event).toMatchObject({ type: "sms.failed", clinic_id: clinic.id, data: { sid: "SM1" } });
 
+    // The receiver has answered, but the success is recorded after (and clears failing_since): wait for it, or it
+    // could undo the day of failures set below.
+    await waitFor(async () => (await rows`select count(*)::int as n from deliveries
+      where endpoint_id = ${endpoint.id} and status = 'succeeded'`)[0].n === 1, "first event recorded");
+
     // The endpoint has been failing for a day: the next failed attempt disables it.
     receiver.on("/clinic", [{ status: 500 }]);
     await rows`update webhook_endpoints set failing_since = now() - interval '25 hours' where id = ${endpoint.id}`;
