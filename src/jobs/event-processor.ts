@@ -33,16 +33,11 @@ export async function runProcessor(deps: Deps, processors: Processors, tx: Tx, e
   const processor = processors[event.provider as Provider];
   if (!processor) throw new Error(`no processor for provider ${event.provider}`);
   const outcome = await processor(deps, tx, event);
-  await tx.update(webhookEvents).set({
-    status: outcome.status,
-    lastError: outcome.reason === undefined ? null : storableText(outcome.reason, 2000),
-    attempts: event.attempts + 1,
-    processedAt: deps.clock.now(),
-  }).where(eq(webhookEvents.id, event.id));
+  await recordOutcomes(deps, tx, [{ event, outcome }]);
   return outcome;
 }
 
-/** What runProcessor writes for one event, for many in one statement: each outcome, attempt and time. */
+/** Each event's outcome, attempt and time, in one statement (for one event: runProcessor; for a set, its events). */
 export async function recordOutcomes(deps: Deps, tx: Tx, done: { event: WebhookEvent; outcome: Outcome }[]) {
   if (done.length === 0) return;
   const rows = done.map(({ event, outcome }) => ({

@@ -4,17 +4,16 @@ import { appointments, clinics, patients } from "../../db/schema";
 import { anyOfJson, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { type Cause, paymentEffect } from "../domain/appointments";
+import { isHandled, metadataAppointmentId, paymentOf, UUID } from "../domain/stripe";
 import { type Appointment, type Parties, recordTransitions } from "../effects/appointments";
 import { queueSmsSet } from "../effects/sms";
 import type { Outcome, SetProcessor, WebhookEvent } from "./event-processor";
-import { metadataAppointmentId, UUID } from "../domain/stripe";
-import { STRIPE_EVENT_TYPES } from "../domain/webhooks";
 import { confirmationSms } from "./stripe-event";
 
 interface Payment {
   row: WebhookEvent;
   appointmentId: string;
-  intent: Stripe.PaymentIntent;
+  event: Stripe.PaymentIntentSucceededEvent;
 }
 
 /**
@@ -60,14 +59,14 @@ function succeededPayments(rows: WebhookEvent[]): Payment[] {
     const object = typeof event.data?.object === "object" && event.data.object ? event.data.object : undefined;
     const given = object && "metadata" in object ? metadataAppointmentId(object) : undefined;
     if (typeof given !== "string" || !given) {
-      if ((STRIPE_EVENT_TYPES as readonly string[]).includes(event.type)) firstUnnamed = Math.min(firstUnnamed, row.id);
+      if (isHandled(event)) firstUnnamed = Math.min(firstUnnamed, row.id);
       continue;
     }
     // Postgres reads a uuid in either case: one appointment, however its id is spelt.
     const appointmentId = given.toLowerCase();
     named.set(appointmentId, (named.get(appointmentId) ?? 0) + 1);
     if (event.type === "payment_intent.succeeded" && UUID.test(appointmentId)) {
-      payments.push({ row, appointmentId, intent: event.data.object });
+      payments.push({ row, appointmentId, event });
     }
   }
   return payments.filter((p) => named.get(p.appointmentId) === 1 && p.row.id < firstUnnamed);
@@ -76,13 +75,9 @@ function succeededPayments(rows: WebhookEvent[]): Payment[] {
 /** paymentSucceeded's confirm branch (stripe-event.ts) for every payment at once. */
 async function confirm(deps: Deps, tx: Tx, list: (Payment & Parties & { appointment: Appointment })[]) {
   const now = deps.clock.now();
-  const facts = list.map(({ row, intent, appointment }) => {
-    const amount = intent.amount_received ?? intent.amount ?? 0;
-    const currency = intent.currency ?? appointment.currency;
-    const paymentId = intent.id ?? JSON.parse(row.rawBody).id;
-    const moves = appointment.status !== "confirmed";
-    return { amount, currency, paymentId, moves };
-  });
+  const facts = list.map(({ event, appointment }) => ({
+    ...paymentOf(event, appointment.currency), moves: appointment.status !== "confirmed",
+  }));
   const ledger = list.map(({ row, appointment }, i) => ({
     appointment_id: appointment.id, webhook_event_id: row.id, stripe_object_id: facts[i]!.paymentId,
     amount: facts[i]!.amount, currency: facts[i]!.currency,

@@ -7,8 +7,7 @@ import { type Cause, canTransition, paymentEffect } from "../domain/appointments
 import { formatMoney } from "../domain/money";
 import { refundNotice, refundStatus, refundToBook } from "../domain/refunds";
 import { formatWhen } from "../domain/time";
-import { metadataAppointmentId, UUID } from "../domain/stripe";
-import { STRIPE_EVENT_TYPES, type StripeEventType } from "../domain/webhooks";
+import { type HandledStripeEvent, isHandled, metadataAppointmentId, paymentOf, UUID } from "../domain/stripe";
 import {
   type Appointment, changeStatus, loadParties, lockAppointment, type Parties,
 } from "../effects/appointments";
@@ -18,10 +17,7 @@ import { queueSms, type SmsInput } from "../effects/sms";
 import { enqueue } from "../queue";
 import type { Outcome, Processor } from "./event-processor";
 
-/** A Stripe event Switchboard acts on (SPEC 5), as the stripe SDK types it. */
-type Handled = Extract<Stripe.Event, { type: StripeEventType }>;
-
-interface Ctx<E extends Handled> {
+interface Ctx<E extends HandledStripeEvent> {
   deps: Deps;
   tx: Tx;
   event: E;
@@ -29,10 +25,6 @@ interface Ctx<E extends Handled> {
   appointment: Appointment;
   cause: Cause;
 }
-
-
-const isHandled = (event: Stripe.Event): event is Handled =>
-  (STRIPE_EVENT_TYPES as readonly string[]).includes(event.type);
 
 export const processStripeEvent: Processor = async (deps, tx, row) => {
   const event = JSON.parse(row.rawBody) as Stripe.Event;
@@ -55,7 +47,7 @@ export const processStripeEvent: Processor = async (deps, tx, row) => {
 };
 
 /** metadata.booking_id (alias appointment_id); a charge without metadata is matched through its payment intent. */
-async function findAppointmentId(tx: Tx, object: Handled["data"]["object"]): Promise<string | undefined> {
+async function findAppointmentId(tx: Tx, object: HandledStripeEvent["data"]["object"]): Promise<string | undefined> {
   const fromMetadata = metadataAppointmentId(object);
   if (fromMetadata) return fromMetadata;
   const intent = "payment_intent" in object ? object.payment_intent : undefined;
@@ -66,10 +58,8 @@ async function findAppointmentId(tx: Tx, object: Handled["data"]["object"]): Pro
 }
 
 async function paymentSucceeded(ctx: Ctx<Stripe.PaymentIntentSucceededEvent>): Promise<Outcome> {
-  const { deps, tx, event, object, appointment, cause } = ctx;
-  const amount = object.amount_received ?? object.amount ?? 0;
-  const currency = object.currency ?? appointment.currency;
-  const paymentId = object.id ?? event.id;
+  const { deps, tx, event, appointment, cause } = ctx;
+  const { paymentId, amount, currency } = paymentOf(event, appointment.currency);
   const booked = await tx.insert(transactions).values({
     appointmentId: appointment.id, webhookEventId: Number(cause.id), kind: "deposit",
     stripeObjectId: paymentId, amount, currency,
