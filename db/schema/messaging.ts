@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm";
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { appointments, clinics, patients } from "./clinic";
 
 /** Every email is written here first, then sent by the `send-email` job. */
 export const emailOutbox = pgTable("email_outbox", {
@@ -35,9 +34,10 @@ export const smsMessages = pgTable("sms_messages", {
   id: uuid("id").primaryKey().defaultRandom(),
   dedupeKey: text("dedupe_key").notNull(),
   kind: text("kind").notNull(),
-  clinicId: uuid("clinic_id").notNull().references(() => clinics.id),
-  patientId: uuid("patient_id").references(() => patients.id),
-  appointmentId: uuid("appointment_id").references(() => appointments.id),
+  // Its clinic, patient and appointment, no foreign keys: see NAMED_WITHOUT_FOREIGN_KEY (clinic.ts).
+  clinicId: uuid("clinic_id").notNull(),
+  patientId: uuid("patient_id"),
+  appointmentId: uuid("appointment_id"),
   channel: text("channel").notNull().default("SMS"),
   to: text("to").notNull(),
   from: text("from").notNull(),
@@ -80,7 +80,8 @@ export const smsMessages = pgTable("sms_messages", {
 export const smsStatusEvents = pgTable("sms_status_events", {
   id: bigserial("id", { mode: "number" }).primaryKey(),
   twilioSid: text("twilio_sid").notNull(),
-  smsMessageId: uuid("sms_message_id").references(() => smsMessages.id),
+  /** Its SMS (null for a sid no row holds), no foreign key: see NAMED_WITHOUT_FOREIGN_KEY (clinic.ts). */
+  smsMessageId: uuid("sms_message_id"),
   webhookEventId: integer("webhook_event_id"),
   status: text("status").notNull(),
   errorCode: text("error_code"),
