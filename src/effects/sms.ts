@@ -17,7 +17,6 @@ export interface SmsInput {
 /** The send job of an SMS: its task, and its key (one pending send per SMS). */
 const SEND_TASK = "send-sms";
 const sendKey = (smsId: string) => `sms:${smsId}`;
-const SEND_KEY_PREFIX = sendKey("");
 
 /**
  * Records an outbound SMS and queues its send. An opted-out patient gets a row marked
@@ -46,7 +45,8 @@ export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | un
 
 /**
  * queueSms for many messages in one statement: the rows (a dedupe key already there skips its message) and, for
- * each new one not opted out, its send job (graphile_worker.add_jobs, the same task, key and attempts).
+ * the new ones not opted out, ONE send job holding them all (send-sms's batch form: `[{smsId}, ...]`, unkeyed;
+ * each entry is sent as a job of its own would send it, and only the entries that fail are retried).
  */
 export async function queueSmsSet(tx: Executor, list: SmsInput[]): Promise<void> {
   if (list.length === 0) return;
@@ -62,9 +62,7 @@ export async function queueSmsSet(tx: Executor, list: SmsInput[]): Promise<void>
         patient_id uuid, appointment_id uuid, channel text, "to" text, "from" text, body text, status text)
       on conflict do nothing
       returning id, status)
-    select graphile_worker.add_jobs(array(
-      select json_populate_record(null::graphile_worker.job_spec, json_build_object(
-        'identifier', ${SEND_TASK}::text, 'payload', json_build_object('smsId', id),
-        'job_key', ${SEND_KEY_PREFIX}::text || id, 'max_attempts', ${DEFAULT_MAX_ATTEMPTS}::int))
-      from inserted where status = 'pending'))`);
+    select graphile_worker.add_job(${SEND_TASK}::text, batch, max_attempts := ${DEFAULT_MAX_ATTEMPTS}::int)
+    from (select json_agg(json_build_object('smsId', id)) as batch from inserted where status = 'pending') b
+    where batch is not null`);
 }

@@ -1,8 +1,9 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { eq, sql } from "drizzle-orm";
-import type { Task } from "graphile-worker";
+import type { JobHelpers, Task } from "graphile-worker";
 import { clinics, patients, smsMessages } from "../../db/schema";
+import { JobAborted } from "../abort";
 import { retryOnStaleConnection, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
@@ -11,7 +12,11 @@ import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
 import { enqueue } from "../queue";
 import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
-const Payload = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
+const Single = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
+/** A batch job: the SMS one statement queued (effects/sms.ts queueSmsSet), each sent as its own job would send it. */
+const Batch = T.Array(Single, { minItems: 1 });
+/** How many SMS of a batch job are under way at once (a send may sleep for its number's pacing slot). */
+export const BATCH_PARALLEL = 4;
 
 type Sms = typeof smsMessages.$inferSelect;
 /** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
@@ -36,25 +41,60 @@ interface Verdict { status: string; retry: boolean }
  * settles it, the row is `unknown`: the message may be on Twilio (a timeout, a 5xx, a dead or stopped worker),
  * so every later attempt looks it up before it may send, and a look-up that fails is retried as a look-up.
  * Twilio 4xx answers are recorded and not retried. The last attempt never reports as failed what may have gone out.
+ * Two payload forms: `{smsId}` (keyed `sms:<id>`: one pending send per SMS) and `[{smsId}, ...]`, the SMS one
+ * statement queued together (a set of payments' confirmations), so that a job's fetch and completion serve many.
  */
 export function sendSmsTask(deps: Deps): Task {
   return async (payload, helpers) => {
-    if (!Value.Check(Payload, payload)) {
+    if (Value.Check(Batch, payload)) {
+      return inTurn(payload.map(({ smsId }) => () => sendOne(deps, smsId, helpers)), BATCH_PARALLEL);
+    }
+    if (!Value.Check(Single, payload)) {
       deps.log.error("send-sms: bad payload, giving up", { payload });
       return;
     }
-    const claim = await claimSend(deps, payload.smsId, helpers.job.id);
-    if (claim.kind === "skip" || claim.kind === "later") return;
-    if (claim.kind === "busy") throw new SendUnderWay(claim.by);
-    const outcome = await attemptSend(deps, claim, helpers.abortSignal);
-    const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-    // Outside the attempt: once Twilio has the message, a database error while saving its sid must not count as a
-    // failed send. It throws with the row still `unknown`, and the retry looks the message up.
-    const verdict = await retryOnStaleConnection(() =>
-      deps.db.transaction((tx) => recordOutcome(deps, tx, claim.sms, outcome, lastAttempt)));
-    report(deps, claim.sms, outcome, verdict);
-    if (verdict.retry && "error" in outcome) throw outcome.error;
+    await sendOne(deps, payload.smsId, helpers);
   };
+}
+
+/**
+ * One attempt at one SMS under the job `helpers` describes; throws to have graphile-worker run it again (a batch
+ * job: a job holding just the entries that threw, with the job's backoff and attempts).
+ */
+async function sendOne(deps: Deps, smsId: string, helpers: Pick<JobHelpers, "job" | "abortSignal">) {
+  // A batch entry not started when the job was aborted (shutdown) is not started: it runs again later.
+  if (helpers.abortSignal?.aborted) throw new JobAborted(false, helpers.abortSignal.reason);
+  const claim = await claimSend(deps, smsId, helpers.job.id);
+  if (claim.kind === "skip" || claim.kind === "later") return;
+  if (claim.kind === "busy") throw new SendUnderWay(claim.by);
+  const outcome = await attemptSend(deps, claim, helpers.abortSignal);
+  const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+  // Outside the attempt: once Twilio has the message, a database error while saving its sid must not count as a
+  // failed send. It throws with the row still `unknown`, and the retry looks the message up.
+  const verdict = await retryOnStaleConnection(() =>
+    deps.db.transaction((tx) => recordOutcome(deps, tx, claim.sms, outcome, lastAttempt)));
+  report(deps, claim.sms, outcome, verdict);
+  if (verdict.retry && "error" in outcome) throw outcome.error;
+}
+
+/**
+ * Runs `calls` at most `parallel` at a time, in order; one promise per call, for graphile-worker's batch jobs
+ * (it reads them all with allSettled, so a rejection is not unhandled meanwhile).
+ */
+function inTurn(calls: (() => Promise<void>)[], parallel: number): Promise<void>[] {
+  const results = calls.map(() => Promise.withResolvers<void>());
+  let next = 0;
+  const lane = async () => {
+    while (next < calls.length) {
+      const i = next++;
+      await Promise.resolve().then(calls[i]!).then(results[i]!.resolve, results[i]!.reject);
+    }
+  };
+  for (let n = 0; n < Math.min(parallel, calls.length); n++) void lane();
+  return results.map(({ promise }) => {
+    promise.catch(() => {});
+    return promise;
+  });
 }
 
 /**

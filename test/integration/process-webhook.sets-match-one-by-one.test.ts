@@ -86,8 +86,10 @@ async function stripeScenario(run: Run) {
     const ledger = await h.deps.sql`select kind, amount, currency from transactions where appointment_id = ${id!}
       order by created_at, id`;
     const sms = await h.deps.sql`select s.kind, s.status, s.body, s.channel, s.dedupe_key like 'deposit-confirmation:%'
-        as keyed, (select count(*)::int from graphile_worker.jobs j where j.task_identifier = 'send-sms'
-          and j.key = 'sms:' || s.id) as jobs
+        as keyed, (select count(*)::int from graphile_worker._private_jobs j
+          join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'send-sms'
+          and (j.key = 'sms:' || s.id or json_typeof(j.payload) = 'array'
+            and j.payload::jsonb @> jsonb_build_array(jsonb_build_object('smsId', s.id)))) as jobs
       from sms_messages s where appointment_id = ${id!} order by created_at, id`;
     appointments.push({ ...a!, history, ledger, sms });
   }

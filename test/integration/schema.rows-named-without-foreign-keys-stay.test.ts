@@ -30,7 +30,7 @@ test("the columns that name those rows carry no foreign key (their checks locked
     from pg_constraint k join pg_class c on c.oid = k.conrelid
     join pg_attribute a on a.attrelid = k.conrelid and a.attnum = any(k.conkey)
     where k.contype = 'f' and c.relname || '.' || a.attname = any(${columns}::text[])`;
-  expect(present).toEqual([]);
+  expect(present.map((r) => r.column)).toEqual([]);
   const existing = await h.deps.sql<{ column: string }[]>`
     select table_name || '.' || column_name as column from information_schema.columns
     where table_schema = 'public' and table_name || '.' || column_name = any(${columns}::text[])`;

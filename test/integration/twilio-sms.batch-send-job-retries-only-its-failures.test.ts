@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { getSms } from "../../src/console/queries/people";
+import { queueSmsSet, type SmsInput } from "../../src/effects/sms";
+import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
+import {
+  createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+} from "../support/harness";
+import { uniquePhone } from "../support/twilio";
+
+// A set of payments queues its confirmation SMS in one statement, with ONE send job holding them all
+// (`[{smsId}, ...]`). Each entry must be sent as a job of its own would send it: once, looked up when it may be on
+// Twilio, and retried alone when it failed, without sending the others again.
+let h: Harness;
+let fake: FakeTwilio;
+beforeAll(async () => {
+  fake = await startFakeTwilio({ accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN });
+  h = await createHarness({ TWILIO_API_URL: fake.url, TWILIO_TIMEOUT_MS: "400" }, { sleep: async () => {} });
+});
+afterAll(async () => {
+  await h.close();
+  fake.close();
+});
+
+const rows = (q: TemplateStringsArray, ...v: any[]) => h.deps.sql(q, ...v) as Promise<any[]>;
+const sentTo = (phone: string) => fake.messages.filter((m) => m.to === phone);
+
+/** `n` confirmations for patients of different clinics, queued as one set; their rows by patient phone. */
+async function queueSet(n: number, optedOut = new Set<number>()) {
+  const list: SmsInput[] = [];
+  for (let i = 0; i < n; i++) {
+    const { clinic, patient, appointment } = await seedAppointment(h, { phone: uniquePhone() });
+    list.push({
+      dedupeKey: `batch-test:${appointment.id}`, kind: "confirmation", clinic,
+      patient: { ...patient, optedOut: optedOut.has(i) }, appointmentId: appointment.id,
+      body: `Your appointment is confirmed (${i}).`,
+    });
+  }
+  await queueSmsSet(h.deps.db, list);
+  const phones = list.map((sms) => sms.patient.phone);
+  const sms = await rows`select id, "to", status, twilio_sid, attempts from sms_messages
+    where "to" = any(${phones}::text[]) order by body`;
+  return { phones, sms };
+}
+// graphile-worker's public `jobs` view leaves the payload out.
+const jobsFor = (ids: string[]) => rows`select j.payload, j.attempts from graphile_worker._private_jobs j
+  join graphile_worker._private_tasks t on t.id = j.task_id
+  where t.identifier = 'send-sms' and json_typeof(j.payload) = 'array' and exists (
+    select 1 from json_array_elements(j.payload) e where e->>'smsId' = any(${ids}::text[]))`;
+
+test("one job sends every SMS of the set once; an opted-out patient's gets no entry", async () => {
+  const { phones, sms } = await queueSet(4, new Set([2]));
+  const jobs = await jobsFor(sms.map((s) => s.id));
+  expect(jobs).toHaveLength(1);
+  const pending = sms.filter((s) => s.status === "pending").map((s) => ({ smsId: s.id }));
+  expect(jobs[0]!.payload).toEqual(pending);
+  expect(pending).toHaveLength(3);
+
+  await h.drain();
+  for (const [i, phone] of phones.entries()) expect(sentTo(phone)).toHaveLength(i === 2 ? 0 : 1);
+  const after = await rows`select "to", status, twilio_sid from sms_messages where id = any(${sms.map((s) => s.id)})`;
+  for (const row of after) {
+    if (row.to === phones[2]) expect(row).toMatchObject({ status: "skipped_opted_out", twilio_sid: null });
+    else expect(row).toMatchObject({ status: "queued", twilio_sid: sentTo(row.to)[0]!.sid });
+  }
+  expect(await jobsFor(sms.map((s) => s.id))).toEqual([]);
+});
+
+test("entries that fail are retried alone, with the job's backoff: none is sent twice", async () => {
+  const { phones, sms } = await queueSet(3);
+  const serverError = { status: 500, code: 20500, message: "Internal Server Error" };
+  const tooMany = { status: 429, code: 20429, message: "Too Many Requests" };
+  // Two of the three creates fail: one after Twilio took the message (it may be out), one refused with 429.
+  fake.failAfterCreate(serverError);
+  fake.fail(tooMany);
+  await h.drain();
+
+  const after = await rows`select id, "to", status, twilio_sid, error_code from sms_messages
+    where id = any(${sms.map((s) => s.id)}) order by status`;
+  expect(after.map((r) => [r.status, r.error_code])).toEqual(
+    [["pending", "20429"], ["queued", null], ["unknown", "20500"]]);
+  const failed = after.filter((r) => r.status !== "queued");
+  const jobs = await jobsFor(sms.map((s) => s.id));
+  expect(jobs).toHaveLength(1);
+  expect(jobs[0]!.attempts).toBe(1);
+  expect(jobs[0]!.payload.map((e: { smsId: string }) => e.smsId).sort()).toEqual(failed.map((r) => r.id).sort());
+  // The console's SMS page shows the batch job's next attempt for each waiting SMS, and none for the one sent.
+  for (const row of after) {
+    const job = (await getSms(h.deps.db, row.id))!.job;
+    if (row.status === "queued") expect(job).toBeUndefined();
+    else expect(job).toMatchObject({ attempts: 1, last_error: expect.stringContaining("Batch failures") });
+  }
+
+  await h.retryNow("send-sms");
+  await h.drain();
+  for (const phone of phones) expect(sentTo(phone)).toHaveLength(1);
+  const final = await rows`select "to", status, twilio_sid from sms_messages where id = any(${sms.map((s) => s.id)})`;
+  for (const row of final) expect(row).toMatchObject({ status: "queued", twilio_sid: sentTo(row.to)[0]!.sid });
+  expect(await jobsFor(sms.map((s) => s.id))).toEqual([]);
+});
