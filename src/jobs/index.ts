@@ -148,7 +148,8 @@ interface Activity { name: string; tasks: TaskList; concurrency: number; lastSta
 
 /**
  * The runner's tasks, counting how many run and when the last one started (what `stalled` reads), and keeping
- * each run in the worker's `runs` until it settles (`settled` waits for them: a stopped runner does not).
+ * each run in the worker's `runs` until it settles, a batch job's entries included (`settled` waits for them: a
+ * stopped runner does not).
  */
 function activity(name: string, tasks: TaskList, concurrency: number, runs: Set<Promise<unknown>>): Activity {
   const state: Activity = { name, tasks: {}, concurrency, lastStart: Date.now(), running: 0 };
@@ -158,12 +159,15 @@ function activity(name: string, tasks: TaskList, concurrency: number, runs: Set<
       state.lastStart = Date.now();
       state.running++;
       const run = Promise.resolve().then(() => task(payload, helpers));
-      runs.add(run);
+      // A batch job's task may return its entries' promises before they settle (send-sms's batch form): the job
+      // runs until they all have, as graphile-worker counts it.
+      const settledRun = run.then((result): unknown => (Array.isArray(result) ? Promise.allSettled(result) : result));
+      runs.add(settledRun);
       const done = () => {
         state.running--;
-        runs.delete(run);
+        runs.delete(settledRun);
       };
-      run.then(done, done);
+      settledRun.then(done, done);
       return run;
     };
   }

@@ -3,7 +3,6 @@ import { Value } from "@sinclair/typebox/value";
 import { eq, sql } from "drizzle-orm";
 import type { JobHelpers, Task } from "graphile-worker";
 import { clinics, patients, smsMessages } from "../../db/schema";
-import { JobAborted } from "../abort";
 import { retryOnStaleConnection, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
@@ -59,11 +58,11 @@ export function sendSmsTask(deps: Deps): Task {
 
 /**
  * One attempt at one SMS under the job `helpers` describes; throws to have graphile-worker run it again (a batch
- * job: a job holding just the entries that threw, with the job's backoff and attempts).
+ * job: a job holding just the entries that threw, with the job's backoff and attempts). A batch entry reached after
+ * the job was aborted (shutdown) goes the same way as a single job's: its Twilio call is never made, it is recorded
+ * not sent, and retried (or, on the last attempt, failed).
  */
 async function sendOne(deps: Deps, smsId: string, helpers: Pick<JobHelpers, "job" | "abortSignal">) {
-  // A batch entry not started when the job was aborted (shutdown) is not started: it runs again later.
-  if (helpers.abortSignal?.aborted) throw new JobAborted(false, helpers.abortSignal.reason);
   const claim = await claimSend(deps, smsId, helpers.job.id);
   if (claim.kind === "skip" || claim.kind === "later") return;
   if (claim.kind === "busy") throw new SendUnderWay(claim.by);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { queueSms } from "../../src/effects/sms";
+import { queueSms, queueSmsSet } from "../../src/effects/sms";
 import { startWorker, type Worker } from "../../src/jobs";
 import { type DeliveryWorld, startDeliveryWorld } from "../support/delivery";
 import { seedAppointment } from "../support/harness";
@@ -61,4 +61,31 @@ test("a burst from one number goes out once each, still paced, "
   const [requeued] =
     await w.h.deps.sql`select count(*)::int as n from sms_messages where body like 'burst%' and attempts > 1`;
   expect(requeued!.n).toBe(0);
+}, 60_000);
+
+test("a batch send job runs until its entries are done: a hanging entry keeps it running for settled()", async () => {
+  const seeded = await seedAppointment(w.h, { phone: uniquePhone() });
+  const patients: any[] = [];
+  for (const name of ["batch hanging", "batch other"]) {
+    patients.push(await (
+      await w.h.api("POST", "/v1/patients", { clinic_id: seeded.clinic.id, name, phone: uniquePhone() })
+    ).json() as any);
+  }
+  w.fake.hang();
+  const hangingBefore = w.fake.hanging;
+  // One job, `[{smsId}, {smsId}]`, whose task hands graphile-worker its entries' promises before they settle.
+  await w.h.deps.db.transaction((tx) => queueSmsSet(tx, patients.map((patient) => ({
+    dedupeKey: `test:${patient.name}`, kind: "reply", clinic: seeded.clinic, patient: { ...patient, optedOut: false },
+    body: patient.name,
+  }))));
+  await waitFor(() => w.fake.hanging === hangingBefore + 1, "one entry of the batch hanging at Twilio");
+  const first = await Promise.race([
+    worker.settled(60_000).then(() => "settled"), Bun.sleep(500).then(() => "still running"),
+  ]);
+  expect(first).toBe("still running");
+  w.fake.release();
+  expect(await Promise.race([
+    worker.settled(60_000).then(() => "settled"), Bun.sleep(20_000).then(() => "still running"),
+  ])).toBe("settled");
+  expect(patients.map((p) => w.fake.messages.filter((m) => m.body === p.name).length)).toEqual([1, 1]);
 }, 60_000);

@@ -198,12 +198,14 @@ export async function getSms(db: Db, id: string) {
     : [];
   const [patient] = sms.patientId ? await db.select().from(patients).where(eq(patients.id, sms.patientId)) : [];
   const [clinic] = await db.select().from(clinics).where(eq(clinics.id, sms.clinicId));
-  // Its send job: keyed by the SMS, or a batch job holding it (a set of confirmations, effects/sms.ts).
+  // Its send job: keyed by the SMS, or a batch job holding it (a set of confirmations, effects/sms.ts). A batch
+  // job's last error lists its other entries' errors too: this SMS's own is its error_message.
   const [job] = await db.execute<{ run_at: Date; attempts: number; last_error: string | null }>(sql`
-    select j.run_at, j.attempts, j.last_error from graphile_worker._private_jobs j
-      join graphile_worker._private_tasks t on t.id = j.task_id
+    select j.run_at, j.attempts, case when j.key is not null then j.last_error end as last_error
+    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
     where t.identifier = 'send-sms' and (j.key = ${`sms:${id}`} or json_typeof(j.payload) = 'array'
       and j.payload::jsonb @> jsonb_build_array(jsonb_build_object('smsId', ${id}::text)))
+    order by j.key is not null desc, j.attempts < j.max_attempts desc, j.run_at
     limit 1`);
   return { sms, history, patient, clinic, job };
 }
