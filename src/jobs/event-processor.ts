@@ -10,7 +10,16 @@ import type { Provider } from "../domain/webhooks";
  * processor and the event's status in the caller's transaction, a failed attempt recorded, and the outcome reported.
  */
 
-export type WebhookEvent = typeof webhookEvents.$inferSelect;
+/**
+ * The columns of an event that processing reads: not its headers or the answer stored for it (a batch locks up to
+ * 200 events, and reading those back was a fifth of the worker's time with them).
+ */
+export const PROCESSED_COLUMNS = {
+  id: webhookEvents.id, provider: webhookEvents.provider, idempotencyKey: webhookEvents.idempotencyKey,
+  rawBody: webhookEvents.rawBody, receivedAt: webhookEvents.receivedAt, status: webhookEvents.status,
+  attempts: webhookEvents.attempts,
+};
+export type WebhookEvent = Pick<typeof webhookEvents.$inferSelect, keyof typeof PROCESSED_COLUMNS>;
 export interface Outcome {
   status: "processed" | "ignored" | "failed";
   /** Why it was ignored or failed; kept in the event's last_error. */

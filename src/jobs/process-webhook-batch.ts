@@ -7,6 +7,7 @@ import { storableText } from "../domain/text";
 import type { Provider } from "../domain/webhooks";
 import {
   type Outcome,
+  PROCESSED_COLUMNS,
   type Processors,
   recordFailure,
   recordOutcomes,
@@ -20,7 +21,7 @@ import {
 /** Most events one batch job processes: its own and others it takes (processWebhookBatch). */
 export const TOP_UP_TO = 200;
 /** A job that started this long after it was due has waited behind others: there is a backlog. */
-export const BACKLOG_AFTER_MS = 200;
+export const BACKLOG_AFTER_MS = Number(process.env.EXP_BACKLOG_MS ?? 200);
 /** Events this recent are not taken: their response_ms is still being written (src/ingest/response-time.ts). */
 const TAKE_OLDER_THAN_MS = 1000;
 
@@ -86,7 +87,7 @@ export async function processWebhookBatch(
   async function processInOneTransaction() {
     await deps.db.transaction(async (tx) => {
       // Locked in id order, so two jobs sharing events (a replay) cannot deadlock on these rows.
-      const events = await tx.select().from(webhookEvents).where(inArray(webhookEvents.id, ids))
+      const events = await tx.select(PROCESSED_COLUMNS).from(webhookEvents).where(inArray(webhookEvents.id, ids))
         .orderBy(asc(webhookEvents.id)).for("update");
       const own = events.filter((event) => event.status === "pending");
       const ownIds = new Set(own.map((event) => event.id));
@@ -138,7 +139,7 @@ export async function processWebhookBatch(
     for (const provider of new Set(own.map((event) => event.provider))) {
       const room = TOP_UP_TO - taken.size;
       if (!together[provider as Provider] || room <= 0) continue;
-      const found = await tx.select().from(webhookEvents)
+      const found = await tx.select(PROCESSED_COLUMNS).from(webhookEvents)
         .where(and(
           eq(webhookEvents.provider, provider), eq(webhookEvents.status, "pending"), eq(webhookEvents.attempts, 0),
           sql`${webhookEvents.receivedAt} < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval`,

@@ -5,7 +5,7 @@ import type { Task } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../deps";
 import {
-  type Processors, recordFailure, reported, reportedRun, runProcessor, type SetProcessors,
+  PROCESSED_COLUMNS, type Processors, recordFailure, reported, reportedRun, runProcessor, type SetProcessors,
 } from "./event-processor";
 import { processWebhookBatch } from "./process-webhook-batch";
 
@@ -30,7 +30,8 @@ export function processWebhookTask(deps: Deps, processors: Processors, together:
     const { eventId } = payload;
     try {
       const result = await deps.db.transaction(async (tx) => {
-        const [event] = await tx.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).for("update");
+        const [event] = await tx.select(PROCESSED_COLUMNS).from(webhookEvents).where(eq(webhookEvents.id, eventId))
+          .for("update");
         if (!event || event.status !== "pending") return undefined;
         return { event, outcome: await runProcessor(deps, processors, tx, event) };
       });
