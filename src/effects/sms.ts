@@ -44,9 +44,15 @@ export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | un
 }
 
 /**
+ * Most SMS one send job holds (queueSmsSet): four sends at a time, each answered by Twilio in well under a second,
+ * end a job within seconds, so a shutdown or a retry touches few of them.
+ */
+export const SEND_BATCH = 50;
+
+/**
  * queueSms for many messages in one statement: the rows (a dedupe key already there skips its message) and, for
- * the new ones not opted out, ONE send job holding them all (send-sms's batch form: `[{smsId}, ...]`, unkeyed;
- * each entry is sent as a job of its own would send it, and only the entries that fail are retried).
+ * the new ones not opted out, send jobs holding up to SEND_BATCH each (send-sms's batch form: `[{smsId}, ...]`,
+ * unkeyed; each entry is sent as a job of its own would send it, and only the entries that fail are retried).
  */
 export async function queueSmsSet(tx: Executor, list: SmsInput[]): Promise<void> {
   if (list.length === 0) return;
@@ -62,7 +68,10 @@ export async function queueSmsSet(tx: Executor, list: SmsInput[]): Promise<void>
         patient_id uuid, appointment_id uuid, channel text, "to" text, "from" text, body text, status text)
       on conflict do nothing
       returning id, status)
-    select graphile_worker.add_job(${SEND_TASK}::text, batch, max_attempts := ${DEFAULT_MAX_ATTEMPTS}::int)
-    from (select json_agg(json_build_object('smsId', id)) as batch from inserted where status = 'pending') b
-    where batch is not null`);
+    select graphile_worker.add_jobs(array(
+      select json_populate_record(null::graphile_worker.job_spec, json_build_object(
+        'identifier', ${SEND_TASK}::text, 'payload', batch, 'max_attempts', ${DEFAULT_MAX_ATTEMPTS}::int))
+      from (select json_agg(json_build_object('smsId', id)) as batch
+        from (select id, (row_number() over () - 1) / ${SEND_BATCH} as chunk from inserted where status = 'pending') n
+        group by chunk) b))`);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { getSms } from "../../src/console/queries/people";
-import { queueSmsSet, type SmsInput } from "../../src/effects/sms";
+import { queueSmsSet, SEND_BATCH, type SmsInput } from "../../src/effects/sms";
 import { type FakeTwilio, startFakeTwilio } from "../support/fake-twilio";
 import {
   createHarness, type Harness, seedAppointment, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
@@ -97,4 +97,20 @@ test("entries that fail are retried alone, in the same job after its backoff: no
   const final = await rows`select "to", status, twilio_sid from sms_messages where id = any(${sms.map((s) => s.id)})`;
   for (const row of final) expect(row).toMatchObject({ status: "queued", twilio_sid: sentTo(row.to)[0]!.sid });
   expect(await jobsFor(sms.map((s) => s.id))).toEqual([]);
+});
+
+test(`a larger set is split into send jobs of at most ${SEND_BATCH}, each SMS in exactly one`, async () => {
+  const { clinic, patient } = await seedAppointment(h, { phone: uniquePhone() });
+  const count = SEND_BATCH * 2 + 1;
+  const list: SmsInput[] = Array.from({ length: count }, (_, i) => ({
+    dedupeKey: `batch-split:${patient.id}:${i}`, kind: "reminder", clinic, patient: { ...patient, optedOut: false },
+    body: `Reminder ${i}`,
+  }));
+  await queueSmsSet(h.deps.db, list);
+  const ids = (await rows`select id from sms_messages where dedupe_key like ${`batch-split:${patient.id}:%`}`)
+    .map((r) => r.id as string);
+  expect(ids).toHaveLength(count);
+  const jobs = await jobsFor(ids);
+  expect(jobs.map((j) => j.payload.length).sort((a, b) => a - b)).toEqual([1, SEND_BATCH, SEND_BATCH]);
+  expect(jobs.flatMap((j) => j.payload.map((e: { smsId: string }) => e.smsId)).sort()).toEqual([...ids].sort());
 });
