@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { Type as T } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { JobHelpers } from "graphile-worker";
 import { webhookEvents } from "../../db/schema";
-import { isConnectionError, type Tx } from "../db";
+import { anyOfJson, isConnectionError, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import type { Provider } from "../domain/webhooks";
@@ -26,8 +28,16 @@ import {
 export const TOP_UP_TO = 500;
 /** A job that started this long after it was due has waited behind others: there is a backlog. */
 export const BACKLOG_AFTER_MS = 200;
-/** Events this recent are not taken: their response_ms is still being written (src/ingest/response-time.ts). */
+/** Jobs this recent are not taken: their events' response_ms is still being written (src/ingest/response-time.ts). */
 const TAKE_OLDER_THAN_MS = 1000;
+/** Most waiting jobs a top-up locks to choose from (the ones past TOP_UP_TO are unlocked at its commit). */
+const TAKE_JOBS = 64;
+const TASK = "process-webhook";
+
+/** A batch job: the events one group commit wrote (see ingest.ts), processed in one transaction. */
+export const Batch = T.Array(T.Object({ eventId: T.Integer({ minimum: 1 }) }), { minItems: 1 });
+/** Another batch job a top-up holds, and its events (the job's own left out). */
+interface TakenJob { id: string; eventIds: number[] }
 
 /**
  * A batch job (payload `[{eventId}, ...]`, one per group-commit chunk): every event of it in ONE transaction,
@@ -49,9 +59,10 @@ const TAKE_OLDER_THAN_MS = 1000;
  * webhooks a second queues jobs of 3 or 4: when a backlog builds, the worker would spend most of its time on
  * statements for tiny sets and never catch up. So a job that waited for a worker (more than BACKLOG_AFTER_MS: there
  * is a backlog; without one, looking costs a query and makes the next jobs wait on the rows it took), on its first
- * attempt, also takes up to TOP_UP_TO other new events of the same providers that no one holds (`skip locked`;
- * first attempts only, so a failing event keeps its retry backoff). Only the sets apply what it took: an event
- * they leave is left for its own job, as is one that fails with them, and their own jobs find the rest processed.
+ * attempt, also takes other batch jobs no worker has started, with their events, up to TOP_UP_TO events in all
+ * (`skip locked`; first attempts only, so a failing event keeps its retry backoff). Only the sets apply what it
+ * took; a taken job whose events all ended processed is completed in the same transaction, and one with an event
+ * left (the sets did not take it, or failed with it) stays for a worker to run as usual.
  * Order between events of different jobs was never kept (jobs run side by side); the processors allow for it, as
  * Stripe and Twilio promise no order either.
  */
@@ -95,7 +106,7 @@ export async function processWebhookBatch(
         .orderBy(asc(webhookEvents.id)).for("update");
       const own = events.filter((event) => event.status === "pending");
       const ownIds = new Set(own.map((event) => event.id));
-      const taken = mayTake() ? await topUp(tx, own) : [];
+      const { taken, jobs } = mayTake() ? await topUp(tx, ownIds) : { taken: [], jobs: [] };
       for (const segment of segments([...own, ...taken].sort((a, b) => a.id - b.id))) {
         const handled = await processSets(tx, segment);
         for (const event of segment) {
@@ -111,6 +122,7 @@ export async function processWebhookBatch(
           }
         }
       }
+      await completeTaken(tx, jobs, new Set(done.map(({ event }) => event.id)));
     });
   }
 
@@ -131,31 +143,67 @@ export async function processWebhookBatch(
   }
 
   /**
-   * Other first-attempt events that no other transaction holds, of the providers of the job's own that have a
-   * SetProcessor, up to TOP_UP_TO in all: one index range per provider (provider, status, id), newest first. The
-   * newest are those whose jobs run last, so the jobs running now rarely wait for an event a top-up holds (they
-   * lock their own events and wait for them). The job's own events, locked by this transaction, come back too and
-   * are left out.
+   * Other batch jobs of process-webhook that no worker has started (first attempts, queued over TAKE_OLDER_THAN_MS
+   * ago), newest first, and their pending events, up to TOP_UP_TO events with the job's own; both locked with
+   * `skip locked`, so nothing waits: graphile-worker's fetch skips a job held here, and an event another
+   * transaction holds is left. Newest first, so the jobs running now rarely want what a top-up holds. The cost is
+   * that of the waiting jobs, not of the events already processed (an index of events by status, read newest
+   * first, walked past every event earlier top-ups had taken once its statistics said most were pending).
    */
-  async function topUp(tx: Tx, own: WebhookEvent[]): Promise<WebhookEvent[]> {
-    const taken = new Set(own.map((event) => event.id));
-    const extra: WebhookEvent[] = [];
-    for (const provider of new Set(own.map((event) => event.provider))) {
-      const room = TOP_UP_TO - taken.size;
-      if (!together[provider as Provider] || room <= 0) continue;
-      const found = await tx.select(PROCESSED_COLUMNS).from(webhookEvents)
-        .where(and(
-          eq(webhookEvents.provider, provider), eq(webhookEvents.status, "pending"), eq(webhookEvents.attempts, 0),
-          sql`${webhookEvents.receivedAt} < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval`,
-        ))
-        .orderBy(desc(webhookEvents.id)).limit(room + own.length).for("update", { skipLocked: true });
-      for (const event of found) {
-        if (taken.has(event.id) || taken.size >= TOP_UP_TO) continue;
-        taken.add(event.id);
-        extra.push(event);
-      }
+  async function topUp(tx: Tx, ownIds: Set<number>): Promise<{ taken: WebhookEvent[]; jobs: TakenJob[] }> {
+    const room = TOP_UP_TO - ownIds.size;
+    if (room <= 0) return { taken: [], jobs: [] };
+    const candidates = await tx.execute<{ id: string; payload: unknown }>(sql`
+      select j.id, j.payload from graphile_worker._private_jobs j
+      where j.task_id = (select id from graphile_worker._private_tasks where identifier = ${TASK})
+        and j.is_available and j.attempts = 0 and j.key is null and json_typeof(j.payload) = 'array'
+        and j.run_at < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval
+      order by j.run_at desc, j.id desc limit ${TAKE_JOBS} for update skip locked`);
+    const jobs: TakenJob[] = [];
+    let count = 0;
+    for (const candidate of candidates) {
+      if (!Value.Check(Batch, candidate.payload)) continue;
+      const eventIds = candidate.payload.map((item) => item.eventId).filter((id) => !ownIds.has(id));
+      if (count + eventIds.length > room) break;
+      count += eventIds.length;
+      jobs.push({ id: candidate.id, eventIds });
     }
-    return extra;
+    const wanted = jobs.flatMap((job) => job.eventIds);
+    const withSets = Object.keys(together).filter((provider) => together[provider as Provider]);
+    if (wanted.length === 0 || withSets.length === 0) return { taken: [], jobs };
+    const found = new Map((await tx.select(PROCESSED_COLUMNS).from(webhookEvents)
+      .where(and(
+        sql`${webhookEvents.id} = ${anyOfJson(wanted, "bigint")}`, inArray(webhookEvents.provider, withSets),
+      ))
+      .orderBy(asc(webhookEvents.id)).for("update", { skipLocked: true })).map((event) => [event.id, event]));
+    // Each job's events in id order, up to the first one not found here (held elsewhere, or of a provider
+    // without a set, which its job runs): a set never runs ahead of an earlier event of the same job.
+    const taken = jobs.flatMap((job) => {
+      const prefix: WebhookEvent[] = [];
+      for (const id of [...job.eventIds].sort((a, b) => a - b)) {
+        const event = found.get(id);
+        if (!event || (event.status === "pending" && event.attempts > 0)) break;
+        if (event.status === "pending") prefix.push(event);
+      }
+      return prefix;
+    });
+    return { taken, jobs };
+  }
+
+  /**
+   * The taken jobs whose events are all processed now (by this transaction or before) are completed with it:
+   * graphile-worker deletes a finished job the same way. A job with an event left (the set did not apply it, or
+   * another transaction held it) stays, unlocked at the commit, and runs as usual.
+   */
+  async function completeTaken(tx: Tx, jobs: TakenJob[], processedNow: Set<number>) {
+    const waiting = jobs.flatMap((job) => job.eventIds.filter((id) => !processedNow.has(id)));
+    const stillPending = new Set(waiting.length === 0 ? [] : (await tx.select({ id: webhookEvents.id })
+      .from(webhookEvents)
+      .where(and(sql`${webhookEvents.id} = ${anyOfJson(waiting, "bigint")}`, eq(webhookEvents.status, "pending"))))
+      .map((row) => row.id));
+    const finished = jobs.filter((job) => job.eventIds.every((id) => !stillPending.has(id))).map((job) => job.id);
+    if (finished.length === 0) return;
+    await tx.execute(sql`delete from graphile_worker._private_jobs where id = ${anyOfJson(finished, "bigint")}`);
   }
 
   /** Each provider's SetProcessor on its events, outcomes recorded with them; the ids it handled. */

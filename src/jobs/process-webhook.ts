@@ -7,12 +7,9 @@ import type { Deps } from "../deps";
 import {
   PROCESSED_COLUMNS, type Processors, recordFailure, reported, reportedRun, runProcessor, type SetProcessors,
 } from "./event-processor";
-import { processWebhookBatch } from "./process-webhook-batch";
+import { Batch, processWebhookBatch } from "./process-webhook-batch";
 
-const EventId = T.Integer({ minimum: 1 });
-const Single = T.Object({ eventId: EventId, replay: T.Optional(T.Boolean()) });
-/** A batch job: the events one group commit wrote (see ingest.ts), processed in one transaction. */
-const Batch = T.Array(T.Object({ eventId: EventId }), { minItems: 1 });
+const Single = T.Object({ eventId: T.Integer({ minimum: 1 }), replay: T.Optional(T.Boolean()) });
 
 /**
  * Runs inbound events' processors and records each outcome in the same transaction as its effects.

@@ -138,37 +138,53 @@ test("a malformed batch payload is dropped, not retried forever", async () => {
   expect(await queuedJobs()).toHaveLength(0);
 });
 
-test("a batch job also takes other new events no one holds; their own jobs then find them processed", async () => {
+/** Runs one batch job the way graphile-worker would: its row locked (it is running), `waitedMs` after it was due. */
+async function runJob(eventIds: number[], opts: { waitedMs: number; attempts?: number }) {
+  const [job] = await h.deps.sql`select j.id from graphile_worker._private_jobs j
+    where j.payload::jsonb = ${JSON.stringify(eventIds.map((eventId) => ({ eventId })))}::jsonb`;
+  await h.deps.sql`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'test',
+    attempts = ${opts.attempts ?? 1} where id = ${job!.id}`;
+  await processWebhookBatch(
+    h.deps, { processors: PROCESSORS, together: SET_PROCESSORS }, eventIds.map((eventId) => ({ eventId })),
+    { job: { id: String(job!.id), run_at: new Date(Date.now() - opts.waitedMs), attempts: opts.attempts ?? 1,
+      max_attempts: 25 } as Job },
+  );
+  await h.deps.sql`delete from graphile_worker._private_jobs where id = ${job!.id}`;
+}
+/** Queues a batch job for `ids` as ingest does, made old enough to be taken by another job's top-up. */
+const waitingJob = async (ids: number[]) => {
+  await addBatchJob(ids);
+  await aged(ids);
+  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() - interval '5 seconds'
+    where payload::jsonb = ${JSON.stringify(ids.map((eventId) => ({ eventId })))}::jsonb`;
+};
+
+test("a batch job that waited also takes other waiting jobs with their events, and completes them", async () => {
   const first = await paidEvents(2);
   const second = await paidEvents(2);
   await h.deps.sql`delete from graphile_worker._private_jobs`;
-  await aged(second.ids);
   await addBatchJob(first.ids);
-  await addBatchJob(second.ids);
-  // Only the first job runs, due for a second (it waited behind others): it processes its own two and the second
-  // job's two in its one transaction.
-  const [job] = await h.deps.sql`select id from graphile_worker.jobs order by id limit 1`;
-  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() + interval '1 hour' where id <> ${job!.id}`;
-  await h.deps.sql`update graphile_worker._private_jobs set run_at = now() - interval '1 second' where id = ${job!.id}`;
-  await h.drain();
+  await waitingJob(second.ids);
+  // The first job, which waited a second for a worker: its own two and the second job's two in one transaction.
+  await runJob(first.ids, { waitedMs: 1000 });
   const all = [...first.ids, ...second.ids];
   expect((await events(all)).map((e) => [e.status, e.attempts])).toEqual(all.map(() => ["processed", 1]));
   expect(new Set((await writes(all)).filter((w) => w.status === "processed").map((w) => w.txid)).size).toBe(1);
-  // The second job, run now, changes nothing.
-  await makeDue();
-  await h.drain();
-  expect((await events(all)).map((e) => e.attempts)).toEqual([1, 1, 1, 1]);
   expect(await ledger([...first.appointments, ...second.appointments])).toBe(4);
+  // The second job was completed with them: nothing is left to run.
   expect(await queuedJobs()).toHaveLength(0);
 });
 
-test("a taken event the set cannot apply is left to its own job; an event held elsewhere is skipped",
+test("a taken job with an event the set cannot apply stays queued; an event held elsewhere is skipped",
   async () => {
     const own = await paidEvents(2);
     const other = await paidEvents(2);
+    const held = await paidEvents(2);
     await h.deps.sql`delete from graphile_worker._private_jobs`;
-    await aged(other.ids);
-    // other[0] will fail while its appointment's row is refused an update; other[1] is held by another transaction.
+    await addBatchJob(own.ids);
+    await waitingJob(other.ids);
+    await waitingJob(held.ids);
+    // other[0] will fail while its appointment's row is refused an update; held[0] is held by another transaction.
     await h.deps.sql.unsafe(`
       create function test_refuse_appointment() returns trigger language plpgsql as $$
       begin if new.id = '${other.appointments[0]}' then raise exception 'refused by test'; end if; return new; end $$;
@@ -177,43 +193,63 @@ test("a taken event the set cannot apply is left to its own job; an event held e
     `);
     const holder = await h.deps.sql.reserve();
     await holder`begin`;
-    await holder`select id from webhook_events where id = ${other.ids[1]!} for update`;
+    await holder`select id from webhook_events where id = ${held.ids[0]!} for update`;
     try {
-      await addBatchJob(own.ids);
-      await h.deps.sql`update graphile_worker._private_jobs set run_at = now() - interval '1 second'`;
-      await h.drain();
+      await runJob(own.ids, { waitedMs: 1000 });
     } finally {
       await holder`rollback`;
       holder.release();
       await h.deps.sql.unsafe("drop trigger test_refuse_appointment on appointments");
     }
-    // The set (own two and other[0]) failed on other[0]: the job's own ran one by one, other[0] was left alone.
-    expect((await events([...own.ids, ...other.ids])).map((e) => [e.status, e.attempts])).toEqual(
-      [["processed", 1], ["processed", 1], ["pending", 0], ["pending", 0]]);
+    // The set (own two, other's two: held's job stops at its held first event) failed on other[0]: the job's own
+    // ran one by one, other's were left alone, and both taken jobs stay queued with their events.
+    expect((await events([...own.ids, ...other.ids, ...held.ids])).map((e) => [e.status, e.attempts])).toEqual(
+      [["processed", 1], ["processed", 1], ["pending", 0], ["pending", 0], ["pending", 0], ["pending", 0]]);
     expect(h.logs.some((l) => l.includes("set processing failed; its events run one by one"))).toBe(true);
-    // Their own job (as ingest queued it) processes both, once.
-    await addBatchJob(other.ids);
+    expect((await queuedJobs()).map((j) => j.payload.map((e: { eventId: number }) => e.eventId)))
+      .toEqual([other.ids, held.ids]);
+    // Their own jobs process them, once.
     await h.drain();
-    expect((await events(other.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
-    expect(await ledger([...own.appointments, ...other.appointments])).toBe(4);
+    expect((await events([...other.ids, ...held.ids])).map((e) => [e.status, e.attempts]))
+      .toEqual([...other.ids, ...held.ids].map(() => ["processed", 1]));
+    expect(await ledger([...own.appointments, ...other.appointments, ...held.appointments])).toBe(6);
   });
 
 test("a job that did not wait for a worker, or runs again, takes only its own events", async () => {
   const first = await paidEvents(2);
   const second = await paidEvents(2);
   await h.deps.sql`delete from graphile_worker._private_jobs`;
-  await aged(second.ids);
-  const run = (eventId: number, runAt: Date, attempts: number) => processWebhookBatch(
-    h.deps, { processors: PROCESSORS, together: SET_PROCESSORS }, [{ eventId }],
-    { job: { run_at: runAt, attempts, max_attempts: 25 } as Job },
-  );
-  await run(first.ids[0]!, new Date(), 1); // due just now: no backlog
-  await run(first.ids[1]!, new Date(Date.now() - 5000), 2); // waited, but a retry
+  await addBatchJob([first.ids[0]!]);
+  await addBatchJob([first.ids[1]!]);
+  await waitingJob(second.ids);
+  await runJob([first.ids[0]!], { waitedMs: 0 }); // due just now: no backlog
+  await runJob([first.ids[1]!], { waitedMs: 5000, attempts: 2 }); // waited, but a retry
   expect((await events([...first.ids, ...second.ids])).map((e) => e.status))
     .toEqual(["processed", "processed", "pending", "pending"]);
-  await addBatchJob(first.ids);
-  await addBatchJob(second.ids);
+  expect(await queuedJobs()).toHaveLength(1);
   await h.drain();
   expect((await events([...first.ids, ...second.ids])).map((e) => [e.status, e.attempts]))
     .toEqual([["processed", 1], ["processed", 1], ["processed", 1], ["processed", 1]]);
+});
+
+test("a taken job is applied only up to an event held elsewhere: none of its later events runs ahead", async () => {
+  const own = await paidEvents(2);
+  const held = await paidEvents(2);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob(own.ids);
+  await waitingJob(held.ids);
+  const holder = await h.deps.sql.reserve();
+  await holder`begin`;
+  await holder`select id from webhook_events where id = ${held.ids[0]!} for update`;
+  try {
+    await runJob(own.ids, { waitedMs: 1000 });
+  } finally {
+    await holder`rollback`;
+    holder.release();
+  }
+  expect((await events([...own.ids, ...held.ids])).map((e) => e.status))
+    .toEqual(["processed", "processed", "pending", "pending"]);
+  expect(await queuedJobs()).toHaveLength(1);
+  await h.drain();
+  expect((await events(held.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
 });
