@@ -103,7 +103,11 @@ function inTurn(calls: (() => Promise<void>)[], parallel: number): Promise<void>
  */
 async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Claim> {
   return deps.db.transaction(async (tx) => {
-    const [sms] = await tx.select().from(smsMessages).where(eq(smsMessages.id, smsId)).for("update");
+    // The row, locked, with its patient's opt-out in the same round trip (a patient's row is not locked).
+    const [found] = await tx.select({ sms: smsMessages, optedOut: patients.optedOut }).from(smsMessages)
+      .leftJoin(patients, eq(patients.id, smsMessages.patientId)).where(eq(smsMessages.id, smsId))
+      .for("update", { of: smsMessages });
+    const sms = found?.sms;
     if (!sms || sms.twilioSid || !CLAIMABLE.has(sms.status)) return { kind: "skip" };
     if (sms.claimedBy && sms.claimedBy !== jobId && await isRunning(tx, sms.claimedBy)) {
       return { kind: "busy", by: sms.claimedBy };
@@ -117,7 +121,7 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
       deps.log.info("sms not sent", { smsId: sms.id, reason });
       return { kind: "skip" } as const;
     };
-    const optedOut = await isOptedOut(tx, sms.patientId);
+    const optedOut = found.optedOut ?? false;
     if (optedOut && !lookUpFirst) return skip("skipped_opted_out", "patient opted out");
     if (!deps.twilio) {
       if (!lookUpFirst) return skip("logged", "Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)");
@@ -152,12 +156,6 @@ async function isRunning(tx: Tx, jobId: string): Promise<boolean> {
   const rows = await tx.execute(sql`select 1 from graphile_worker.jobs
     where id = ${jobId}::bigint and locked_at is not null`);
   return rows.length > 0;
-}
-
-async function isOptedOut(tx: Tx, patientId: string | null): Promise<boolean> {
-  if (!patientId) return false;
-  const [patient] = await tx.select({ optedOut: patients.optedOut }).from(patients).where(eq(patients.id, patientId));
-  return patient?.optedOut ?? false;
 }
 
 type Pace = { kind: "now"; waitMs: number } | { kind: "later"; inMs: number };
