@@ -30,7 +30,7 @@ export const TOP_UP_TO = 500;
 export const BACKLOG_AFTER_MS = 200;
 /** Jobs this recent are not taken: their events' response_ms is still being written (src/ingest/response-time.ts). */
 const TAKE_OLDER_THAN_MS = 1000;
-/** Most waiting jobs a top-up locks to choose from (the ones past TOP_UP_TO are unlocked at its commit). */
+/** Most waiting jobs a top-up considers (newest first); it locks those whose events fit under TOP_UP_TO. */
 const TAKE_JOBS = 64;
 const TASK = "process-webhook";
 
@@ -153,12 +153,20 @@ export async function processWebhookBatch(
   async function topUp(tx: Tx, ownIds: Set<number>): Promise<{ taken: WebhookEvent[]; jobs: TakenJob[] }> {
     const room = TOP_UP_TO - ownIds.size;
     if (room <= 0) return { taken: [], jobs: [] };
+    // The newest waiting jobs whose events fit in the room, read backwards through graphile-worker's own index of
+    // available jobs (priority, run_at), then locked: only those, so no other job is held for nothing.
     const candidates = await tx.execute<{ id: string; payload: unknown }>(sql`
       select j.id, j.payload from graphile_worker._private_jobs j
-      where j.task_id = (select id from graphile_worker._private_tasks where identifier = ${TASK})
-        and j.is_available and j.attempts = 0 and j.key is null and json_typeof(j.payload) = 'array'
-        and j.run_at < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval
-      order by j.run_at desc, j.id desc limit ${TAKE_JOBS} for update skip locked`);
+      where j.id = any(array(
+        select c.id from (
+          select id, sum(json_array_length(payload)) over (order by run_at desc, id desc) as upto
+          from graphile_worker._private_jobs
+          where task_id = (select id from graphile_worker._private_tasks where identifier = ${TASK})
+            and is_available and priority = 0 and attempts = 0 and key is null and json_typeof(payload) = 'array'
+            and run_at < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval
+          order by run_at desc, id desc limit ${TAKE_JOBS}) c
+        where c.upto <= ${room}))
+      order by j.run_at desc, j.id desc for update skip locked`);
     const jobs: TakenJob[] = [];
     let count = 0;
     for (const candidate of candidates) {
@@ -168,7 +176,7 @@ export async function processWebhookBatch(
       count += eventIds.length;
       jobs.push({ id: candidate.id, eventIds });
     }
-    const wanted = jobs.flatMap((job) => job.eventIds);
+    const wanted = [...new Set(jobs.flatMap((job) => job.eventIds))];
     const withSets = Object.keys(together).filter((provider) => together[provider as Provider]);
     if (wanted.length === 0 || withSets.length === 0) return { taken: [], jobs };
     const found = new Map((await tx.select(PROCESSED_COLUMNS).from(webhookEvents)
@@ -178,12 +186,15 @@ export async function processWebhookBatch(
       .orderBy(asc(webhookEvents.id)).for("update", { skipLocked: true })).map((event) => [event.id, event]));
     // Each job's events in id order, up to the first one not found here (held elsewhere, or of a provider
     // without a set, which its job runs): a set never runs ahead of an earlier event of the same job.
+    // An event listed twice (by one job or two) is taken once.
+    const seen = new Set<number>();
     const taken = jobs.flatMap((job) => {
       const prefix: WebhookEvent[] = [];
       for (const id of [...job.eventIds].sort((a, b) => a - b)) {
         const event = found.get(id);
         if (!event || (event.status === "pending" && event.attempts > 0)) break;
-        if (event.status === "pending") prefix.push(event);
+        if (event.status === "pending" && !seen.has(id)) prefix.push(event);
+        seen.add(id);
       }
       return prefix;
     });

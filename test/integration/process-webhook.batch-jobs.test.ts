@@ -253,3 +253,24 @@ test("a taken job is applied only up to an event held elsewhere: none of its lat
   await h.drain();
   expect((await events(held.ids)).map((e) => [e.status, e.attempts])).toEqual([["processed", 1], ["processed", 1]]);
 });
+
+test("a taken job stops at an event of a provider without a set; an event two jobs list is taken once", async () => {
+  const own = await paidEvents(1);
+  const shared = await paidEvents(2);
+  const unset = await retiredEvent(`retired-${crypto.randomUUID()}`);
+  const after = await paidEvents(1); // after the unset one in id order, as in its job
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+  await addBatchJob(own.ids);
+  await waitingJob(shared.ids);
+  await waitingJob([shared.ids[1]!]);
+  await waitingJob([unset, after.ids[0]!]);
+  await runJob(own.ids, { waitedMs: 1000 });
+  // Both payments the two jobs share went once, as a set; both those jobs are complete. The job whose first event
+  // has no set keeps its payment, which must not run ahead of it.
+  expect((await events([...own.ids, ...shared.ids, ...after.ids])).map((e) => [e.status, e.attempts]))
+    .toEqual([["processed", 1], ["processed", 1], ["processed", 1], ["pending", 0]]);
+  expect(await ledger([...own.appointments, ...shared.appointments, ...after.appointments])).toBe(3);
+  expect((await queuedJobs()).map((j) => j.payload.map((e: { eventId: number }) => e.eventId)))
+    .toEqual([[unset, after.ids[0]]]);
+  await h.deps.sql`delete from graphile_worker._private_jobs`;
+});
