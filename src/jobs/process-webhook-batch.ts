@@ -30,7 +30,7 @@ export const TOP_UP_TO = 500;
 export const BACKLOG_AFTER_MS = 200;
 /** Jobs this recent are not taken: their events' response_ms is still being written (src/ingest/response-time.ts). */
 const TAKE_OLDER_THAN_MS = 1000;
-/** Most waiting jobs a top-up considers (newest first); it locks those whose events fit under TOP_UP_TO. */
+/** Most waiting jobs a top-up locks (newest first) to take those whose events fit under TOP_UP_TO. */
 const TAKE_JOBS = 64;
 const TASK = "process-webhook";
 
@@ -153,20 +153,16 @@ export async function processWebhookBatch(
   async function topUp(tx: Tx, ownIds: Set<number>): Promise<{ taken: WebhookEvent[]; jobs: TakenJob[] }> {
     const room = TOP_UP_TO - ownIds.size;
     if (room <= 0) return { taken: [], jobs: [] };
-    // The newest waiting jobs whose events fit in the room, read backwards through graphile-worker's own index of
-    // available jobs (priority, run_at), then locked: only those, so no other job is held for nothing.
+    // The newest waiting jobs no one holds, read backwards through graphile-worker's own index of available jobs
+    // (priority, run_at). They are locked as they are read (`skip locked`): concurrent top-ups then take different
+    // jobs. Choosing first and locking after made every top-up choose the same jobs, and all but one took nothing.
+    // Those read past what fits under TOP_UP_TO stay locked, unused, until this transaction ends.
     const candidates = await tx.execute<{ id: string; payload: unknown }>(sql`
       select j.id, j.payload from graphile_worker._private_jobs j
-      where j.id = any(array(
-        select c.id from (
-          select id, sum(json_array_length(payload)) over (order by run_at desc, id desc) as upto
-          from graphile_worker._private_jobs
-          where task_id = (select id from graphile_worker._private_tasks where identifier = ${TASK})
-            and is_available and priority = 0 and attempts = 0 and key is null and json_typeof(payload) = 'array'
-            and run_at < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval
-          order by run_at desc, id desc limit ${TAKE_JOBS}) c
-        where c.upto <= ${room}))
-      order by j.run_at desc, j.id desc for update skip locked`);
+      where j.task_id = (select id from graphile_worker._private_tasks where identifier = ${TASK})
+        and j.is_available and j.priority = 0 and j.attempts = 0 and j.key is null
+        and json_typeof(j.payload) = 'array' and j.run_at < now() - ${`${TAKE_OLDER_THAN_MS} milliseconds`}::interval
+      order by j.run_at desc, j.id desc limit ${TAKE_JOBS} for update skip locked`);
     const jobs: TakenJob[] = [];
     let count = 0;
     for (const candidate of candidates) {
