@@ -151,6 +151,18 @@ async function runJob(eventIds: number[], opts: { waitedMs: number; attempts?: n
   );
   await h.deps.sql`delete from graphile_worker._private_jobs where id = ${job!.id}`;
 }
+/** Runs `run` while another transaction holds the event's row (`for update`). */
+async function whileHeld(eventId: number, run: () => Promise<void>) {
+  const holder = await h.deps.sql.reserve();
+  await holder`begin`;
+  await holder`select id from webhook_events where id = ${eventId} for update`;
+  try {
+    await run();
+  } finally {
+    await holder`rollback`;
+    holder.release();
+  }
+}
 /** Queues a batch job for `ids` as ingest does, made old enough to be taken by another job's top-up. */
 const waitingJob = async (ids: number[]) => {
   await addBatchJob(ids);
@@ -191,14 +203,9 @@ test("a taken job with an event the set cannot apply stays queued; an event held
       create trigger test_refuse_appointment before update on appointments
         for each row execute function test_refuse_appointment();
     `);
-    const holder = await h.deps.sql.reserve();
-    await holder`begin`;
-    await holder`select id from webhook_events where id = ${held.ids[0]!} for update`;
     try {
-      await runJob(own.ids, { waitedMs: 1000 });
+      await whileHeld(held.ids[0]!, () => runJob(own.ids, { waitedMs: 1000 }));
     } finally {
-      await holder`rollback`;
-      holder.release();
       await h.deps.sql.unsafe("drop trigger test_refuse_appointment on appointments");
     }
     // The set (own two, other's two: held's job stops at its held first event) failed on other[0]: the job's own
@@ -238,15 +245,7 @@ test("a taken job is applied only up to an event held elsewhere: none of its lat
   await h.deps.sql`delete from graphile_worker._private_jobs`;
   await addBatchJob(own.ids);
   await waitingJob(held.ids);
-  const holder = await h.deps.sql.reserve();
-  await holder`begin`;
-  await holder`select id from webhook_events where id = ${held.ids[0]!} for update`;
-  try {
-    await runJob(own.ids, { waitedMs: 1000 });
-  } finally {
-    await holder`rollback`;
-    holder.release();
-  }
+  await whileHeld(held.ids[0]!, () => runJob(own.ids, { waitedMs: 1000 }));
   expect((await events([...own.ids, ...held.ids])).map((e) => e.status))
     .toEqual(["processed", "processed", "pending", "pending"]);
   expect(await queuedJobs()).toHaveLength(1);
