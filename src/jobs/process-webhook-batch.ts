@@ -55,7 +55,7 @@ interface TakenJob { id: string; eventIds: number[] }
  * in segments cut at each event of a provider without a set (an SMS CANCEL, then a payment for the same
  * appointment, stay in that order); within a segment the sets run first, then what they left, one by one.
  *
- * A set costs about the same few statements for 3 events as for 200, and a group commit at a few hundred
+ * A set costs about the same few statements for 3 events as for 500, and a group commit at a few hundred
  * webhooks a second queues jobs of 3 or 4: when a backlog builds, the worker would spend most of its time on
  * statements for tiny sets and never catch up. So a job that waited for a worker (more than BACKLOG_AFTER_MS: there
  * is a backlog; without one, looking costs a query and makes the next jobs wait on the rows it took), on its first
