@@ -15,8 +15,13 @@ export interface SmsInput {
 }
 
 /** The send job of an SMS: its task, and its key (one pending send per SMS). */
-const SEND_TASK = "send-sms";
-const sendKey = (smsId: string) => `sms:${smsId}`;
+export const SEND_TASK = "send-sms";
+export const sendKey = (smsId: string) => `sms:${smsId}`;
+
+/** Queues an SMS's own send job, now or at `runAt` (a pending one with its key is replaced). */
+export async function queueSend(tx: Executor, smsId: string, runAt?: Date): Promise<void> {
+  await enqueue(tx, SEND_TASK, { smsId }, { jobKey: sendKey(smsId), runAt });
+}
 
 /**
  * Records an outbound SMS and queues its send. An opted-out patient gets a row marked
@@ -38,7 +43,7 @@ export async function queueSms(tx: Executor, sms: SmsInput): Promise<string | un
   const id = rows[0]?.id;
   if (id && !sms.patient.optedOut) {
     // No named queue per number: pacing lives in sms_senders, and one slow send must not hold the clinic's others.
-    await enqueue(tx, SEND_TASK, { smsId: id }, { jobKey: sendKey(id) });
+    await queueSend(tx, id);
   }
   return id;
 }

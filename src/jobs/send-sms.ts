@@ -6,9 +6,9 @@ import { clinics, patients, smsMessages } from "../../db/schema";
 import { retryOnStaleConnection, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
+import { queueSend } from "../effects/sms";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import { enqueue } from "../queue";
 import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
 
 const Single = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
@@ -135,9 +135,7 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
       : await reserveSlot(deps, tx, sms.from, clinic?.perSecond ?? 1);
     if (pace.kind === "later") {
       // Its number's next free slot is far off: come back then rather than hold a worker asleep until it.
-      await enqueue(
-        tx, "send-sms", { smsId: sms.id }, { jobKey: `sms:${sms.id}`, runAt: new Date(Date.now() + pace.inMs) },
-      );
+      await queueSend(tx, sms.id, new Date(Date.now() + pace.inMs));
       return { kind: "later" };
     }
     const waitMs = pace.waitMs;

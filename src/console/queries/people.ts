@@ -12,6 +12,7 @@ import {
 import type { Db } from "../../db";
 import { normalizePhone } from "../../domain/phone";
 import { APPOINTMENT_STATUSES } from "../../domain/appointments";
+import { SEND_TASK, sendKey } from "../../effects/sms";
 import { cursorOf, olderThan, oneOf, page, PAGE_SIZE, parseCursor, text } from "./keyset";
 
 /** Appointments newest first; `q` is a patient's phone (any common spelling) or part of their name. */
@@ -203,7 +204,7 @@ export async function getSms(db: Db, id: string) {
   const [job] = await db.execute<{ run_at: Date; attempts: number; last_error: string | null }>(sql`
     select j.run_at, j.attempts, case when j.key is not null then j.last_error end as last_error
     from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-    where t.identifier = 'send-sms' and (j.key = ${`sms:${id}`} or json_typeof(j.payload) = 'array'
+    where t.identifier = ${SEND_TASK} and (j.key = ${sendKey(id)} or json_typeof(j.payload) = 'array'
       and j.payload::jsonb @> jsonb_build_array(jsonb_build_object('smsId', ${id}::text)))
     order by j.key is not null desc, j.attempts < j.max_attempts desc, j.run_at
     limit 1`);
