@@ -53,6 +53,16 @@ const input = (provider: "stripe" | "twilio-status", key: string, rawBody: strin
 const statements = async (tab: string) =>
   Number((await h.deps.sql`select count(*)::int as n from test_statements where tab = ${tab}`)[0]!.n);
 
+/** Runs `scenario` as one batch job, then one by one, and counts each way's statements that wrote `table`. */
+async function bothWays<T>(table: string, scenario: (run: Run) => Promise<T>) {
+  const before = await statements(table);
+  const batch = await scenario("batch");
+  const batchStatements = await statements(table) - before;
+  const oneByOne = await scenario("one by one");
+  const oneByOneStatements = await statements(table) - before - batchStatements;
+  return { batch, oneByOne, batchStatements, oneByOneStatements };
+}
+
 const outcomes = (ids: number[]) => h.deps.sql`select status, attempts, last_error from webhook_events
   where id = any(${ids}) order by id`;
 
@@ -100,11 +110,7 @@ async function stripeScenario(run: Run) {
 
 test("Stripe payments: a batch leaves exactly what one-by-one processing leaves, with one ledger statement",
   async () => {
-    const before = await statements("transactions");
-    const batch = await stripeScenario("batch");
-    const batchStatements = await statements("transactions") - before;
-    const oneByOne = await stripeScenario("one by one");
-    const oneByOneStatements = await statements("transactions") - before - batchStatements;
+    const { batch, oneByOne, batchStatements, oneByOneStatements } = await bothWays("transactions", stripeScenario);
 
     expect(batch).toEqual(oneByOne);
     // The cases below are what the scenario is about; the equality above is only as strong as they are varied.
@@ -175,11 +181,8 @@ async function statusScenario(run: Run) {
 
 test("status callbacks: a batch leaves exactly what one-by-one processing leaves, with one history statement",
   async () => {
-    const before = await statements("sms_status_events");
-    const batch = await statusScenario("batch");
-    const batchStatements = await statements("sms_status_events") - before;
-    const oneByOne = await statusScenario("one by one");
-    const oneByOneStatements = await statements("sms_status_events") - before - batchStatements;
+    const { batch, oneByOne, batchStatements, oneByOneStatements } =
+      await bothWays("sms_status_events", statusScenario);
 
     expect(batch).toEqual(oneByOne);
     expect(batch.messages.map((m) => m.status)).toEqual(
