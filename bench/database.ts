@@ -17,6 +17,8 @@ export interface Statement {
   totalMs: number;
   meanMs: number;
   rows: number;
+  /** WAL this statement wrote: records, full-page images, kilobytes. */
+  wal: { records: number; fpi: number; kb: number };
   query: string;
 }
 
@@ -54,6 +56,14 @@ export async function startBenchDatabase(workDir: string, opts: { statements: bo
   await admin.unsafe(`drop database if exists ${template}`);
   await admin.unsafe(`create database ${template}`);
   await migrate(urlOf(template));
+  const experiment = process.env.BENCH_EXPERIMENT_SQL;
+  if (experiment) {
+    // A schema change to try before writing its migration (an index dropped, a storage parameter): every cell's
+    // database is cloned from this template, so all of them run with it.
+    const t = postgres(urlOf(template), { max: 1, onnotice: () => {} });
+    await t.unsafe(experiment).simple();
+    await t.end();
+  }
   if (statements) {
     const t = postgres(urlOf(template), { max: 1, onnotice: () => {} });
     await t`create extension if not exists pg_stat_statements`;
@@ -94,11 +104,13 @@ export async function resetStatements(sql: postgres.Sql): Promise<void> {
 /** The statements of `sql`'s database that took the most time since the last reset. */
 export async function topStatements(sql: postgres.Sql, limit = 25): Promise<Statement[]> {
   const rows = await sql`
-    select calls::int, total_exec_time as total, mean_exec_time as mean, rows::int, query
+    select calls::int, total_exec_time as total, mean_exec_time as mean, rows::int, query,
+      wal_records::float8 as wal_records, wal_fpi::float8 as wal_fpi, wal_bytes::float8 as wal_bytes
     from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
     order by total_exec_time desc limit ${limit}`;
   return rows.map((r) => ({
     calls: r.calls, totalMs: Math.round(r.total), meanMs: Number(Number(r.mean).toFixed(3)), rows: r.rows,
+    wal: { records: r.wal_records, fpi: r.wal_fpi, kb: Math.round(r.wal_bytes / 1024) },
     query: String(r.query).replace(/\s+/g, " ").slice(0, 300),
   }));
 }
