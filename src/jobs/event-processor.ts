@@ -91,12 +91,15 @@ export function reported(deps: Deps, event: WebhookEvent, outcome: Outcome): voi
   else deps.log.warn(`webhook event ${outcome.status}`, fields);
 }
 
-/** One info line for a job's events: how many, and how many of each outcome. */
-export function reportedRun(deps: Deps, done: { event: WebhookEvent; outcome: Outcome }[], retrying: number) {
+/** One info line for a transaction's events (one job's, or `jobs` gathered): how many, and of each outcome. */
+export function reportedRun(
+  deps: Deps, done: { event: WebhookEvent; outcome: Outcome }[], retrying: number, jobs = 1,
+) {
   if (done.length === 0 && retrying === 0) return;
   const count = (status: Outcome["status"]) => done.filter((d) => d.outcome.status === status).length;
   deps.log.info("webhook events processed", {
     events: done.length, processed: count("processed"), ignored: count("ignored"), failed: count("failed"),
-    retrying, ...(done.length === 1 ? { eventId: done[0]!.event.id, provider: done[0]!.event.provider } : {}),
+    retrying, ...(jobs > 1 ? { jobs } : {}),
+    ...(done.length === 1 ? { eventId: done[0]!.event.id, provider: done[0]!.event.provider } : {}),
   });
 }

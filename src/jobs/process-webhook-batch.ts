@@ -7,6 +7,7 @@ import { anyOfJson, isConnectionError, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import type { Provider } from "../domain/webhooks";
+import { createGroupCommit } from "../ingest/group-commit";
 import {
   type Outcome,
   PROCESSED_COLUMNS,
@@ -68,16 +69,15 @@ interface TakenJob { id: string; eventIds: number[] }
  */
 export async function processWebhookBatch(
   deps: Deps,
-  { processors, together }: { processors: Processors; together: SetProcessors },
+  procs: BatchProcessors,
   items: { eventId: number }[],
   helpers: Pick<JobHelpers, "job">,
 ): Promise<Promise<void>[]> {
   const ids = [...new Set(items.map((i) => i.eventId))];
   const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-  const failures = new Map<number, Error>();
-  const done: { event: WebhookEvent; outcome: Outcome }[] = [];
+  let run: Run;
   try {
-    await processInOneTransaction();
+    run = await processEvents(deps, procs, ids, { mayTake: mayTake(deps, helpers), lastAttempt });
   } catch (error) {
     // The batch failed as a whole on its last attempt: its events end `failed` (replayable), never `pending`
     // with no job left to run them.
@@ -89,8 +89,59 @@ export async function processWebhookBatch(
     }
     throw error;
   }
-  for (const { event, outcome } of done) reported(deps, event, outcome);
-  reportedRun(deps, done, failures.size);
+  reportRun(deps, run, 1);
+  return entries(items, run.failures);
+}
+
+export interface BatchProcessors { processors: Processors; together: SetProcessors }
+/** What one transaction came to: the events it processed (committed), and those that failed, with their errors. */
+interface Run { done: { event: WebhookEvent; outcome: Outcome }[]; failures: Map<number, Error> }
+/** A first attempt's events, handed to the gathering transaction, and how long its job waited for a worker. */
+interface Share { ids: number[]; waitedMs: number }
+
+/** Most jobs whose events one gathered transaction processes (each holds up to INGEST_JOB_BATCH events). */
+export const GATHER_JOBS = 16;
+/** Gathered transactions running at once; jobs that start meanwhile gather into the next one. */
+export const GATHER_IN_FLIGHT = 2;
+
+/**
+ * The batch jobs' task, with the first attempts that run at the same time gathered into one transaction: a group
+ * commit on the worker's side (src/ingest/group-commit.ts). A group commit at a few hundred webhooks a second queues
+ * jobs of one to three events, and the worker runs up to WORKER_CONCURRENCY of them side by side, each a
+ * transaction with its own commit and statements, and too few events for a set (two at least): per event, it cost
+ * ten times what a drain of large batches costs. Gathered, the jobs that start while GATHER_IN_FLIGHT transactions
+ * run share the next one, so the set grows with the load, and without load a job runs at once, alone.
+ *
+ * Each job still settles on its own: its entries reject for its own events that failed (their failures recorded
+ * in the shared transaction, as in a job's own). A gathered transaction that throws as a whole is run again, job by
+ * job, each alone (a lost connection fails them all: graphile-worker retries each job). Retries and last attempts
+ * never gather: they run alone, as processWebhookBatch, keeping their own backoff and their `failed` ending.
+ */
+export function batchTask(deps: Deps, procs: BatchProcessors) {
+  const gathered = createGroupCommit<Share, Run>(
+    async (shares) => {
+      const ids = [...new Set(shares.flatMap((share) => share.ids))];
+      const mayTakeOthers = shares.some((share) => share.waitedMs > BACKLOG_AFTER_MS);
+      const run = await processEvents(deps, procs, ids, { mayTake: mayTakeOthers, lastAttempt: false });
+      reportRun(deps, run, shares.length);
+      return shares.map(() => ({ ok: true as const, value: run }));
+    },
+    {
+      maxBatch: GATHER_JOBS, maxWaitMs: 0, maxInFlight: GATHER_IN_FLIGHT,
+      splitOnError: (error) => !isConnectionError(error),
+    },
+  );
+  return async (items: { eventId: number }[], helpers: Pick<JobHelpers, "job">): Promise<Promise<void>[]> => {
+    const { attempts, max_attempts: maxAttempts } = helpers.job;
+    if (attempts > 1 || attempts >= maxAttempts) return processWebhookBatch(deps, procs, items, helpers);
+    const ids = [...new Set(items.map((i) => i.eventId))];
+    const run = await gathered.submit({ ids, waitedMs: waited(deps, helpers) });
+    return entries(items, run.failures);
+  };
+}
+
+/** Each entry's promise: rejected with its event's failure, if it failed. */
+function entries(items: { eventId: number }[], failures: Map<number, Error>): Promise<void>[] {
   return items.map((item) => {
     const failure = failures.get(item.eventId);
     if (!failure) return Promise.resolve();
@@ -98,39 +149,59 @@ export async function processWebhookBatch(
     rejected.catch(() => {}); // graphile-worker reads it with allSettled; not an unhandled rejection meanwhile
     return rejected;
   });
+}
 
-  async function processInOneTransaction() {
-    await deps.db.transaction(async (tx) => {
-      // Locked in id order, so two jobs sharing events (a replay) cannot deadlock on these rows.
-      const events = await tx.select(PROCESSED_COLUMNS).from(webhookEvents).where(inArray(webhookEvents.id, ids))
-        .orderBy(asc(webhookEvents.id)).for("update");
-      const own = events.filter((event) => event.status === "pending");
-      const ownIds = new Set(own.map((event) => event.id));
-      const { taken, jobs } = mayTake() ? await topUp(tx, ownIds) : { taken: [], jobs: [] };
-      for (const segment of segments([...own, ...taken].sort((a, b) => a.id - b.id))) {
-        const handled = await processSets(tx, segment);
-        for (const event of segment) {
-          if (handled.has(event.id) || !ownIds.has(event.id)) continue;
-          try {
-            done.push(
-              { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
-            );
-          } catch (error) {
-            // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
-            if (isConnectionError(error)) throw error;
-            failures.set(event.id, await recordFailure(deps, tx, event.id, error, lastAttempt));
-          }
+/** After the commit: metrics and a line per event that needs one, and one info line for the run. */
+function reportRun(deps: Deps, run: Run, jobs: number) {
+  for (const { event, outcome } of run.done) reported(deps, event, outcome);
+  reportedRun(deps, run.done, run.failures.size, jobs);
+}
+
+const waited = (deps: Deps, helpers: Pick<JobHelpers, "job">) =>
+  deps.clock.now().getTime() - new Date(helpers.job.run_at).getTime();
+
+/** A first attempt that waited for a worker (a retry would take the same events again, past their backoff). */
+function mayTake(deps: Deps, helpers: Pick<JobHelpers, "job">): boolean {
+  return helpers.job.attempts <= 1 && waited(deps, helpers) > BACKLOG_AFTER_MS;
+}
+
+/**
+ * These events, and with `mayTake` others that wait (topUp), processed in ONE transaction: each pending event
+ * locked, set processors first, then one by one in savepoints; failures recorded in the same transaction.
+ */
+async function processEvents(
+  deps: Deps,
+  { processors, together }: BatchProcessors,
+  ids: number[],
+  { mayTake, lastAttempt }: { mayTake: boolean; lastAttempt: boolean },
+): Promise<Run> {
+  const failures = new Map<number, Error>();
+  const done: Run["done"] = [];
+  await deps.db.transaction(async (tx) => {
+    // Locked in id order, so two jobs sharing events (a replay) cannot deadlock on these rows.
+    const events = await tx.select(PROCESSED_COLUMNS).from(webhookEvents).where(inArray(webhookEvents.id, ids))
+      .orderBy(asc(webhookEvents.id)).for("update");
+    const own = events.filter((event) => event.status === "pending");
+    const ownIds = new Set(own.map((event) => event.id));
+    const { taken, jobs } = mayTake ? await topUp(tx, ownIds) : { taken: [], jobs: [] };
+    for (const segment of segments([...own, ...taken].sort((a, b) => a.id - b.id))) {
+      const handled = await processSets(tx, segment);
+      for (const event of segment) {
+        if (handled.has(event.id) || !ownIds.has(event.id)) continue;
+        try {
+          done.push(
+            { event, outcome: await tx.transaction((savepoint) => runProcessor(deps, processors, savepoint, event)) },
+          );
+        } catch (error) {
+          // A lost connection fails the whole transaction: the job is retried as a whole, nothing was committed.
+          if (isConnectionError(error)) throw error;
+          failures.set(event.id, await recordFailure(deps, tx, event.id, error, lastAttempt));
         }
       }
-      await completeTaken(tx, jobs, new Set(done.map(({ event }) => event.id)));
-    });
-  }
-
-  /** A first attempt that waited for a worker (a retry would take the same events again, past their backoff). */
-  function mayTake(): boolean {
-    const waitedMs = deps.clock.now().getTime() - new Date(helpers.job.run_at).getTime();
-    return helpers.job.attempts <= 1 && waitedMs > BACKLOG_AFTER_MS;
-  }
+    }
+    await completeTaken(tx, jobs, new Set(done.map(({ event }) => event.id)));
+  });
+  return { done, failures };
 
   /** Events in id order, cut before and after each event of a provider without a set. */
   function segments(pending: WebhookEvent[]): WebhookEvent[][] {

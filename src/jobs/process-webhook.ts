@@ -7,7 +7,7 @@ import type { Deps } from "../deps";
 import {
   PROCESSED_COLUMNS, type Processors, recordFailure, reported, reportedRun, runProcessor, type SetProcessors,
 } from "./event-processor";
-import { Batch, processWebhookBatch } from "./process-webhook-batch";
+import { Batch, batchTask } from "./process-webhook-batch";
 
 const Single = T.Object({ eventId: T.Integer({ minimum: 1 }), replay: T.Optional(T.Boolean()) });
 
@@ -18,8 +18,9 @@ const Single = T.Object({ eventId: T.Integer({ minimum: 1 }), replay: T.Optional
  * A thrown error rolls the effects back, is recorded on the event, and graphile-worker retries the event.
  */
 export function processWebhookTask(deps: Deps, processors: Processors, together: SetProcessors = {}): Task {
+  const batches = batchTask(deps, { processors, together });
   return async (payload, helpers) => {
-    if (Value.Check(Batch, payload)) return processWebhookBatch(deps, { processors, together }, payload, helpers);
+    if (Value.Check(Batch, payload)) return batches(payload, helpers);
     if (!Value.Check(Single, payload)) {
       deps.log.error("process-webhook: bad payload, giving up", { payload });
       return;
