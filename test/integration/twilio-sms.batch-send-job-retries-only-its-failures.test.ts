@@ -114,3 +114,56 @@ test(`a larger set is split into send jobs of at most ${SEND_BATCH}, each SMS in
   expect(jobs.map((j) => j.payload.length).sort((a, b) => a - b)).toEqual([1, SEND_BATCH, SEND_BATCH]);
   expect(jobs.flatMap((j) => j.payload.map((e: { smsId: string }) => e.smsId)).sort()).toEqual([...ids].sort());
 });
+
+/** Which top-level transaction wrote each status of these SMS (a trigger, as in process-webhook.batch-jobs). */
+async function recordingWrites(run: () => Promise<void>) {
+  await h.deps.sql.unsafe(`
+    create table if not exists test_sms_writes (sms_id uuid, txid bigint, status text);
+    create or replace function test_sms_write() returns trigger language plpgsql as $$
+    begin insert into test_sms_writes values (new.id, txid_current(), new.status); return null; end $$;
+    create or replace trigger test_sms_write after update on sms_messages
+      for each row execute function test_sms_write();
+    truncate test_sms_writes;
+  `);
+  try {
+    await run();
+  } finally {
+    await h.deps.sql.unsafe("drop trigger test_sms_write on sms_messages");
+  }
+  return rows`select sms_id::text, txid::text, status from test_sms_writes`;
+}
+
+test("a batch job claims its SMS in one transaction, then records each send in its own", async () => {
+  const { phones, sms } = await queueSet(5);
+  const ours = new Set(sms.map((s) => s.id));
+  const writes = (await recordingWrites(() => h.drain())).filter((w) => ours.has(w.sms_id));
+  for (const phone of phones) expect(sentTo(phone)).toHaveLength(1);
+  const claims = writes.filter((w) => w.status === "unknown");
+  const records = writes.filter((w) => w.status === "queued");
+  expect(claims.map((w) => w.sms_id).sort()).toEqual(sms.map((s) => s.id).sort());
+  expect(new Set(claims.map((w) => w.txid)).size).toBe(1);
+  expect(records.map((w) => w.sms_id).sort()).toEqual(sms.map((s) => s.id).sort());
+  expect(new Set(records.map((w) => w.txid)).size).toBe(5);
+});
+
+test("without Twilio, a batch job records its SMS as logged in one transaction, the opted-out one skipped", async () => {
+  const deps = h.deps as { twilio?: unknown };
+  const client = deps.twilio;
+  deps.twilio = undefined;
+  try {
+    const { phones, sms } = await queueSet(4, new Set([1]));
+    // The patient opts out after the set was queued: the claim sees it.
+    await rows`update patients set opted_out = true where phone = ${phones[3]!}`;
+    const ours = new Set(sms.map((s) => s.id));
+    const writes = (await recordingWrites(() => h.drain())).filter((w) => ours.has(w.sms_id));
+    for (const phone of phones) expect(sentTo(phone)).toHaveLength(0);
+    const after = await rows`select "to", status, error_message from sms_messages
+      where id = any(${sms.map((s) => s.id)}) order by body`;
+    expect(after.map((r) => r.status)).toEqual(["logged", "skipped_opted_out", "logged", "skipped_opted_out"]);
+    expect(after[0]!.error_message).toContain("Twilio is not configured");
+    expect(writes).toHaveLength(3);
+    expect(new Set(writes.map((w) => w.txid)).size).toBe(1);
+  } finally {
+    deps.twilio = client;
+  }
+});
