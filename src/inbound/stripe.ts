@@ -12,10 +12,10 @@ import { ERROR_JSON, STORAGE_FAILED_JSON, webhookHandler } from "./webhook-route
 const TOLERANCE_SECONDS = 300;
 
 /**
- * Stripe's own signature check (constructEvent: the header's timestamp and v1 signatures, the tolerance, a
- * constant-time comparison) with the HMAC computed in this thread by node:crypto. The SDK's default on Bun is Web
- * Crypto, which only works asynchronously: every check became two trips to a thread pool (key import and sign),
- * each waking the event loop again; at a few thousand webhooks a second those wake-ups cost more than the HMAC.
+ * Stripe's own signature check (constructEventAsync: the header's timestamp and v1 signatures, the tolerance, a
+ * constant-time comparison) with the HMAC computed in this thread by node:crypto. The SDK's default provider on Bun
+ * is Web Crypto: every check was two trips to a thread pool (key import and sign), each waking the event loop again;
+ * at a few thousand webhooks a second those wake-ups cost more than the HMAC.
  */
 class ThreadHmac extends Stripe.CryptoProvider {
   override computeHMACSignature(payload: string, secret: string): string {
@@ -34,7 +34,7 @@ const webhookText = (status: number, reason: string): Answer =>
   ({ status, body: `Webhook Error: ${reason}`, contentType: "text/plain; charset=utf-8" });
 
 /** Verifies against every configured secret, so a rotation can accept the old and new secret at once. */
-function verify(deps: Deps, raw: string, header: string | null): Stripe.Event {
+async function verify(deps: Deps, raw: string, header: string | null): Promise<Stripe.Event> {
   const secrets = [deps.config.STRIPE_WEBHOOK_SECRET, deps.config.STRIPE_WEBHOOK_SECRET_PREVIOUS]
     .filter(Boolean) as string[];
   if (secrets.length === 0) throw new AppError(400, "not_configured", "STRIPE_WEBHOOK_SECRET is not configured");
@@ -42,7 +42,7 @@ function verify(deps: Deps, raw: string, header: string | null): Stripe.Event {
   let lastError: unknown;
   for (const secret of secrets) {
     try {
-      return Stripe.webhooks.constructEvent(raw, header, secret, TOLERANCE_SECONDS, HMAC);
+      return await Stripe.webhooks.constructEventAsync(raw, header, secret, TOLERANCE_SECONDS, HMAC);
     } catch (error) {
       if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) {
         throw new AppError(400, "malformed", "Body is not valid JSON");
@@ -65,7 +65,7 @@ export function stripeRoutes(deps: Deps) {
     async accept(request, receivedAt) {
       requireContentType(request, "application/json");
       const raw = await readRawText(request);
-      const event = verify(deps, raw, request.headers.get("stripe-signature"));
+      const event = await verify(deps, raw, request.headers.get("stripe-signature"));
       if (typeof event?.id !== "string" || typeof event.type !== "string") {
         throw new AppError(400, "malformed", "Event has no id or type");
       }

@@ -123,7 +123,12 @@ export function batchTask(deps: Deps, procs: BatchProcessors) {
       const ids = [...new Set(shares.flatMap((share) => share.ids))];
       const mayTakeOthers = shares.some((share) => share.waitedMs > BACKLOG_AFTER_MS);
       const run = await processEvents(deps, procs, ids, { mayTake: mayTakeOthers, lastAttempt: false });
-      reportRun(deps, run, shares.length);
+      // Committed: a report that throws must not fail the write (its jobs would run again at once, alone).
+      try {
+        reportRun(deps, run, shares.length);
+      } catch (error) {
+        deps.log.error("processed events could not be reported", { error });
+      }
       return shares.map(() => ({ ok: true as const, value: run }));
     },
     {

@@ -8,6 +8,19 @@ import { settle } from "../settled";
 
 type Sms = typeof smsMessages.$inferSelect;
 
+/** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
+export const CLAIMABLE = new Set(["pending", "unknown"]);
+/** Why an SMS was recorded `logged`, not sent. */
+export const NOT_CONFIGURED = "Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)";
+
+/** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
+export class SendUnderWay extends Error {
+  readonly code = "SEND_UNDER_WAY";
+  constructor(jobId: string) {
+    super(`another attempt to send this SMS is under way (job ${jobId})`);
+  }
+}
+
 /** A claimed SMS and what the claim allows (src/jobs/send-sms.ts). */
 export interface SmsToSend {
   sms: Sms;

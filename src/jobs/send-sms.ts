@@ -1,15 +1,18 @@
 import { Type as T } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { asc, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { JobHelpers, Task } from "graphile-worker";
 import { clinics, patients, smsMessages } from "../../db/schema";
-import { anyOfJson, retryOnStaleConnection, type Tx } from "../db";
+import { retryOnStaleConnection, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import { queueSend } from "../effects/sms";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
-import { attemptSend, type Outcome, type SmsToSend } from "./send-sms-attempt";
+import {
+  attemptSend, CLAIMABLE, NOT_CONFIGURED, type Outcome, SendUnderWay, type SmsToSend,
+} from "./send-sms-attempt";
+import { recordUnsent } from "./send-sms-unsent";
 
 const Single = T.Object({ smsId: T.String({ minLength: 36, maxLength: 36 }) });
 /** A batch job: the SMS one statement queued (effects/sms.ts queueSmsSet), each sent as its own job would send it. */
@@ -18,19 +21,9 @@ const Batch = T.Array(Single, { minItems: 1 });
 export const BATCH_PARALLEL = 4;
 
 type Sms = typeof smsMessages.$inferSelect;
-/** Our statuses a send job may act on; once Twilio has the message (a sid), its statuses take over. */
-const CLAIMABLE = new Set(["pending", "unknown"]);
-
 type Claim = { kind: "skip" } | { kind: "later" } | { kind: "busy"; by: string }
   | ({ kind: "go"; sms: Sms } & SmsToSend);
 
-/** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
-export class SendUnderWay extends Error {
-  readonly code = "SEND_UNDER_WAY";
-  constructor(jobId: string) {
-    super(`another attempt to send this SMS is under way (job ${jobId})`);
-  }
-}
 /** What recording an outcome decided: the status written, and whether graphile-worker should run the job again. */
 interface Verdict { status: string; retry: boolean }
 
@@ -45,7 +38,12 @@ interface Verdict { status: string; retry: boolean }
  */
 export function sendSmsTask(deps: Deps): Task {
   return async (payload, helpers) => {
-    if (Value.Check(Batch, payload)) return sendBatch(deps, payload.map((entry) => entry.smsId), helpers);
+    if (Value.Check(Batch, payload)) {
+      const ids = payload.map(({ smsId }) => smsId);
+      // Without Twilio nothing is sent: the whole job is one transaction (send-sms-unsent.ts).
+      if (!deps.twilio) return recordUnsent(deps, ids, helpers.job.id);
+      return inTurn(ids.map((smsId) => () => sendOne(deps, smsId, helpers)), BATCH_PARALLEL);
+    }
     if (!Value.Check(Single, payload)) {
       deps.log.error("send-sms: bad payload, giving up", { payload });
       return;
@@ -64,13 +62,6 @@ async function sendOne(deps: Deps, smsId: string, helpers: Pick<JobHelpers, "job
   const claim = await claimSend(deps, smsId, helpers.job.id);
   if (claim.kind === "skip" || claim.kind === "later") return;
   if (claim.kind === "busy") throw new SendUnderWay(claim.by);
-  await attemptAndRecord(deps, claim, helpers);
-}
-
-/** The attempt at a claimed SMS, and its outcome recorded; throws when the entry should run again. */
-async function attemptAndRecord(
-  deps: Deps, claim: Extract<Claim, { kind: "go" }>, helpers: Pick<JobHelpers, "job" | "abortSignal">,
-) {
   const outcome = await attemptSend(deps, claim, helpers.abortSignal);
   const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   // Outside the attempt: once Twilio has the message, a database error while saving its sid must not count as a
@@ -79,29 +70,6 @@ async function attemptAndRecord(
     deps.db.transaction((tx) => recordOutcome(deps, tx, claim.sms, outcome, lastAttempt)));
   report(deps, claim.sms, outcome, verdict);
   if (verdict.retry && "error" in outcome) throw outcome.error;
-}
-
-/**
- * A batch job's entries: every SMS claimed in ONE transaction (claimSet: the claims and, without Twilio, the whole
- * work), then each claimed one attempted and recorded as a single job would (BATCH_PARALLEL at a time); one promise
- * per entry, rejected for an entry to retry. An entry listed twice is attempted once and settles both.
- */
-async function sendBatch(
-  deps: Deps, entries: string[], helpers: Pick<JobHelpers, "job" | "abortSignal">,
-): Promise<Promise<void>[]> {
-  const ids = [...new Set(entries)];
-  const claims = await claimSet(deps, ids, helpers.job.id);
-  const claimedAt = performance.now();
-  const settled = inTurn(ids.map((id) => async () => {
-    const claim = claims.get(id)!;
-    if (claim.kind === "skip" || claim.kind === "later") return;
-    if (claim.kind === "busy") throw new SendUnderWay(claim.by);
-    // The pacing slot was reserved at the claim: wait for what is left of it, not all of it again.
-    await attemptAndRecord(deps, { ...claim, waitMs: Math.max(0, claim.waitMs - (performance.now() - claimedAt)) },
-      helpers);
-  }), BATCH_PARALLEL);
-  const byId = new Map(ids.map((id, i) => [id, settled[i]!]));
-  return entries.map((id) => byId.get(id)!);
 }
 
 /**
@@ -172,88 +140,6 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
       .where(eq(smsMessages.id, sms.id));
     return { kind: "go", sms, client: deps.twilio, lookUpFirst, maySend: !optedOut, waitMs };
   });
-}
-
-/**
- * claimSend for a batch job's SMS in one transaction: the rows locked in id order with their patients' opt-out in
- * one statement, the claims of running jobs checked in one, the skipped rows written in one and the claimed ones in
- * one; per SMS only what Twilio's pacing needs (its number's slot, or a send job for later). Each SMS comes to the
- * claim claimSend would have made of it.
- */
-async function claimSet(deps: Deps, ids: string[], jobId: string): Promise<Map<string, Claim>> {
-  return deps.db.transaction(async (tx) => {
-    const found = await tx.select({ sms: smsMessages, optedOut: patients.optedOut }).from(smsMessages)
-      .leftJoin(patients, eq(patients.id, smsMessages.patientId))
-      .where(sql`${smsMessages.id} = ${anyOfJson(ids, "uuid")}`).orderBy(asc(smsMessages.id))
-      .for("update", { of: smsMessages });
-    const claimable = found.filter(({ sms }) => !sms.twilioSid && CLAIMABLE.has(sms.status));
-    const claimers = [...new Set(claimable.flatMap(({ sms }) => (sms.claimedBy && sms.claimedBy !== jobId
-      ? [sms.claimedBy] : [])))];
-    const running = claimers.length === 0 ? new Set<string>() : await runningJobs(tx, claimers);
-    const now = deps.clock.now();
-    const claims = new Map<string, Claim>(ids.map((id) => [id, { kind: "skip" }]));
-    const skipped: { id: string; status: string; reason: string }[] = [];
-    const toClaim: { sms: Sms; optedOut: boolean }[] = [];
-    for (const { sms, optedOut: opted } of claimable) {
-      if (sms.claimedBy && sms.claimedBy !== jobId && running.has(sms.claimedBy)) {
-        claims.set(sms.id, { kind: "busy", by: sms.claimedBy });
-        continue;
-      }
-      const optedOut = opted ?? false;
-      const lookUpFirst = sms.status === "unknown";
-      if (optedOut && !lookUpFirst) {
-        skipped.push({ id: sms.id, status: "skipped_opted_out", reason: "patient opted out" });
-      }
-      else if (!deps.twilio && !lookUpFirst) skipped.push({ id: sms.id, status: "logged", reason: NOT_CONFIGURED });
-      else if (!deps.twilio) {
-        deps.log.warn("sms may be on Twilio but Twilio is not configured to look it up", { smsId: sms.id });
-      } else toClaim.push({ sms, optedOut });
-    }
-    if (skipped.length > 0) {
-      await tx.execute(sql`update sms_messages s set status = v.status, error_message = v.reason,
-          updated_at = ${now.toISOString()}::timestamptz
-        from json_to_recordset(${JSON.stringify(skipped)}::json) as v(id uuid, status text, reason text)
-        where s.id = v.id and s.id = ${anyOfJson(skipped.map((row) => row.id), "uuid")}`);
-      for (const row of skipped) {
-        deps.metrics.smsSends.inc({ outcome: "skipped" });
-        deps.log.info("sms not sent", { smsId: row.id, reason: row.reason });
-      }
-    }
-    if (toClaim.length === 0 || !deps.twilio) return claims;
-    const clinicIds = [...new Set(toClaim.map(({ sms }) => sms.clinicId))];
-    const perSecond = new Map((await tx.select({ id: clinics.id, perSecond: clinics.smsPerSecond }).from(clinics)
-      .where(sql`${clinics.id} = ${anyOfJson(clinicIds, "uuid")}`)).map((c) => [c.id, c.perSecond]));
-    const claimed: string[] = [];
-    for (const { sms, optedOut } of toClaim) {
-      const pace = optedOut ? { kind: "now" as const, waitMs: 0 }
-        : await reserveSlot(deps, tx, sms.from, perSecond.get(sms.clinicId) ?? 1);
-      if (pace.kind === "later") {
-        await queueSend(tx, sms.id, new Date(Date.now() + pace.inMs));
-        claims.set(sms.id, { kind: "later" });
-        continue;
-      }
-      claimed.push(sms.id);
-      claims.set(sms.id, {
-        kind: "go", sms, client: deps.twilio, lookUpFirst: sms.status === "unknown", maySend: !optedOut,
-        waitMs: pace.waitMs,
-      });
-    }
-    if (claimed.length > 0) {
-      await tx.execute(sql`update sms_messages set status = 'unknown', claimed_by = ${jobId},
-          attempts = attempts + 1, updated_at = ${now.toISOString()}::timestamptz
-        where id = ${anyOfJson(claimed, "uuid")}`);
-    }
-    return claims;
-  });
-}
-
-const NOT_CONFIGURED = "Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)";
-
-/** Which of these jobs are running (isRunning for many). */
-async function runningJobs(tx: Tx, jobIds: string[]): Promise<Set<string>> {
-  const rows = await tx.execute<{ id: string }>(sql`select id::text from graphile_worker.jobs
-    where id = ${anyOfJson(jobIds, "bigint")} and locked_at is not null`);
-  return new Set(rows.map((row) => row.id));
 }
 
 /**

@@ -1,0 +1,65 @@
+import { asc, eq, sql } from "drizzle-orm";
+import { patients, smsMessages } from "../../db/schema";
+import { anyOfJson, type Tx } from "../db";
+import type { Deps } from "../deps";
+import { CLAIMABLE, NOT_CONFIGURED, SendUnderWay } from "./send-sms-attempt";
+
+/**
+ * A send-sms batch job where no Twilio client is configured (a development install, the benchmark): nothing can be
+ * sent, so each SMS comes to what claimSend (send-sms.ts) decides for it without Twilio, and all of them in ONE
+ * transaction, a statement for the rows (locked in id order, with their patients' opt-out), one for the claims of
+ * running jobs and one for the rows recorded `logged` or `skipped_opted_out`, where the job would otherwise spend a
+ * transaction of two statements per SMS. An `unknown` row (an earlier run with Twilio may have sent it) stays as it
+ * is, for a run that can look it up; a row another running job has claimed makes its entry retry. Lines and metrics
+ * follow the commit. One promise per entry, as graphile-worker's batch jobs take them.
+ */
+export async function recordUnsent(deps: Deps, entries: string[], jobId: string): Promise<Promise<void>[]> {
+  const ids = [...new Set(entries)];
+  const decided = await deps.db.transaction(async (tx) => {
+    const found = await tx.select({ sms: smsMessages, optedOut: patients.optedOut }).from(smsMessages)
+      .leftJoin(patients, eq(patients.id, smsMessages.patientId))
+      .where(sql`${smsMessages.id} = ${anyOfJson(ids, "uuid")}`).orderBy(asc(smsMessages.id))
+      .for("update", { of: smsMessages });
+    const claimable = found.filter(({ sms }) => !sms.twilioSid && CLAIMABLE.has(sms.status));
+    const claimers = [...new Set(claimable.flatMap(({ sms }) =>
+      (sms.claimedBy && sms.claimedBy !== jobId ? [sms.claimedBy] : [])))];
+    const running = claimers.length === 0 ? new Set<string>() : await runningJobs(tx, claimers);
+    const busy = new Map<string, string>();
+    const unknown: string[] = [];
+    const skipped: { id: string; status: string; reason: string }[] = [];
+    for (const { sms, optedOut } of claimable) {
+      if (sms.claimedBy && running.has(sms.claimedBy)) busy.set(sms.id, sms.claimedBy);
+      else if (sms.status === "unknown") unknown.push(sms.id);
+      else if (optedOut) skipped.push({ id: sms.id, status: "skipped_opted_out", reason: "patient opted out" });
+      else skipped.push({ id: sms.id, status: "logged", reason: NOT_CONFIGURED });
+    }
+    if (skipped.length > 0) {
+      await tx.execute(sql`update sms_messages s set status = v.status, error_message = v.reason,
+          updated_at = ${deps.clock.now().toISOString()}::timestamptz
+        from json_to_recordset(${JSON.stringify(skipped)}::json) as v(id uuid, status text, reason text)
+        where s.id = v.id and s.id = ${anyOfJson(skipped.map((row) => row.id), "uuid")}`);
+    }
+    return { busy, unknown, skipped };
+  });
+  for (const row of decided.skipped) {
+    deps.metrics.smsSends.inc({ outcome: "skipped" });
+    deps.log.info("sms not sent", { smsId: row.id, reason: row.reason });
+  }
+  for (const smsId of decided.unknown) {
+    deps.log.warn("sms may be on Twilio but Twilio is not configured to look it up", { smsId });
+  }
+  return entries.map((id) => {
+    const by = decided.busy.get(id);
+    if (!by) return Promise.resolve();
+    const rejected = Promise.reject(new SendUnderWay(by));
+    rejected.catch(() => {}); // graphile-worker reads it with allSettled; not an unhandled rejection meanwhile
+    return rejected;
+  });
+}
+
+/** Which of these jobs are running (graphile-worker keeps a job locked until its outcome is recorded). */
+async function runningJobs(tx: Tx, jobIds: string[]): Promise<Set<string>> {
+  const rows = await tx.execute<{ id: string }>(sql`select id::text from graphile_worker.jobs
+    where id = ${anyOfJson(jobIds, "bigint")} and locked_at is not null`);
+  return new Set(rows.map((row) => row.id));
+}
