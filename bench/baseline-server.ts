@@ -4,17 +4,20 @@
 import postgres from "postgres";
 import Stripe from "stripe";
 import twilio from "twilio";
+import { ThreadHmac } from "../src/inbound/stripe-hmac";
 
 const { MODE, PORT, DATABASE_URL, STRIPE_SECRET, TWILIO_TOKEN, PUBLIC_URL } = process.env as Record<string, string>;
 const sql = postgres(DATABASE_URL, { max: 20, onnotice: () => {} });
 const STRIPE_PATH = "/api/v1/webhooks/stripe/payment-events";
 const STATUS_PATH = "/api/v1/webhooks/twilio/sms-status";
+/** The HMAC as Switchboard computes it (in the thread, not through Web Crypto's thread pool). */
+const HMAC = new ThreadHmac();
 
 async function keyOf(path: string, request: Request, raw: string): Promise<[provider: string, key: string] | Response> {
   if (path === STRIPE_PATH) {
     try {
       const event = await Stripe.webhooks.constructEventAsync(
-        raw, request.headers.get("stripe-signature") ?? "", STRIPE_SECRET, 300,
+        raw, request.headers.get("stripe-signature") ?? "", STRIPE_SECRET, 300, HMAC,
       );
       return ["stripe", event.id];
     } catch {
