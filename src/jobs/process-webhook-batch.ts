@@ -7,7 +7,6 @@ import { anyOfJson, isConnectionError, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
 import type { Provider } from "../domain/webhooks";
-import { createGroupCommit } from "../ingest/group-commit";
 import {
   type Outcome,
   PROCESSED_COLUMNS,
@@ -95,58 +94,9 @@ export async function processWebhookBatch(
 
 export interface BatchProcessors { processors: Processors; together: SetProcessors }
 /** What one transaction came to: the events it processed (committed), and those that failed, with their errors. */
-interface Run { done: { event: WebhookEvent; outcome: Outcome }[]; failures: Map<number, Error> }
-/** A first attempt's events, handed to the gathering transaction, and how long its job waited for a worker. */
-interface Share { ids: number[]; waitedMs: number }
-
-/** Most jobs whose events one gathered transaction processes (each holds up to INGEST_JOB_BATCH events). */
-export const GATHER_JOBS = 16;
-/** Gathered transactions running at once; jobs that start meanwhile gather into the next one. */
-export const GATHER_IN_FLIGHT = 2;
-
-/**
- * The batch jobs' task, with the first attempts that run at the same time gathered into one transaction: a group
- * commit on the worker's side (src/ingest/group-commit.ts). A group commit at a few hundred webhooks a second queues
- * jobs of one to three events, and the worker runs up to WORKER_CONCURRENCY of them side by side, each a
- * transaction with its own commit and statements, and too few events for a set (two at least): per event, it cost
- * ten times what a drain of large batches costs. Gathered, the jobs that start while GATHER_IN_FLIGHT transactions
- * run share the next one, so the set grows with the load, and without load a job runs at once, alone.
- *
- * Each job still settles on its own: its entries reject for its own events that failed (their failures recorded
- * in the shared transaction, as in a job's own). A gathered transaction that throws as a whole is run again, job by
- * job, each alone (a lost connection fails them all: graphile-worker retries each job). Retries and last attempts
- * never gather: they run alone, as processWebhookBatch, keeping their own backoff and their `failed` ending.
- */
-export function batchTask(deps: Deps, procs: BatchProcessors) {
-  const gathered = createGroupCommit<Share, Run>(
-    async (shares) => {
-      const ids = [...new Set(shares.flatMap((share) => share.ids))];
-      const mayTakeOthers = shares.some((share) => share.waitedMs > BACKLOG_AFTER_MS);
-      const run = await processEvents(deps, procs, ids, { mayTake: mayTakeOthers, lastAttempt: false });
-      // Committed: a report that throws must not fail the write (its jobs would run again at once, alone).
-      try {
-        reportRun(deps, run, shares.length);
-      } catch (error) {
-        deps.log.error("processed events could not be reported", { error });
-      }
-      return shares.map(() => ({ ok: true as const, value: run }));
-    },
-    {
-      maxBatch: GATHER_JOBS, maxWaitMs: 0, maxInFlight: GATHER_IN_FLIGHT,
-      splitOnError: (error) => !isConnectionError(error),
-    },
-  );
-  return async (items: { eventId: number }[], helpers: Pick<JobHelpers, "job">): Promise<Promise<void>[]> => {
-    const { attempts, max_attempts: maxAttempts } = helpers.job;
-    if (attempts > 1 || attempts >= maxAttempts) return processWebhookBatch(deps, procs, items, helpers);
-    const ids = [...new Set(items.map((i) => i.eventId))];
-    const run = await gathered.submit({ ids, waitedMs: waited(deps, helpers) });
-    return entries(items, run.failures);
-  };
-}
-
+export interface Run { done: { event: WebhookEvent; outcome: Outcome }[]; failures: Map<number, Error> }
 /** Each entry's promise: rejected with its event's failure, if it failed. */
-function entries(items: { eventId: number }[], failures: Map<number, Error>): Promise<void>[] {
+export function entries(items: { eventId: number }[], failures: Map<number, Error>): Promise<void>[] {
   return items.map((item) => {
     const failure = failures.get(item.eventId);
     if (!failure) return Promise.resolve();
@@ -157,12 +107,12 @@ function entries(items: { eventId: number }[], failures: Map<number, Error>): Pr
 }
 
 /** After the commit: metrics and a line per event that needs one, and one info line for the run. */
-function reportRun(deps: Deps, run: Run, jobs: number) {
+export function reportRun(deps: Deps, run: Run, jobs: number) {
   for (const { event, outcome } of run.done) reported(deps, event, outcome);
   reportedRun(deps, run.done, run.failures.size, jobs);
 }
 
-const waited = (deps: Deps, helpers: Pick<JobHelpers, "job">) =>
+export const waited = (deps: Deps, helpers: Pick<JobHelpers, "job">) =>
   deps.clock.now().getTime() - new Date(helpers.job.run_at).getTime();
 
 /** A first attempt that waited for a worker (a retry would take the same events again, past their backoff). */
@@ -174,7 +124,7 @@ function mayTake(deps: Deps, helpers: Pick<JobHelpers, "job">): boolean {
  * These events, and with `mayTake` others that wait (topUp), processed in ONE transaction: each pending event
  * locked, set processors first, then one by one in savepoints; failures recorded in the same transaction.
  */
-async function processEvents(
+export async function processEvents(
   deps: Deps,
   { processors, together }: BatchProcessors,
   ids: number[],

@@ -7,7 +7,8 @@ import type { Deps } from "../deps";
 import {
   PROCESSED_COLUMNS, type Processors, recordFailure, reported, reportedRun, runProcessor, type SetProcessors,
 } from "./event-processor";
-import { Batch, batchTask } from "./process-webhook-batch";
+import { Batch } from "./process-webhook-batch";
+import { batchTask } from "./process-webhook-gather";
 
 const Single = T.Object({ eventId: T.Integer({ minimum: 1 }), replay: T.Optional(T.Boolean()) });
 

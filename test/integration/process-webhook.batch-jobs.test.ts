@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Job } from "graphile-worker";
 import { type IngestInput, replayEvent, writeIngestBatch } from "../../src/ingest/ingest";
 import { PROCESSORS, SET_PROCESSORS } from "../../src/jobs";
-import { batchTask, processWebhookBatch } from "../../src/jobs/process-webhook-batch";
+import { processWebhookBatch } from "../../src/jobs/process-webhook-batch";
+import { ALONE_AFTER_MS, batchTask } from "../../src/jobs/process-webhook-gather";
 import { createHarness, type Harness, seedAppointment } from "../support/harness";
 import { paymentIntent, stripeEvent } from "../support/stripe";
 
@@ -276,12 +277,12 @@ test("a taken job stops at an event of a provider without a set; an event two jo
 
 test("first attempts of batch jobs running at once share one transaction and a set; each job settles alone",
   async () => {
-    const { ids, appointments } = await paidEvents(4);
+    const { ids, appointments } = await paidEvents(5);
     const bad = await retiredEvent(`retired-${crypto.randomUUID()}`);
     await h.deps.sql`delete from graphile_worker._private_jobs`;
     const run = batchTask(h.deps, { processors: PROCESSORS, together: SET_PROCESSORS });
-    const job = (attempts: number) =>
-      ({ job: { id: "0", run_at: new Date(), attempts, max_attempts: 25 } as Job });
+    const job = (attempts: number, waitedMs = 0) =>
+      ({ job: { id: "0", run_at: new Date(Date.now() - waitedMs), attempts, max_attempts: 25 } as Job });
     const settled = (entries: Promise<void>[]) => Promise.allSettled(entries).then((r) => r.map((e) => e.status));
     // Three first attempts of one or two events each, started together as a worker's slots start them, and a retry.
     const outcomes = await Promise.all([
@@ -289,19 +290,22 @@ test("first attempts of batch jobs running at once share one transaction and a s
       run([{ eventId: ids[1]! }, { eventId: bad }], job(1)).then(settled),
       run([{ eventId: ids[2]! }], job(1)).then(settled),
       run([{ eventId: ids[3]! }], job(2)).then(settled),
+      run([{ eventId: ids[4]! }], job(1, ALONE_AFTER_MS + 1000)).then(settled), // part of a backlog
     ]);
     // Only the job that listed the failing event sees it fail, and only for that entry.
-    expect(outcomes).toEqual([["fulfilled"], ["fulfilled", "rejected"], ["fulfilled"], ["fulfilled"]]);
+    expect(outcomes).toEqual([["fulfilled"], ["fulfilled", "rejected"], ["fulfilled"], ["fulfilled"], ["fulfilled"]]);
     expect((await events([...ids, bad])).map((e) => [e.status, e.attempts]))
       .toEqual([...ids.map(() => ["processed", 1]), ["pending", 1]]);
-    expect(await ledger(appointments)).toBe(4);
+    expect(await ledger(appointments)).toBe(5);
     const txOf = new Map((await writes([...ids, bad])).map((w) => [w.event_id, w.txid]));
-    // The three first attempts in one transaction (the failure recorded in it too); the retry ran alone.
+    // The three first attempts in one transaction (the failure recorded in it too); the retry, and the job that
+    // waited as in a backlog, each alone.
     expect(new Set([ids[0], ids[1], ids[2], bad].map((id) => txOf.get(id!))).size).toBe(1);
-    expect(txOf.get(ids[3]!)).not.toBe(txOf.get(ids[0]!));
+    expect(new Set([ids[0], ids[3], ids[4]].map((id) => txOf.get(id!))).size).toBe(3);
     // The gathered payments went as one set: their confirmation SMS in one send-sms batch job, not a job each.
     const sends = await h.deps.sql`select j.payload from graphile_worker._private_jobs j
       join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'send-sms'`;
-    expect(sends.map((j) => (Array.isArray(j.payload) ? j.payload.length : "single")).sort()).toEqual([3, "single"]);
+    expect(sends.map((j) => (Array.isArray(j.payload) ? j.payload.length : "single")).sort())
+      .toEqual([3, "single", "single"]);
     await h.deps.sql`delete from graphile_worker._private_jobs`;
   });
