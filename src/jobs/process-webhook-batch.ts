@@ -112,7 +112,7 @@ export function reportRun(deps: Deps, run: Run, jobs: number) {
   reportedRun(deps, run.done, run.failures.size, jobs);
 }
 
-export const waited = (deps: Deps, helpers: Pick<JobHelpers, "job">) =>
+export const waited = (deps: Pick<Deps, "clock">, helpers: Pick<JobHelpers, "job">) =>
   deps.clock.now().getTime() - new Date(helpers.job.run_at).getTime();
 
 /** A first attempt that waited for a worker (a retry would take the same events again, past their backoff). */

@@ -58,11 +58,12 @@ export function batchTask(deps: Deps, procs: BatchProcessors) {
   );
   return async (items: { eventId: number }[], helpers: Pick<JobHelpers, "job">): Promise<Promise<void>[]> => {
     const { attempts, max_attempts: maxAttempts } = helpers.job;
-    if (attempts > 1 || attempts >= maxAttempts || waited(deps, helpers) > ALONE_AFTER_MS) {
+    const waitedMs = waited(deps, helpers);
+    if (attempts > 1 || attempts >= maxAttempts || waitedMs > ALONE_AFTER_MS) {
       return processWebhookBatch(deps, procs, items, helpers);
     }
     const ids = [...new Set(items.map((i) => i.eventId))];
-    const run = await gathered.submit({ ids, waitedMs: waited(deps, helpers) });
+    const run = await gathered.submit({ ids, waitedMs });
     return entries(items, run.failures);
   };
 }

@@ -13,7 +13,9 @@ import { CLAIMABLE, NOT_CONFIGURED, SendUnderWay } from "./send-sms-attempt";
  * is, for a run that can look it up; a row another running job has claimed makes its entry retry. Lines and metrics
  * follow the commit. One promise per entry, as graphile-worker's batch jobs take them.
  */
-export async function recordUnsent(deps: Deps, entries: string[], jobId: string): Promise<Promise<void>[]> {
+export async function recordUnsent(
+  deps: Pick<Deps, "db" | "clock" | "metrics" | "log">, entries: string[], jobId: string,
+): Promise<Promise<void>[]> {
   const ids = [...new Set(entries)];
   const decided = await deps.db.transaction(async (tx) => {
     const found = await tx.select({ sms: smsMessages, optedOut: patients.optedOut }).from(smsMessages)

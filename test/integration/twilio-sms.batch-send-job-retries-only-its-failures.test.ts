@@ -138,18 +138,27 @@ test("without Twilio, a batch job records its SMS in one transaction: logged, op
   const client = deps.twilio;
   deps.twilio = undefined;
   try {
-    const { phones, sms } = await queueSet(5, new Set([1]));
+    const { phones, sms } = await queueSet(6, new Set([1]));
     // The patient opts out after the set was queued: the claim sees it. An SMS an earlier run with Twilio may have
-    // sent (`unknown`) cannot be looked up: it stays as it is.
+    // sent (`unknown`) cannot be looked up: it stays as it is. One is claimed by another job still running.
     await rows`update patients set opted_out = true where phone = ${phones[3]!}`;
     await rows`update sms_messages set status = 'unknown' where "to" = ${phones[4]!}`;
+    const [other] = await rows`select (graphile_worker.add_job('send-sms', '{}'::json)).id`;
+    await rows`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'test' where id = ${other!.id}`;
+    const busy = sms.find((row) => row.to === phones[5])!.id as string;
+    await rows`update sms_messages set claimed_by = ${String(other!.id)} where id = ${busy}`;
     const ours = new Set(sms.map((s) => s.id));
     const writes = (await recordingWrites(() => h.drain())).filter((w) => ours.has(w.sms_id));
     for (const phone of phones) expect(sentTo(phone)).toHaveLength(0);
     const after = await rows`select "to", status, error_message from sms_messages
       where id = any(${sms.map((s) => s.id)}) order by body`;
     expect(after.map((r) => r.status))
-      .toEqual(["logged", "skipped_opted_out", "logged", "skipped_opted_out", "unknown"]);
+      .toEqual(["logged", "skipped_opted_out", "logged", "skipped_opted_out", "unknown", "pending"]);
+    // The claimed one's entry alone is retried, after the job's backoff.
+    const retry = await jobsFor([busy]);
+    expect(retry.map((j) => j.payload)).toEqual([[{ smsId: busy }]]);
+    expect(retry[0]!.attempts).toBe(1);
+    await rows`delete from graphile_worker._private_jobs where id = ${other!.id}`;
     expect(after[0]!.error_message).toContain("Twilio is not configured");
     expect(h.logs.some((l) => l.includes("Twilio is not configured to look it up"))).toBe(true);
     // One transaction wrote the three SMS it decided (the opted-out one at queueing had no job).
