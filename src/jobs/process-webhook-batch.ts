@@ -6,6 +6,7 @@ import { webhookEvents } from "../../db/schema";
 import { anyOfJson, isConnectionError, type Tx } from "../db";
 import type { Deps } from "../deps";
 import { storableText } from "../domain/text";
+import { entryOutcomes } from "../settled";
 import type { Provider } from "../domain/webhooks";
 import {
   type Outcome,
@@ -96,15 +97,8 @@ export interface BatchProcessors { processors: Processors; together: SetProcesso
 /** What one transaction came to: the events it processed (committed), and those that failed, with their errors. */
 export interface Run { done: { event: WebhookEvent; outcome: Outcome }[]; failures: Map<number, Error> }
 /** Each entry's promise: rejected with its event's failure, if it failed. */
-export function entries(items: { eventId: number }[], failures: Map<number, Error>): Promise<void>[] {
-  return items.map((item) => {
-    const failure = failures.get(item.eventId);
-    if (!failure) return Promise.resolve();
-    const rejected = Promise.reject(failure);
-    rejected.catch(() => {}); // graphile-worker reads it with allSettled; not an unhandled rejection meanwhile
-    return rejected;
-  });
-}
+export const entries = (items: { eventId: number }[], failures: Map<number, Error>): Promise<void>[] =>
+  entryOutcomes(items, (item) => failures.get(item.eventId));
 
 /** After the commit: metrics and a line per event that needs one, and one info line for the run. */
 export function reportRun(deps: Deps, run: Run, jobs: number) {

@@ -1,6 +1,7 @@
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import twilio from "twilio";
 import { smsMessages } from "../../db/schema";
+import { anyOfJson, type Tx } from "../db";
 import type { Deps, TwilioClient } from "../deps";
 import { TWILIO_STATUS_PATH } from "../domain/webhooks";
 import { JobAborted, unlessAborted } from "../abort";
@@ -19,6 +20,17 @@ export class SendUnderWay extends Error {
   constructor(jobId: string) {
     super(`another attempt to send this SMS is under way (job ${jobId})`);
   }
+}
+
+/**
+ * Which of these jobs are running: graphile-worker keeps a job locked until its outcome is recorded, and unlocks the
+ * jobs of a worker that died (src/jobs/heartbeat.ts). A finished job is gone or unlocked. A claim made by a running
+ * job is that job's attempt under way.
+ */
+export async function runningJobs(tx: Tx, jobIds: string[]): Promise<Set<string>> {
+  const rows = await tx.execute<{ id: string }>(sql`select id::text from graphile_worker.jobs
+    where id = ${anyOfJson(jobIds, "bigint")} and locked_at is not null`);
+  return new Set(rows.map((row) => row.id));
 }
 
 /** A claimed SMS and what the claim allows (src/jobs/send-sms.ts). */

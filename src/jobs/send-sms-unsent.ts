@@ -1,8 +1,9 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { patients, smsMessages } from "../../db/schema";
-import { anyOfJson, type Tx } from "../db";
+import { anyOfJson } from "../db";
 import type { Deps } from "../deps";
-import { CLAIMABLE, NOT_CONFIGURED, SendUnderWay } from "./send-sms-attempt";
+import { entryOutcomes } from "../settled";
+import { CLAIMABLE, NOT_CONFIGURED, runningJobs, SendUnderWay } from "./send-sms-attempt";
 
 /**
  * A send-sms batch job where no Twilio client is configured (a development install, the benchmark): nothing can be
@@ -50,18 +51,8 @@ export async function recordUnsent(
   for (const smsId of decided.unknown) {
     deps.log.warn("sms may be on Twilio but Twilio is not configured to look it up", { smsId });
   }
-  return entries.map((id) => {
+  return entryOutcomes(entries, (id) => {
     const by = decided.busy.get(id);
-    if (!by) return Promise.resolve();
-    const rejected = Promise.reject(new SendUnderWay(by));
-    rejected.catch(() => {}); // graphile-worker reads it with allSettled; not an unhandled rejection meanwhile
-    return rejected;
+    return by ? new SendUnderWay(by) : undefined;
   });
-}
-
-/** Which of these jobs are running (graphile-worker keeps a job locked until its outcome is recorded). */
-async function runningJobs(tx: Tx, jobIds: string[]): Promise<Set<string>> {
-  const rows = await tx.execute<{ id: string }>(sql`select id::text from graphile_worker.jobs
-    where id = ${anyOfJson(jobIds, "bigint")} and locked_at is not null`);
-  return new Set(rows.map((row) => row.id));
 }

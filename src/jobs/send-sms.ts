@@ -10,7 +10,7 @@ import { queueSend } from "../effects/sms";
 import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
 import {
-  attemptSend, CLAIMABLE, NOT_CONFIGURED, type Outcome, SendUnderWay, type SmsToSend,
+  attemptSend, CLAIMABLE, NOT_CONFIGURED, type Outcome, runningJobs, SendUnderWay, type SmsToSend,
 } from "./send-sms-attempt";
 import { recordUnsent } from "./send-sms-unsent";
 
@@ -105,7 +105,7 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
       .for("update", { of: smsMessages });
     const sms = found?.sms;
     if (!sms || sms.twilioSid || !CLAIMABLE.has(sms.status)) return { kind: "skip" };
-    if (sms.claimedBy && sms.claimedBy !== jobId && await isRunning(tx, sms.claimedBy)) {
+    if (sms.claimedBy && sms.claimedBy !== jobId && (await runningJobs(tx, [sms.claimedBy])).has(sms.claimedBy)) {
       return { kind: "busy", by: sms.claimedBy };
     }
     const now = deps.clock.now();
@@ -140,16 +140,6 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
       .where(eq(smsMessages.id, sms.id));
     return { kind: "go", sms, client: deps.twilio, lookUpFirst, maySend: !optedOut, waitMs };
   });
-}
-
-/**
- * Whether a job is running: graphile-worker keeps it locked until its outcome is recorded, and unlocks the jobs
- * of a worker that died (src/jobs/heartbeat.ts). A finished job is gone or unlocked.
- */
-async function isRunning(tx: Tx, jobId: string): Promise<boolean> {
-  const rows = await tx.execute(sql`select 1 from graphile_worker.jobs
-    where id = ${jobId}::bigint and locked_at is not null`);
-  return rows.length > 0;
 }
 
 type Pace = { kind: "now"; waitMs: number } | { kind: "later"; inMs: number };
