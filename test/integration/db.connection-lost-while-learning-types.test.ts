@@ -24,7 +24,7 @@ const numbers = () =>
   sql<{ xs: number[] }[]>`select array_agg(x) as xs from generate_series(1, 3) x`.then(([r]) => r!.xs);
 
 // bun test fails the running test on an unhandled rejection: that is how the defect showed (in a /readyz test).
-test("a connection lost while it is opened leaves no rejection unhandled, and arrays still parse after it", async () => {
+test("a connection lost while it opens leaves no rejection unhandled, and arrays still parse after it", async () => {
   expect(await numbers()).toEqual([1, 2, 3]);
   // The database goes away (a query fails) and comes back; the next query opens a new connection, which the proxy
   // cuts if it asks for the types.
