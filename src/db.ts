@@ -78,7 +78,8 @@ export function connect(url: string, max = 10): { sql: Sql; db: Db } {
  * postgres.js asks a new connection for the database's array types (their parsers are then shared by the pool), in a
  * query it never awaits: a connection lost during it (a reconnect after an outage) leaves a rejected promise
  * nobody handles. Once one connection has learnt them, later ones skip the query: one round trip less per
- * connection, and no orphaned query when the database comes back.
+ * connection, and no orphaned query when the database comes back. An array type created after the pool's first
+ * connection would not be learnt: migrations run before the pool connects, and none creates a type.
  */
 function learnArrayTypesOnce(sql: Sql): void {
   // `shared` is postgres.js' state of the pool, read by every connection; its types do not declare it.
@@ -188,7 +189,8 @@ export async function retryOnStaleConnection<T>(fn: () => Promise<T>, retries = 
 
 /** Applies drizzle's migrations and graphile-worker's schema; safe to run from several processes. */
 export async function migrate(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  // Reads no arrays; without the types query a lost connection leaves no query orphaned (see learnArrayTypesOnce).
+  const sql = postgres(url, { max: 1, onnotice: () => {}, fetch_types: false });
   try {
     // One migrator at a time: Fly's release command and `npm start` may race.
     await sql`select pg_advisory_lock(727274)`;
@@ -232,7 +234,8 @@ export async function waitForDatabase(
   for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 5000)) {
     const left = deadline - Date.now();
     const connectTimeout = Math.max(1, Math.min(5, Math.ceil(left / 1000)));
-    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout });
+    // No arrays are read here: without the types query, a database that flaps leaves no query orphaned (see connect).
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout, fetch_types: false });
     try {
       await sql`select 1`;
       if (attempt > 1) opts.log.info("database reachable", { database: where, attempt });
