@@ -234,7 +234,7 @@ export async function waitForDatabase(
   for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 5000)) {
     const left = deadline - Date.now();
     const connectTimeout = Math.max(1, Math.min(5, Math.ceil(left / 1000)));
-    // No arrays are read here: without the types query, a database that flaps leaves no query orphaned (see connect).
+    // Reads no arrays; without the types query a lost connection leaves no query orphaned (see learnArrayTypesOnce).
     const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout, fetch_types: false });
     try {
       await sql`select 1`;

@@ -13,6 +13,8 @@ type Sms = typeof smsMessages.$inferSelect;
 export const CLAIMABLE = new Set(["pending", "unknown"]);
 /** Why an SMS was recorded `logged`, not sent. */
 export const NOT_CONFIGURED = "Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)";
+/** The warning for an `unknown` SMS (an earlier run with Twilio may have sent it) that stays so without Twilio. */
+export const UNKNOWN_NOT_LOOKED_UP = "sms may be on Twilio but Twilio is not configured to look it up";
 
 /** Another job's attempt on the same SMS is under way: this one runs again later (graphile-worker's backoff). */
 export class SendUnderWay extends Error {

@@ -3,7 +3,7 @@ import { patients, smsMessages } from "../../db/schema";
 import { anyOfJson } from "../db";
 import type { Deps } from "../deps";
 import { entryOutcomes } from "../settled";
-import { CLAIMABLE, NOT_CONFIGURED, runningJobs, SendUnderWay } from "./send-sms-attempt";
+import { CLAIMABLE, NOT_CONFIGURED, runningJobs, SendUnderWay, UNKNOWN_NOT_LOOKED_UP } from "./send-sms-attempt";
 
 /**
  * A send-sms batch job where no Twilio client is configured (a development install, the benchmark): nothing can be
@@ -49,7 +49,7 @@ export async function recordUnsent(
     deps.log.info("sms not sent", { smsId: row.id, reason: row.reason });
   }
   for (const smsId of decided.unknown) {
-    deps.log.warn("sms may be on Twilio but Twilio is not configured to look it up", { smsId });
+    deps.log.warn(UNKNOWN_NOT_LOOKED_UP, { smsId });
   }
   return entryOutcomes(entries, (id) => {
     const by = decided.busy.get(id);

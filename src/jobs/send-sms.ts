@@ -11,6 +11,7 @@ import { alertSmsUnconfirmed, handleSmsFailure } from "../effects/sms-failure";
 import { lockSid, requeueEarlyCallbacks } from "../effects/sms-status";
 import {
   attemptSend, CLAIMABLE, NOT_CONFIGURED, type Outcome, runningJobs, SendUnderWay, type SmsToSend,
+  UNKNOWN_NOT_LOOKED_UP,
 } from "./send-sms-attempt";
 import { recordUnsent } from "./send-sms-unsent";
 
@@ -122,7 +123,7 @@ async function claimSend(deps: Deps, smsId: string, jobId: string): Promise<Clai
     if (!deps.twilio) {
       if (!lookUpFirst) return skip("logged", NOT_CONFIGURED);
       // Without credentials it cannot be looked up; it stays unknown for a run that has them.
-      deps.log.warn("sms may be on Twilio but Twilio is not configured to look it up", { smsId: sms.id });
+      deps.log.warn(UNKNOWN_NOT_LOOKED_UP, { smsId: sms.id });
       return { kind: "skip" };
     }
     const [clinic] = await tx.select({ perSecond: clinics.smsPerSecond }).from(clinics)
