@@ -23,14 +23,15 @@ export interface Server extends Proc {
 }
 
 /**
- * Switchboard as `npm start` runs it, in one role. TWILIO_AUTH_TOKEN checks the status callbacks' signatures; no
+ * Switchboard as `npm start` runs it, in one role, logging at `info` as it does by default (one line per processing
+ * run or send job, none per request). TWILIO_AUTH_TOKEN checks the status callbacks' signatures; no
  * TWILIO_ACCOUNT_SID, so no Twilio client: a queued SMS is recorded `logged` by send-sms and nothing leaves the
  * machine.
  */
 export async function switchboard(role: Role, databaseUrl: string): Promise<Server> {
   const port = await freePort();
   const env = {
-    ROLE: role, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: "error", PUBLIC_URL: SECRETS.publicUrl,
+    ROLE: role, PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: "info", PUBLIC_URL: SECRETS.publicUrl,
     STRIPE_WEBHOOK_SECRET: SECRETS.stripe, TWILIO_AUTH_TOKEN: SECRETS.twilio, ...tuning,
   };
   const prof = profile(role === "worker" ? process.env.BENCH_PROFILE_WORKER : process.env.BENCH_PROFILE);

@@ -5,6 +5,9 @@ import type { Deps } from "../deps";
 import { entryOutcomes } from "../settled";
 import { CLAIMABLE, NOT_CONFIGURED, runningJobs, SendUnderWay, UNKNOWN_NOT_LOOKED_UP } from "./send-sms-attempt";
 
+/** An SMS recorded without being sent: `logged` or `skipped_opted_out`, and why. */
+type Unsent = { id: string; status: string; reason: string };
+
 /**
  * A send-sms batch job where no Twilio client is configured (a development install, the benchmark): nothing can be
  * sent, so each SMS comes to what claimSend (send-sms.ts) decides for it without Twilio, and all of them in ONE
@@ -12,7 +15,7 @@ import { CLAIMABLE, NOT_CONFIGURED, runningJobs, SendUnderWay, UNKNOWN_NOT_LOOKE
  * running jobs and one for the rows recorded `logged` or `skipped_opted_out`, where the job would otherwise spend a
  * transaction of two statements per SMS. An `unknown` row (an earlier run with Twilio may have sent it) stays as it
  * is, for a run that can look it up; a row another running job has claimed makes its entry retry. Lines and metrics
- * follow the commit. One promise per entry, as graphile-worker's batch jobs take them.
+ * follow the commit (reportNotSent). One promise per entry, as graphile-worker's batch jobs take them.
  */
 export async function recordUnsent(
   deps: Pick<Deps, "db" | "clock" | "metrics" | "log">, entries: string[], jobId: string,
@@ -29,7 +32,7 @@ export async function recordUnsent(
     const running = claimers.length === 0 ? new Set<string>() : await runningJobs(tx, claimers);
     const busy = new Map<string, string>();
     const unknown: string[] = [];
-    const skipped: { id: string; status: string; reason: string }[] = [];
+    const skipped: Unsent[] = [];
     for (const { sms, optedOut } of claimable) {
       if (sms.claimedBy && running.has(sms.claimedBy)) busy.set(sms.id, sms.claimedBy);
       else if (sms.status === "unknown") unknown.push(sms.id);
@@ -44,15 +47,29 @@ export async function recordUnsent(
     }
     return { busy, unknown, skipped };
   });
-  for (const row of decided.skipped) {
-    deps.metrics.smsSends.inc({ outcome: "skipped" });
-    deps.log.info("sms not sent", { smsId: row.id, reason: row.reason });
-  }
+  reportNotSent(deps, decided.skipped);
   for (const smsId of decided.unknown) {
     deps.log.warn(UNKNOWN_NOT_LOOKED_UP, { smsId });
   }
   return entryOutcomes(entries, (id) => {
     const by = decided.busy.get(id);
     return by ? new SendUnderWay(by) : undefined;
+  });
+}
+
+/**
+ * A metric per SMS, and one info line for the job (a line each would be thousands a second when a storm of payments
+ * queues its confirmations); each SMS, with its id, at debug. The job's line names its SMS when it has just one.
+ */
+function reportNotSent(deps: Pick<Deps, "metrics" | "log">, skipped: Unsent[]) {
+  if (skipped.length === 0) return;
+  for (const row of skipped) {
+    deps.metrics.smsSends.inc({ outcome: "skipped" });
+    deps.log.debug("sms not sent", { smsId: row.id, reason: row.reason });
+  }
+  const logged = skipped.filter((row) => row.status === "logged").length;
+  deps.log.info("sms not sent", {
+    sms: skipped.length, logged, skippedOptedOut: skipped.length - logged,
+    ...(logged > 0 ? { reason: NOT_CONFIGURED } : {}), ...(skipped.length === 1 ? { smsId: skipped[0]!.id } : {}),
   });
 }

@@ -168,3 +168,25 @@ test("without Twilio, a batch job records its SMS in one transaction: logged, op
     deps.twilio = client;
   }
 });
+
+test("without Twilio, a batch job reports its SMS in one info line, each SMS at debug", async () => {
+  const deps = h.deps as { twilio?: unknown };
+  const client = deps.twilio;
+  deps.twilio = undefined;
+  try {
+    const { sms } = await queueSet(3);
+    const ids = new Set(sms.map((s) => s.id as string));
+    const from = h.logs.length;
+    await h.drain();
+    const notSent = h.logs.slice(from).map((l) => JSON.parse(l)).filter((l) => l.msg === "sms not sent");
+    // A line per SMS at info would be thousands a second in a storm: one line for the job, the SMS at debug.
+    const info = notSent.filter((l) => l.level === "info");
+    expect(info).toHaveLength(1);
+    expect(info[0]).toMatchObject({ sms: 3, logged: 3, skippedOptedOut: 0 });
+    expect(info[0].reason).toContain("Twilio is not configured");
+    const each = notSent.filter((l) => l.level === "debug");
+    expect(new Set(each.map((l) => l.smsId))).toEqual(ids);
+  } finally {
+    deps.twilio = client;
+  }
+});
