@@ -5,8 +5,8 @@ import type { Deps } from "../deps";
 import { entryOutcomes } from "../settled";
 import { CLAIMABLE, NOT_CONFIGURED, runningJobs, SendUnderWay, UNKNOWN_NOT_LOOKED_UP } from "./send-sms-attempt";
 
-/** An SMS recorded without being sent: `logged` or `skipped_opted_out`, and why. */
-type Unsent = { id: string; status: string; reason: string };
+/** An SMS recorded without being sent, and why. */
+type Unsent = { id: string; status: "logged" | "skipped_opted_out"; reason: string };
 
 /**
  * A send-sms batch job where no Twilio client is configured (a development install, the benchmark): nothing can be
@@ -47,7 +47,7 @@ export async function recordUnsent(
     }
     return { busy, unknown, skipped };
   });
-  reportNotSent(deps, decided.skipped);
+  reportNotSent(deps, decided.skipped, jobId);
   for (const smsId of decided.unknown) {
     deps.log.warn(UNKNOWN_NOT_LOOKED_UP, { smsId });
   }
@@ -59,17 +59,18 @@ export async function recordUnsent(
 
 /**
  * A metric per SMS, and one info line for the job (a line each would be thousands a second when a storm of payments
- * queues its confirmations); each SMS, with its id, at debug. The job's line names its SMS when it has just one.
+ * queues its confirmations); each SMS, with its id and reason, at debug. The job's line names its SMS when it has
+ * just one, as reportedRun (event-processor.ts) does for an event.
  */
-function reportNotSent(deps: Pick<Deps, "metrics" | "log">, skipped: Unsent[]) {
+function reportNotSent(deps: Pick<Deps, "metrics" | "log">, skipped: Unsent[], jobId: string) {
   if (skipped.length === 0) return;
   for (const row of skipped) {
     deps.metrics.smsSends.inc({ outcome: "skipped" });
     deps.log.debug("sms not sent", { smsId: row.id, reason: row.reason });
   }
   const logged = skipped.filter((row) => row.status === "logged").length;
-  deps.log.info("sms not sent", {
-    sms: skipped.length, logged, skippedOptedOut: skipped.length - logged,
-    ...(logged > 0 ? { reason: NOT_CONFIGURED } : {}), ...(skipped.length === 1 ? { smsId: skipped[0]!.id } : {}),
+  deps.log.info("send job: sms not sent", {
+    jobId, sms: skipped.length, logged, skippedOptedOut: skipped.length - logged,
+    ...(logged > 0 ? { loggedReason: NOT_CONFIGURED } : {}), ...(skipped.length === 1 ? { smsId: skipped[0]!.id } : {}),
   });
 }

@@ -174,17 +174,21 @@ test("without Twilio, a batch job reports its SMS in one info line, each SMS at 
   const client = deps.twilio;
   deps.twilio = undefined;
   try {
-    const { sms } = await queueSet(3);
+    const { phones, sms } = await queueSet(3);
+    await rows`update patients set opted_out = true where phone = ${phones[1]!}`;
     const ids = new Set(sms.map((s) => s.id as string));
+    const [job] = await rows`select j.id::text from graphile_worker._private_jobs j
+      where json_typeof(j.payload) = 'array' and j.payload->0->>'smsId' = any(${[...ids]}::text[])`;
     const from = h.logs.length;
     await h.drain();
-    const notSent = h.logs.slice(from).map((l) => JSON.parse(l)).filter((l) => l.msg === "sms not sent");
+    const lines = h.logs.slice(from).map((l) => JSON.parse(l));
     // A line per SMS at info would be thousands a second in a storm: one line for the job, the SMS at debug.
-    const info = notSent.filter((l) => l.level === "info");
-    expect(info).toHaveLength(1);
-    expect(info[0]).toMatchObject({ sms: 3, logged: 3, skippedOptedOut: 0 });
-    expect(info[0].reason).toContain("Twilio is not configured");
-    const each = notSent.filter((l) => l.level === "debug");
+    const summary = lines.filter((l) => l.msg === "send job: sms not sent" && l.jobId === job!.id);
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ level: "info", sms: 3, logged: 2, skippedOptedOut: 1 });
+    expect(summary[0].loggedReason).toContain("Twilio is not configured");
+    const each = lines.filter((l) => l.msg === "sms not sent" && ids.has(l.smsId));
+    expect(each.map((l) => l.level)).toEqual(["debug", "debug", "debug"]);
     expect(new Set(each.map((l) => l.smsId))).toEqual(ids);
   } finally {
     deps.twilio = client;
