@@ -55,6 +55,7 @@ export function stepLine(kind: string, provider: string, s: Step): string {
 export function searchLine(s: Search): string {
   const upper = s.firstFail === undefined ? "no step failed" : `${fmt(s.firstFail)}/s failed`;
   const ack = s.ackP99AtRate === undefined ? "" : `, ack p99 ${fmt(s.ackP99AtRate, 1)} ms at that rate`;
-  return `${s.kind} ${s.provider} @${s.connections}: sustained ${fmt(s.sustainedRate)}/s (${upper}${ack}; `
+  const ratio = s.ratioToPlain === undefined ? "" : ` = ${fmt(s.ratioToPlain, 2)}× a @${s.connections}`;
+  return `${s.kind} ${s.provider} @${s.connections}: sustained ${fmt(s.sustainedRate)}/s${ratio} (${upper}${ack}; `
     + `${s.steps.length} steps)`;
 }

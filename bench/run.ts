@@ -28,7 +28,7 @@ const SETTINGS = {
   stepDrain: num("BENCH_STEP_DRAIN", 10),
   searchStart: num("BENCH_SEARCH_START", 250),
   searchSteps: num("BENCH_SEARCH_STEPS", 8),
-  searchConnections: 32,
+  searchConnections: list("BENCH_SEARCH_CONNECTIONS", "32,128").map(Number),
   bisections: 3,
 };
 // Requests pre-signed per second of a peak cell: enough for the fastest server seen, so that every request is a new
@@ -95,19 +95,25 @@ try {
   }
   const kinds = (["all", "web+worker"] as const).filter((k) => SETTINGS.targets.includes(k));
   if (kinds.length > 0) {
-    say(`\nsustained end-to-end rate: ${SETTINGS.stepSeconds} s steps at ${SETTINGS.searchConnections} connections `
+    say(`\nsustained end-to-end rate: ${SETTINGS.stepSeconds} s steps at ${SETTINGS.searchConnections.join(" and ")} `
+      + `connections `
       + `from ${SETTINGS.searchStart}/s (doubling, then ${SETTINGS.bisections} bisections; at most `
       + `${SETTINGS.searchSteps} steps), drain limit ${SETTINGS.stepDrain} s`);
   }
   for (const provider of SETTINGS.providers) {
-    for (const kind of kinds as Kind[]) {
-      const s = await search(bench, kind, provider, {
-        seconds: SETTINGS.stepSeconds, drainLimitSeconds: SETTINGS.stepDrain, connections: SETTINGS.searchConnections,
-        start: SETTINGS.searchStart, maxSteps: SETTINGS.searchSteps, bisections: SETTINGS.bisections,
-        onStep: (step) => say(stepLine(kind, provider, step)),
-      });
-      sustained.push(s);
-      say(searchLine(s));
+    for (const connections of SETTINGS.searchConnections) {
+      for (const kind of kinds as Kind[]) {
+        const s = await search(bench, kind, provider, {
+          seconds: SETTINGS.stepSeconds, drainLimitSeconds: SETTINGS.stepDrain, connections,
+          start: SETTINGS.searchStart, maxSteps: SETTINGS.searchSteps, bisections: SETTINGS.bisections,
+          onStep: (step) => say(stepLine(kind, provider, step)),
+        });
+        // The issue's yardstick: the bare server's peak at the same connection count, when this run measured it.
+        const a = peak.find((r) => r.target === "a" && r.provider === provider && r.connections === connections);
+        if (a) s.ratioToPlain = s.sustainedRate / a.acceptedPerSec;
+        sustained.push(s);
+        say(searchLine(s));
+      }
     }
   }
 } finally {

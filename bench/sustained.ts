@@ -169,6 +169,8 @@ export interface Search {
   firstFail?: number;
   /** Ack p99 (ms) of the step at the sustained rate. */
   ackP99AtRate?: number;
+  /** sustainedRate over the bare server's (a) peak accepted/s at the same connection count, when a ran. */
+  ratioToPlain?: number;
 }
 
 /** Doubles from `start` while steps pass, then bisects `bisections` times; at most `maxSteps` steps in all. */
