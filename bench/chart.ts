@@ -56,8 +56,11 @@ export function renderChart(report: {
         + `fill="${COLORS[bar.key] ?? "#555"}"/>`,
       `<text x="${x + (barW - 4) / 2}" y="${y(bar.value) - 4}" text-anchor="middle" font-size="10">${bar.note}</text>`);
     });
-    out.push(`<text x="${x0 + (barW * bars.length) / 2}" y="${top + plotH + 18}" text-anchor="middle" `
-      + `font-size="11">${esc(group)}</text>`);
+    // Two lines (the provider, then the rest), so that eight groups' labels fit under their bars.
+    const [provider, ...rest] = group.split(" ");
+    const cx = x0 + (barW * bars.length) / 2;
+    out.push(`<text x="${cx}" y="${top + plotH + 16}" text-anchor="middle" font-size="11">${esc(provider!)}`
+      + `<tspan x="${cx}" dy="13">${esc(rest.join(" "))}</tspan></text>`);
   });
   const keys = Object.keys(LABELS).filter((k) => all.some((b) => b.key === k));
   keys.forEach((k, i) => {
