@@ -134,11 +134,20 @@ async function recordingWrites(run: () => Promise<void>) {
   return rows`select sms_id::text, txid::text, status from test_sms_writes`;
 }
 
-test("without Twilio, a batch job records its SMS in one transaction: logged, opted out, or left unknown", async () => {
+/** Runs `body` with no Twilio client configured (a development install, the benchmark), then puts it back. */
+async function withoutTwilio(body: () => Promise<void>) {
   const deps = h.deps as { twilio?: unknown };
   const client = deps.twilio;
   deps.twilio = undefined;
   try {
+    await body();
+  } finally {
+    deps.twilio = client;
+  }
+}
+
+test("without Twilio, a batch job records its SMS in one transaction: logged, opted out, or left unknown", () =>
+  withoutTwilio(async () => {
     const { phones, sms } = await queueSet(6, new Set([1]));
     // The patient opts out after the set was queued: the claim sees it. An SMS an earlier run with Twilio may have
     // sent (`unknown`) cannot be looked up: it stays as it is. One is claimed by another job still running.
@@ -165,16 +174,10 @@ test("without Twilio, a batch job records its SMS in one transaction: logged, op
     // One transaction wrote the three SMS it decided (the opted-out one at queueing had no job).
     expect(writes).toHaveLength(3);
     expect(new Set(writes.map((w) => w.txid)).size).toBe(1);
-  } finally {
-    deps.twilio = client;
-  }
-});
+  }));
 
-test("without Twilio, a batch job reports its SMS in one info line, each SMS at debug", async () => {
-  const deps = h.deps as { twilio?: unknown };
-  const client = deps.twilio;
-  deps.twilio = undefined;
-  try {
+test("without Twilio, a batch job reports its SMS in one info line, each SMS at debug", () =>
+  withoutTwilio(async () => {
     const { phones, sms } = await queueSet(3);
     await rows`update patients set opted_out = true where phone = ${phones[1]!}`;
     const ids = new Set(sms.map((s) => s.id as string));
@@ -190,7 +193,4 @@ test("without Twilio, a batch job reports its SMS in one info line, each SMS at 
     const each = lines.filter((l) => l.msg === "sms not sent" && ids.has(l.smsId));
     expect(each.map((l) => l.level)).toEqual(["debug", "debug", "debug"]);
     expect(new Set(each.map((l) => l.smsId))).toEqual(ids);
-  } finally {
-    deps.twilio = client;
-  }
-});
+  }));
